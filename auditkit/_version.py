@@ -1,0 +1,3 @@
+"""auditkit version."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,215 @@
+"""The Check contract, the registry, and the context a check runs in.
+
+A check is a frozen dataclass: its options are fields, and
+``run(model, data, *, context) -> CheckResult`` computes. It never renders,
+prints or decides policy: the status it returns is provisional (INFO, or SKIP
+with a reason) and the policy judges the metrics afterwards. Adding a check
+means adding one file with one class decorated by :func:`register_check`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from ..exceptions import UNKNOWN_NAME, CheckError
+from ..inputs import AuditData, ModelAdapter
+from ..results import CheckResult, Figure, Metric, Status
+from ._executor import Executor, LocalExecutor
+from ._progress import Progress
+
+__all__ = [
+    "Check",
+    "CheckContext",
+    "register_check",
+    "get_check",
+    "list_checks",
+    "FAMILIES",
+]
+
+#: Audit families, in report order.
+FAMILIES = (
+    "performance",
+    "explanations",
+    "fairness",
+    "robustness",
+    "ood",
+    "privacy",
+    "generative",
+)
+
+_REGISTRY: dict[str, type[Check]] = {}
+
+
+@dataclass
+class CheckContext:
+    """What a check may use besides the model and the data.
+
+    Parameters
+    ----------
+    random_state : int
+        The audit's seed; use :meth:`rng` for a generator private to a check.
+    device : str
+        The device the model runs on.
+    progress : Progress
+        Progress reporter for long loops.
+    executor : Executor
+        Runs independent units of work (locally now; elsewhere later).
+    """
+
+    random_state: int = 0
+    device: str = "cpu"
+    progress: Progress = field(default_factory=lambda: Progress(enabled=False))
+    executor: Executor = field(default_factory=LocalExecutor)
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def rng(self, name: str) -> np.random.Generator:
+        """A generator seeded by the audit's seed and ``name``, the same on every run."""
+        return np.random.default_rng([self.random_state, zlib.crc32(name.encode())])
+
+    def predict_proba(self, model: ModelAdapter, X: np.ndarray, *, key: str) -> np.ndarray:
+        """``model.predict_proba(X)``, computed once per ``key`` and shared by the checks."""
+        cache_key = ("proba", id(model), key)
+        if cache_key not in self._cache:
+            proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+            proba.setflags(write=False)
+            self._cache[cache_key] = proba
+        return self._cache[cache_key]
+
+    def test_proba(self, model: ModelAdapter, data: AuditData) -> np.ndarray:
+        """Predicted probabilities on the audited samples (computed once per audit)."""
+        return self.predict_proba(model, data.X, key="test")
+
+
+class Check:
+    """Base class of every check.
+
+    Subclasses are frozen dataclasses that set the class attributes ``name``,
+    ``family``, ``description`` and, when they need them, ``requires`` (model
+    capabilities) and ``modalities``; and implement :meth:`compute`.
+    """
+
+    name: ClassVar[str]
+    family: ClassVar[str]
+    description: ClassVar[str] = ""
+    tags: ClassVar[tuple[str, ...]] = ()
+    requires: ClassVar[frozenset[str]] = frozenset()
+    modalities: ClassVar[tuple[str, ...] | None] = None
+    #: Position within the family in reports (lower first).
+    order: ClassVar[int] = 100
+
+    def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
+        """Why the check does not apply to this model and data, or None if it does."""
+        missing = self.requires - model.capabilities
+        if missing:
+            return (f"The model does not provide {', '.join(sorted(missing))} "
+                    f"(a {model.framework} model has {', '.join(sorted(model.capabilities))}).")
+        if self.modalities is not None and data.modality not in self.modalities:
+            return (f"This check applies to {' or '.join(self.modalities)} data; "
+                    f"the audited data is {data.modality}.")
+        return None
+
+    def params(self) -> dict[str, Any]:
+        """The check's options, as run."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    def run(self, model: ModelAdapter, data: AuditData, *, context: CheckContext) -> CheckResult:
+        """Run the check, or report SKIP with the reason it does not apply.
+
+        Parameters
+        ----------
+        model : ModelAdapter
+        data : AuditData
+        context : CheckContext
+
+        Returns
+        -------
+        CheckResult
+        """
+        reason = self.skip_reason(model, data)
+        if reason is not None:
+            return self.result(Status.SKIP, reason)
+        return self.compute(model, data, context=context)
+
+    def compute(self, model: ModelAdapter, data: AuditData, *,
+                context: CheckContext) -> CheckResult:
+        """Do the work; called by :meth:`run` when the check applies."""
+        raise NotImplementedError
+
+    def result(self, status: Status, headline: str, *, metrics: Mapping[str, Metric] | None = None,
+               tables: Mapping[str, Any] | None = None,
+               figures: Mapping[str, Figure] | None = None) -> CheckResult:
+        """Build this check's result."""
+        return CheckResult(name=self.name, family=self.family, status=status, headline=headline,
+                           metrics=dict(metrics or {}), tables=dict(tables or {}),
+                           figures=dict(figures or {}), params=self.params())
+
+
+C = TypeVar("C", bound=type[Check])
+
+
+def register_check(cls: C) -> C:
+    """Class decorator adding a check to the registry under ``cls.name``."""
+    for attr in ("name", "family"):
+        if not isinstance(getattr(cls, attr, None), str):
+            raise TypeError(f"A registered check must set the class attribute {attr!r}.")
+    if cls.family not in FAMILIES:
+        raise TypeError(f"Check {cls.name!r} has family {cls.family!r}, not one of {FAMILIES}.")
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise TypeError(f"A check named {cls.name!r} is already registered.")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def get_check(name: str, **options: Any) -> Check:
+    """Instantiate the registered check ``name`` with ``options``.
+
+    Parameters
+    ----------
+    name : str
+    **options
+        The check's options (its dataclass fields).
+
+    Returns
+    -------
+    Check
+    """
+    if name not in _REGISTRY:
+        raise CheckError(UNKNOWN_NAME.format(param="checks", expected=sorted(_REGISTRY), got=name))
+    cls = _REGISTRY[name]
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        known = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        raise CheckError(f"The options of check {name!r} must be among {known}. "
+                         f"Got {sorted(options)} instead.") from exc
+
+
+def list_checks(family: str | None = None) -> list[str]:
+    """Names of the registered checks, optionally of one family, in report order."""
+    names = [n for n, c in _REGISTRY.items() if family is None or c.family == family]
+    return sorted(names, key=lambda n: (FAMILIES.index(_REGISTRY[n].family), _REGISTRY[n].order, n))
+
+
+def check_class(name: str) -> type[Check]:
+    """The class registered under ``name``."""
+    if name not in _REGISTRY:
+        raise CheckError(UNKNOWN_NAME.format(param="checks", expected=sorted(_REGISTRY), got=name))
+    return _REGISTRY[name]
+
+
+def iter_registry() -> Iterator[tuple[str, type[Check]]]:
+    """(name, class) of every registered check."""
+    yield from _REGISTRY.items()
+
+
+def map_units(context: CheckContext, function: Callable[[Any], Any], units: Iterable[Any], *,
+              description: str) -> list[Any]:
+    """Run independent units of work through the context's executor, with progress."""
+    units = list(units)
+    with context.progress.bar(total=len(units), description=description) as bar:
+        return context.executor.map(function, units, on_done=bar.update)

@@ -1,0 +1,241 @@
+"""The ``auditkit`` command.
+
+::
+
+    auditkit audit --zoo adult-mlp --out report.html [--json result.json] [--pdf report.pdf]
+    auditkit audit my_audit.py:build --out report.html
+    auditkit report result.json --out report.html
+    auditkit zoo list | info NAME | train NAME [--device cuda]
+    auditkit checks
+    auditkit --version
+
+Bad input ends with a one-line message on standard error and exit code 2;
+``--fail-on fail`` (or ``warn``) makes the exit code 1 when the audit's
+verdict is that bad, for use in CI pipelines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .exceptions import AuditkitError
+
+__all__ = ["main"]
+
+_EXIT_BAD_INPUT = 2
+_EXIT_VERDICT = 1
+_SEVERITY = {"never": None, "error": "ERROR", "fail": "FAIL", "warn": "WARN"}
+
+
+class _CliError(AuditkitError):
+    """A mistake in how the command was called."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="auditkit", description="Audit trained models and write reports an auditor can read.")
+    parser.add_argument("--version", action="version", version=f"auditkit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("audit", help="audit a model and write the report")
+    run.add_argument("target", nargs="?", help="PATH.py:FUNCTION returning (model, data)")
+    run.add_argument("--zoo", metavar="NAME", help="audit a zoo model (see 'auditkit zoo list')")
+    run.add_argument("--out", metavar="HTML", help="HTML report path (default: report.html)")
+    run.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    run.add_argument("--pdf", metavar="PATH", help="also write the report as PDF")
+    run.add_argument("--preset", default="standard", help="quick, standard, full or a family")
+    run.add_argument("--checks", metavar="A,B", help="comma-separated check names (instead of "
+                     "the preset)")
+    run.add_argument("--policy", metavar="YAML", help="policy file with thresholds")
+    run.add_argument("--seed", type=int, default=0, help="random state (default 0)")
+    run.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    run.add_argument("--jobs", type=int, default=1, help="workers for independent work")
+    run.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    run.add_argument("--fail-on", choices=sorted(_SEVERITY), default="never",
+                     help="exit with 1 when the verdict is this bad or worse")
+
+    report = commands.add_parser("report", help="render a saved JSON result")
+    report.add_argument("result", help="a JSON file written by 'auditkit audit --json'")
+    report.add_argument("--out", metavar="HTML", help="HTML report path")
+    report.add_argument("--pdf", metavar="PATH", help="PDF report path")
+
+    zoo = commands.add_parser("zoo", help="the reference models")
+    zoo_commands = zoo.add_subparsers(dest="zoo_command", metavar="ZOO_COMMAND")
+    zoo_commands.add_parser("list", help="list the zoo's models")
+    info = zoo_commands.add_parser("info", help="show a model's card")
+    info.add_argument("name")
+    train = zoo_commands.add_parser("train", help="retrain a model and write its checkpoint")
+    train.add_argument("name")
+    train.add_argument("--device", default="auto")
+    train.add_argument("--out-dir", metavar="DIR", help="where to write (default: the shipped "
+                       "checkpoints)")
+
+    commands.add_parser("checks", help="list the registered checks and presets")
+    return parser
+
+
+def _load_target(target: str) -> tuple[Any, Any]:
+    path_text, sep, function_name = target.rpartition(":")
+    if not sep or not path_text or not function_name:
+        raise _CliError(f"The 'target' argument must look like PATH.py:FUNCTION. Got {target!r} "
+                        "instead.")
+    path = Path(path_text)
+    if not path.is_file():
+        raise _CliError(f"The 'target' argument must name an existing Python file. Got "
+                        f"{path_text!r}, which does not exist.")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise _CliError(f"The 'target' file {path_text!r} cannot be imported as Python.")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.pop(0)
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise _CliError(f"The 'target' file {path_text!r} must define a function "
+                        f"{function_name!r}. Got {type(function).__name__} instead.")
+    built = function()
+    if isinstance(built, dict) and {"model", "data"} <= set(built):
+        return built["model"], built["data"]
+    if isinstance(built, tuple) and len(built) == 2:
+        return built
+    raise _CliError(f"The function {function_name!r} must return (model, data) or a dict with "
+                    f"'model' and 'data'. Got {type(built).__name__} instead.")
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from . import audit
+    from .results import Status
+
+    if bool(args.zoo) == bool(args.target):
+        raise _CliError("Give exactly one of --zoo NAME or PATH.py:FUNCTION. Got "
+                        + ("both" if args.zoo else "neither") + ".")
+    started = time.perf_counter()
+    if args.zoo:
+        from . import zoo
+
+        model, data = zoo.load(args.zoo)
+    else:
+        model, data = _load_target(args.target)
+    checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
+    result = audit(model, data, preset=args.preset, checks=checks, policy=args.policy,
+                   random_state=args.seed, device=args.device, n_jobs=args.jobs,
+                   progress=False if args.quiet else None,
+                   title=f"Audit of {args.zoo}" if args.zoo else None)
+    out = Path(args.out or "report.html")
+    written = [result.save_html(out)]
+    if args.json:
+        written.append(result.save_json(args.json))
+    if args.pdf:
+        written.append(result.save_pdf(args.pdf))
+    if not args.quiet:
+        _print_summary(result)
+        for path in written:
+            print(f"Wrote {path.resolve()}")
+        print(f"Done in {time.perf_counter() - started:.1f} s. Verdict: {result.status.value}.")
+    threshold = _SEVERITY[args.fail_on]
+    if threshold and result.status.severity >= Status(threshold).severity:
+        return _EXIT_VERDICT
+    return 0
+
+
+def _print_summary(result: Any) -> None:
+    width = max(len(r.name) for r in result.results) if result.results else 10
+    for r in result.results:
+        print(f"  {r.status.value:<5}  {r.name:<{width}}  {r.headline}")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .results import AuditResult
+
+    path = Path(args.result)
+    if not path.is_file():
+        raise _CliError(f"The 'result' argument must be an existing JSON file. Got {args.result!r}.")
+    try:
+        result = AuditResult.load_json(path)
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise _CliError(f"The 'result' file {args.result!r} is not an auditkit JSON result "
+                        f"({type(exc).__name__}: {exc}).") from exc
+    out = Path(args.out or path.with_suffix(".html"))
+    print(f"Wrote {result.save_html(out).resolve()}")
+    if args.pdf:
+        print(f"Wrote {result.save_pdf(args.pdf).resolve()}")
+    return 0
+
+
+def _zoo(args: argparse.Namespace) -> int:
+    from . import zoo
+
+    if args.zoo_command in (None, "list"):
+        for name in zoo.list_models():
+            card = zoo.info(name)
+            metrics = ", ".join(f"{k} {v:.4g}" for k, v in card.get("metrics", {}).items()
+                                if isinstance(v, (int, float)))
+            print(f"{name:<24} {card.get('summary', '')}\n{'':<24} {metrics}")
+        return 0
+    if args.zoo_command == "info":
+        print(json.dumps({k: v for k, v in zoo.info(args.name).items()
+                          if k not in ("preprocessing", "feature_names")}, indent=2))
+        return 0
+    card = zoo.train(args.name, device=args.device, directory=args.out_dir)
+    print(json.dumps({"name": card["name"], "metrics": card["metrics"],
+                      "device": card["training"]["device"],
+                      "duration_s": card["training"]["duration_s"],
+                      "checkpoint": card["checkpoint"]}, indent=2))
+    return 0
+
+
+def _checks() -> int:
+    from .checks import check_class, list_checks
+    from .presets import list_presets, preset_checks
+
+    for name in list_checks():
+        cls = check_class(name)
+        print(f"{cls.family:<12} {name:<32} {cls.description}")
+    print()
+    for preset in list_presets():
+        print(f"preset {preset:<12} {', '.join(preset_checks(preset)) or '(no checks yet)'}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return _EXIT_BAD_INPUT
+    try:
+        if args.command == "audit":
+            return _audit(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "zoo":
+            return _zoo(args)
+        return _checks()
+    except AuditkitError as exc:
+        if args.debug:
+            raise
+        print(f"auditkit: error: {exc}", file=sys.stderr)
+        return _EXIT_BAD_INPUT
+    except Exception as exc:  # anything else is a bug or a broken environment: say so briefly
+        if args.debug:
+            raise
+        print(f"auditkit: error: {type(exc).__name__}: {exc} (run with --debug for the "
+              "traceback)", file=sys.stderr)
+        return _EXIT_VERDICT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,366 @@
+"""AuditData: the inputs of an audit, validated once when constructed.
+
+Checks trust an :class:`AuditData`: lengths agree, values are finite, labels
+hold at least two classes, sensitive features have no gaps. Whether the model
+fits the data (its labels, its probabilities) is checked when both meet, in
+:func:`validate_model_on_data`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import (
+    BAD_NDIM,
+    BAD_TYPE,
+    BAD_VALUE,
+    EMPTY,
+    LENGTH_MISMATCH,
+    NOT_FINITE,
+    SENSITIVE_MISSING,
+    SINGLE_CLASS,
+    DataValidationError,
+)
+
+__all__ = ["AuditData", "Split", "MODALITIES"]
+
+MODALITIES = ("tabular", "image", "text", "sequence")
+_NDIMS = {
+    "tabular": ((2,), "a 2-D array of shape (n_samples, n_features)"),
+    "image": ((3, 4), "an array of shape (n_samples, height, width) or "
+                      "(n_samples, channels, height, width)"),
+    "text": ((2,), "a 2-D array of token ids of shape (n_samples, sequence_length)"),
+    "sequence": ((2, 3), "an array of shape (n_samples, length) or (n_samples, length, channels)"),
+}
+
+
+def _to_array(value: Any, param: str) -> np.ndarray:
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    if isinstance(value, pd.DataFrame):
+        non_numeric = [c for c in value.columns if not pd.api.types.is_numeric_dtype(value[c])
+                       and not pd.api.types.is_bool_dtype(value[c])]
+        if non_numeric:
+            raise DataValidationError(BAD_VALUE.format(
+                param=param, expected="numeric columns (encode categorical features first, "
+                "and list them in 'categorical_features')", got=f"non-numeric columns "
+                f"{non_numeric[:5]}"))
+        return value.to_numpy()
+    if isinstance(value, (str, bytes)) or np.isscalar(value):
+        raise DataValidationError(BAD_TYPE.format(param=param, expected="an array-like of samples",
+                                                  got=type(value).__name__))
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise DataValidationError(BAD_TYPE.format(
+            param=param, expected="an array-like of equal-length samples",
+            got=f"{type(value).__name__} ({exc})")) from exc
+    if array.dtype == object:
+        try:
+            array = array.astype(np.float64)
+        except (ValueError, TypeError) as exc:
+            raise DataValidationError(BAD_TYPE.format(
+                param=param, expected="numeric values", got="values of mixed or non-numeric type"
+            )) from exc
+    if array.dtype.kind not in "biuf":
+        raise DataValidationError(BAD_TYPE.format(param=param, expected="numeric values",
+                                                  got=f"dtype {array.dtype}"))
+    return array
+
+
+def _check_finite(array: np.ndarray, param: str) -> None:
+    if array.dtype.kind == "f":
+        bad = ~np.isfinite(array)
+        if bad.any():
+            where = int(np.flatnonzero(bad.reshape(len(array), -1).any(axis=1))[0])
+            raise DataValidationError(NOT_FINITE.format(param=param, count=int(bad.sum()),
+                                                        where=where))
+
+
+def _check_inputs(array: np.ndarray, param: str, modality: str,
+                  trailing: tuple[int, ...] | None = None) -> np.ndarray:
+    if array.ndim == 0 or len(array) == 0:
+        raise DataValidationError(EMPTY.format(param=param))
+    ndims, expected = _NDIMS[modality]
+    if array.ndim not in ndims:
+        raise DataValidationError(BAD_NDIM.format(param=param, expected=expected,
+                                                  modality=modality, shape=array.shape))
+    if trailing is not None and array.shape[1:] != trailing and modality != "text":
+        raise DataValidationError(BAD_VALUE.format(
+            param=param, expected=f"samples of shape {trailing}, like 'X'",
+            got=f"samples of shape {array.shape[1:]}"))
+    _check_finite(array, param)
+    return _readonly(array)
+
+
+def _check_labels(y: Any, param: str, n: int, other: str) -> np.ndarray:
+    if isinstance(y, (pd.Series, pd.DataFrame)):
+        y = y.to_numpy()
+    if hasattr(y, "detach"):
+        y = y.detach().cpu().numpy()
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise DataValidationError(BAD_VALUE.format(param=param, expected="a 1-D array of labels",
+                                                   got=f"an array of shape {y.shape}"))
+    if len(y) == 0:
+        raise DataValidationError(EMPTY.format(param=param))
+    if len(y) != n:
+        raise DataValidationError(LENGTH_MISMATCH.format(param=param, other=other, expected=n,
+                                                         got=len(y)))
+    if y.dtype == object:
+        if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in y):
+            raise DataValidationError(NOT_FINITE.format(param=param, count=int(pd.isna(y).sum()),
+                                                        where=int(np.flatnonzero(pd.isna(y))[0])))
+    else:
+        _check_finite(y, param)
+    return _readonly(y)
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, copy=True)
+    array.setflags(write=False)
+    return array
+
+
+def _check_sensitive(sensitive: Any, n: int) -> pd.DataFrame | None:
+    if sensitive is None:
+        return None
+    if isinstance(sensitive, pd.Series):
+        frame = sensitive.to_frame(name=sensitive.name if sensitive.name is not None else
+                                   "sensitive")
+    elif isinstance(sensitive, pd.DataFrame):
+        frame = sensitive.copy()
+    elif isinstance(sensitive, Mapping):
+        for key, values in sensitive.items():
+            length = len(values) if hasattr(values, "__len__") else None
+            if length != n:
+                raise DataValidationError(LENGTH_MISMATCH.format(
+                    param=f"sensitive[{key!r}]", other="X", expected=n, got=length))
+        frame = pd.DataFrame({str(k): np.asarray(v) for k, v in sensitive.items()})
+    else:
+        array = np.asarray(sensitive)
+        if array.ndim == 1:
+            frame = pd.DataFrame({"sensitive": array})
+        elif array.ndim == 2:
+            frame = pd.DataFrame(array, columns=[f"sensitive_{i}" for i in range(array.shape[1])])
+        else:
+            raise DataValidationError(BAD_VALUE.format(
+                param="sensitive", expected="a Series, a DataFrame, a mapping of name to values, "
+                "or a 1-D or 2-D array", got=f"an array of shape {array.shape}"))
+    if frame.shape[1] == 0:
+        raise DataValidationError(BAD_VALUE.format(param="sensitive",
+                                                   expected="at least one sensitive feature",
+                                                   got="no columns"))
+    if len(frame) != n:
+        raise DataValidationError(LENGTH_MISMATCH.format(param="sensitive", other="X",
+                                                         expected=n, got=len(frame)))
+    for column in frame.columns:
+        missing = int(frame[column].isna().sum())
+        if missing:
+            raise DataValidationError(SENSITIVE_MISSING.format(param="sensitive", count=missing,
+                                                               column=column))
+    frame.columns = [str(c) for c in frame.columns]
+    return frame.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A labelled set of samples, e.g. the training set (the members)."""
+
+    X: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+
+@dataclass(frozen=True, eq=False)
+class AuditData:
+    """The data an audit runs on.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+        The samples to audit (a held-out test set). Tabular data is numeric
+        (already encoded); images are (n, H, W) or (n, C, H, W); text is token
+        ids of shape (n, length); sequences are (n, length[, channels]).
+    y : array-like of shape (n_samples,)
+        True labels, in the model's label space.
+    sensitive : DataFrame, Series, mapping or array-like, optional
+        One or more sensitive features, one row per sample, no missing values.
+    train : tuple (X_train, y_train), optional
+        The model's training set (the members, for privacy checks).
+    reference : array-like, optional
+        In-distribution samples for fitting detectors; defaults to none.
+    ood : mapping of str to array-like, optional
+        Named out-of-distribution sets, samples shaped like those of ``X``.
+    modality : {"tabular", "image", "text", "sequence"}, default="tabular"
+    feature_names : sequence of str, optional
+        Tabular: one name per column of ``X``.
+    categorical_features : sequence of str, optional
+        Tabular: names of the original categorical features.
+    feature_groups : mapping of str to sequence of int, optional
+        Tabular: the columns of ``X`` encoding each original feature (e.g.
+        one-hot columns), so that they are explained and perturbed together.
+    class_names : sequence of str, optional
+        A readable name per model output column.
+    tokenizer : object, optional
+        Text: turns raw strings into token ids (``tokenizer(texts)``).
+    texts : sequence of str, optional
+        Text: the raw strings behind ``X``.
+    name : str, optional
+        A name for the dataset, shown in the report.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = AuditData(np.zeros((4, 2)), [0, 1, 0, 1], sensitive={"sex": ["f", "m", "f", "m"]})
+    >>> data.n_samples
+    4
+    """
+
+    X: Any
+    y: Any
+    sensitive: Any = None
+    train: Any = None
+    reference: Any = None
+    ood: Mapping[str, Any] | None = None
+    modality: str = "tabular"
+    feature_names: Sequence[str] | None = None
+    categorical_features: Sequence[str] | None = None
+    feature_groups: Mapping[str, Sequence[int]] | None = None
+    class_names: Sequence[str] | None = None
+    tokenizer: Any = None
+    texts: Sequence[str] | None = None
+    name: str | None = None
+    _fingerprint: list = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if self.modality not in MODALITIES:
+            raise DataValidationError(BAD_VALUE.format(param="modality",
+                                                       expected=f"one of {list(MODALITIES)}",
+                                                       got=repr(self.modality)))
+        X = _check_inputs(_to_array(self.X, "X"), "X", self.modality)
+        n = len(X)
+        set_(self, "X", X)
+        y = _check_labels(self.y, "y", n, "X")
+        labels = np.unique(y)
+        if len(labels) < 2:
+            raise DataValidationError(SINGLE_CLASS.format(param="y", label=labels[0].item()))
+        set_(self, "y", y)
+        set_(self, "sensitive", _check_sensitive(self.sensitive, n))
+        set_(self, "train", self._check_train(self.train, X))
+        if self.reference is not None:
+            set_(self, "reference", _check_inputs(_to_array(self.reference, "reference"),
+                                                  "reference", self.modality, X.shape[1:]))
+        if self.ood is not None:
+            if not isinstance(self.ood, Mapping):
+                raise DataValidationError(BAD_TYPE.format(param="ood", expected="a mapping of "
+                                                          "name to array-like",
+                                                          got=type(self.ood).__name__))
+            set_(self, "ood", {str(k): _check_inputs(_to_array(v, f"ood[{k!r}]"), f"ood[{k!r}]",
+                                                     self.modality, X.shape[1:])
+                               for k, v in self.ood.items()})
+        self._check_tabular_metadata(X)
+        if self.class_names is not None:
+            set_(self, "class_names", tuple(str(c) for c in self.class_names))
+        if self.texts is not None:
+            texts = list(self.texts)
+            if len(texts) != n:
+                raise DataValidationError(LENGTH_MISMATCH.format(param="texts", other="X",
+                                                                 expected=n, got=len(texts)))
+            if not all(isinstance(t, str) for t in texts):
+                raise DataValidationError(BAD_TYPE.format(param="texts", expected="a sequence "
+                                                          "of str", got="non-string items"))
+            set_(self, "texts", tuple(texts))
+
+    def _check_train(self, train: Any, X: np.ndarray) -> Split | None:
+        if train is None:
+            return None
+        if isinstance(train, Split):
+            train = (train.X, train.y)
+        if not isinstance(train, (tuple, list)) or len(train) != 2:
+            raise DataValidationError(BAD_TYPE.format(param="train", expected="a tuple "
+                                                      "(X_train, y_train)",
+                                                      got=type(train).__name__))
+        X_train = _check_inputs(_to_array(train[0], "train[0]"), "train[0]", self.modality,
+                                X.shape[1:])
+        y_train = _check_labels(train[1], "train[1]", len(X_train), "train[0]")
+        return Split(X_train, y_train)
+
+    def _check_tabular_metadata(self, X: np.ndarray) -> None:
+        set_ = object.__setattr__
+        n_columns = X.shape[1] if X.ndim == 2 else None
+        names = self.feature_names
+        if names is None and isinstance(self.X, pd.DataFrame):
+            names = list(self.X.columns)
+        if names is not None:
+            names = tuple(str(c) for c in names)
+            if self.modality == "tabular" and len(names) != n_columns:
+                raise DataValidationError(BAD_VALUE.format(
+                    param="feature_names", expected=f"{n_columns} names, one per column of 'X'",
+                    got=f"{len(names)} names"))
+            set_(self, "feature_names", names)
+        if self.feature_groups is not None:
+            groups = {}
+            for key, columns in self.feature_groups.items():
+                columns = tuple(int(c) for c in columns)
+                if n_columns is None or not columns or min(columns) < 0 or \
+                        max(columns) >= n_columns:
+                    raise DataValidationError(BAD_VALUE.format(
+                        param=f"feature_groups[{key!r}]",
+                        expected=f"a non-empty list of column indices in [0, {n_columns})",
+                        got=list(columns)))
+                groups[str(key)] = columns
+            set_(self, "feature_groups", groups)
+        if self.categorical_features is not None:
+            set_(self, "categorical_features", tuple(str(c) for c in self.categorical_features))
+
+    # -- convenience ---------------------------------------------------------------
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples to audit."""
+        return len(self.X)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The distinct labels present in ``y``, sorted."""
+        return np.unique(self.y)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of X, y, the sensitive features and the training set."""
+        if not self._fingerprint:
+            digest = hashlib.sha256()
+            for array in (self.X, self.y) + ((self.train.X, self.train.y) if self.train else ()):
+                digest.update(str(array.shape).encode() + array.dtype.str.encode())
+                digest.update(np.ascontiguousarray(array).tobytes() if array.dtype != object
+                              else repr(array.tolist()).encode())
+            if self.sensitive is not None:
+                digest.update(self.sensitive.to_csv(index=False).encode())
+            self._fingerprint.append(digest.hexdigest())
+        return self._fingerprint[0]
+
+    def describe(self) -> dict[str, Any]:
+        """Plain facts about the data for the report's provenance."""
+        return {
+            "name": self.name,
+            "modality": self.modality,
+            "n_samples": self.n_samples,
+            "sample_shape": list(self.X.shape[1:]),
+            "labels": self.labels.tolist(),
+            "sensitive_features": list(self.sensitive.columns) if self.sensitive is not None
+            else [],
+            "n_train": len(self.train) if self.train is not None else None,
+            "ood_sets": sorted(self.ood) if self.ood else [],
+            "sha256": self.fingerprint(),
+        }

@@ -1,0 +1,79 @@
+"""Checks made when a model meets its data, before any audit check runs.
+
+:class:`~auditkit.AuditData` validates the data alone. Here the model is called
+once on a small probe batch, so that a model that raises, returns the wrong
+shape, returns scores that are not probabilities, or cannot output the labels
+in ``y`` is reported at once, in one clear sentence, instead of as a wrong
+number deep inside a check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..exceptions import (
+    BAD_VALUE,
+    MODEL_RAISED,
+    PROBA_BAD_SHAPE,
+    PROBA_NOT_NORMALISED,
+    UNKNOWN_LABELS,
+    DataValidationError,
+    ModelError,
+)
+from ._adapters import ModelAdapter
+from ._data import AuditData
+
+__all__ = ["validate_model_on_data"]
+
+_PROBE_SIZE = 64
+_SUM_TOLERANCE = 1e-4
+
+
+def validate_model_on_data(model: ModelAdapter, data: AuditData) -> None:
+    """Call the model on a probe batch of ``data.X`` and check what it returns.
+
+    Parameters
+    ----------
+    model : ModelAdapter
+    data : AuditData
+
+    Raises
+    ------
+    ModelError
+        The model raised, or returned something that is not a probability
+        matrix of shape (n_samples, n_classes) with n_classes >= 2.
+    DataValidationError
+        ``y`` (or the training labels) holds labels the model cannot output,
+        or ``class_names`` does not have one name per output.
+    """
+    probe = data.X[:_PROBE_SIZE]
+    try:
+        proba = model.predict_proba(probe)
+    except ModelError:
+        raise
+    except Exception as exc:  # the user's model: anything may go wrong
+        raise ModelError(MODEL_RAISED.format(error_type=type(exc).__name__, n=len(probe),
+                                             shape=probe.shape, error=exc)) from exc
+    proba = np.asarray(proba)
+    if proba.ndim != 2 or len(proba) != len(probe) or proba.shape[1] < 2:
+        raise ModelError(PROBA_BAD_SHAPE.format(n=len(probe), shape=proba.shape) +
+                         " It needs at least two output columns.")
+    if not np.all(np.isfinite(proba)):
+        raise ModelError(BAD_VALUE.format(param="model", expected="finite probabilities",
+                                          got="NaN or infinite outputs"))
+    sums = proba.sum(axis=1)
+    if proba.min() < -_SUM_TOLERANCE or np.abs(sums - 1.0).max() > _SUM_TOLERANCE:
+        raise ModelError(PROBA_NOT_NORMALISED.format(low=sums.min(), high=sums.max(),
+                                                     minimum=proba.min()))
+    classes = model.classes_
+    for param, labels in (("y", data.y), ("train[1]", data.train.y if data.train else None)):
+        if labels is None:
+            continue
+        unknown = np.setdiff1d(np.unique(labels), classes)
+        if len(unknown):
+            raise DataValidationError(UNKNOWN_LABELS.format(
+                param=param, expected=classes.tolist(), got=f"labels {unknown[:5].tolist()}"))
+    if data.class_names is not None and len(data.class_names) != len(classes):
+        raise DataValidationError(BAD_VALUE.format(
+            param="class_names", expected=f"{len(classes)} names, one per model output",
+            got=f"{len(data.class_names)} names"))

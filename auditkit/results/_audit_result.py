@@ -1,0 +1,240 @@
+"""The outcome of a whole audit: the check results and where they came from.
+
+An :class:`AuditResult` is plain data. It summarises itself as a DataFrame,
+round-trips through JSON exactly, and hands itself to :mod:`auditkit.report`
+to be rendered as HTML or PDF.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._check_result import CheckResult, Status, _canonical
+
+__all__ = ["AuditResult", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Results of every check run in one audit, with a provenance manifest.
+
+    Parameters
+    ----------
+    results : sequence of CheckResult
+        One result per check, in the order they ran.
+    provenance : mapping
+        Versions of auditkit, Python and the libraries used; the device; the
+        seed; SHA-256 of the model's weights and of the data; start time and
+        duration; the preset and policy.
+    title : str
+        A title for the report, e.g. the model's name.
+    model_card : mapping or None
+        The model card, when the model comes with one (zoo models do).
+
+    Examples
+    --------
+    >>> from auditkit import zoo, audit
+    >>> model, data = zoo.load("adult-mlp")
+    >>> result = audit(model, data, preset="quick")
+    >>> result.summary()[["check", "status"]].head(1)  # doctest: +SKIP
+    """
+
+    results: tuple[CheckResult, ...]
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+    title: str = "Model audit"
+    model_card: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "results", tuple(self.results))
+
+    def __iter__(self) -> Iterator[CheckResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __getitem__(self, name: str) -> CheckResult:
+        for result in self.results:
+            if result.name == name:
+                return result
+        raise KeyError(f"No check named {name!r} in this audit; it ran {self.check_names}.")
+
+    @property
+    def check_names(self) -> list[str]:
+        """Names of the checks, in the order they ran."""
+        return [r.name for r in self.results]
+
+    @property
+    def families(self) -> list[str]:
+        """Families present, in the order they first appear."""
+        return list(dict.fromkeys(r.family for r in self.results))
+
+    def family_status(self) -> dict[str, Status]:
+        """The worst status of each family's checks (SKIP only if all skipped)."""
+        out: dict[str, Status] = {}
+        for result in self.results:
+            current = out.get(result.family)
+            if current is None or result.status.severity > current.severity:
+                out[result.family] = result.status
+        return out
+
+    @property
+    def status(self) -> Status:
+        """The worst status over all checks."""
+        if not self.results:
+            return Status.SKIP
+        return max((r.status for r in self.results), key=lambda s: s.severity)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per check: family, check, status, headline and duration.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``family``, ``check``, ``status``, ``headline``, ``duration_s``.
+        """
+        return pd.DataFrame(
+            {
+                "family": [r.family for r in self.results],
+                "check": [r.name for r in self.results],
+                "status": [r.status.value for r in self.results],
+                "headline": [r.headline for r in self.results],
+                "duration_s": [r.duration_s for r in self.results],
+            }
+        )
+
+    def metrics_frame(self) -> pd.DataFrame:
+        """One row per metric of every check, with its interval and sample size."""
+        rows = []
+        for result in self.results:
+            for name, metric in result.metrics.items():
+                rows.append(
+                    {"family": result.family, "check": result.name, "metric": name,
+                     "value": metric.value, "lower": metric.lower, "upper": metric.upper,
+                     "n": metric.n}
+                )
+        columns = ["family", "check", "metric", "value", "lower", "upper", "n"]
+        return pd.DataFrame(rows, columns=columns)
+
+    # -- comparison ---------------------------------------------------------------
+
+    def compare(self, *others: AuditResult, names: Sequence[str] | None = None) -> pd.DataFrame:
+        """Put the metrics of this audit and others side by side.
+
+        Parameters
+        ----------
+        *others : AuditResult
+            Audits of other models, or other versions of the same model.
+        names : sequence of str, optional
+            A label per audit (this one first); defaults to their titles.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (check, metric), one value column per audit, plus the
+            change from the first audit for each of the others.
+        """
+        audits = (self, *others)
+        labels = list(names) if names is not None else [a.title for a in audits]
+        if len(labels) != len(audits) or len(set(labels)) != len(labels):
+            labels = [f"{label} [{i}]" for i, label in enumerate(labels[: len(audits)])]
+            labels += [f"audit [{i}]" for i in range(len(labels), len(audits))]
+        frames = []
+        for label, result in zip(labels, audits):
+            frame = result.metrics_frame().set_index(["check", "metric"])["value"]
+            frames.append(frame.rename(label))
+        table = pd.concat(frames, axis=1)
+        for label in labels[1:]:
+            table[f"change ({label})"] = table[label] - table[labels[0]]
+        return table
+
+    # -- serialisation -------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the audit as JSON-ready plain data."""
+        from ._json import to_jsonable
+
+        return {
+            "format_version": FORMAT_VERSION,
+            "title": self.title,
+            "provenance": to_jsonable(dict(self.provenance)),
+            "model_card": to_jsonable(dict(self.model_card)) if self.model_card else None,
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditResult:
+        """Rebuild an audit from :meth:`to_dict`'s output."""
+        from ._json import from_jsonable
+
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            from ..exceptions import BAD_VALUE, AuditkitError
+
+            raise AuditkitError(
+                BAD_VALUE.format(param="format_version", expected=f"{FORMAT_VERSION}",
+                                 got=repr(version))
+            )
+        return cls(
+            results=tuple(CheckResult.from_dict(r) for r in data["results"]),
+            provenance=from_jsonable(data["provenance"]),
+            title=data["title"],
+            model_card=from_jsonable(data["model_card"]) if data["model_card"] else None,
+        )
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Return the audit as strict JSON text."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> AuditResult:
+        """Rebuild an audit from :meth:`to_json`'s output."""
+        return cls.from_dict(json.loads(text))
+
+    def save_json(self, path: str | PathLike[str]) -> Path:
+        """Write the audit as JSON and return the path."""
+        path = Path(path)
+        path.write_text(self.to_json(), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load_json(cls, path: str | PathLike[str]) -> AuditResult:
+        """Read an audit written by :meth:`save_json`."""
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+    def save_html(self, path: str | PathLike[str]) -> Path:
+        """Write the self-contained HTML report and return the path."""
+        from ..report import render_html
+
+        path = Path(path)
+        path.write_text(render_html(self), encoding="utf-8")
+        return path
+
+    def save_pdf(self, path: str | PathLike[str]) -> Path:
+        """Write the report as a PDF (summary, then one page per check) and return the path."""
+        from ..report import render_pdf
+
+        path = Path(path)
+        render_pdf(self, path)
+        return path
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AuditResult):
+            return NotImplemented
+        return (
+            self.results == other.results
+            and self.title == other.title
+            and _canonical(dict(self.provenance)) == _canonical(dict(other.provenance))
+            and _canonical(self.model_card) == _canonical(other.model_card)
+        )
+
+    __hash__ = None  # type: ignore[assignment]

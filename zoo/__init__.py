@@ -1,0 +1,121 @@
+"""The zoo: reference models trained on real, vendored data.
+
+``zoo.load(name)`` returns a ready model and its :class:`~auditkit.AuditData`
+(the split to audit, the training split as members, sensitive features);
+weights are verified against the SHA-256 in the model card before loading.
+
+Examples
+--------
+>>> from auditkit import zoo
+>>> zoo.list_models()  # doctest: +SKIP
+['adult-mlp']
+>>> model, data = zoo.load("adult-mlp")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import UNKNOWN_NAME, ZooError
+
+__all__ = ["ZooEntry", "info", "list_models", "load", "load_with_card", "train"]
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """A zoo model: its name, a one-line summary, and the module that builds it."""
+
+    name: str
+    summary: str
+    module: str
+
+    def implementation(self) -> Any:
+        """The module with ``load`` and ``train``."""
+        return import_module(f"{__name__}.{self.module}")
+
+
+_ENTRIES = {e.name: e for e in (
+    ZooEntry("adult-mlp", "MLP on UCI Adult income (tabular, binary); sex and race sensitive",
+             "adult_mlp"),
+)}
+
+#: The model the README's first command audits.
+DEFAULT = "adult-mlp"
+
+
+def _entry(name: str) -> ZooEntry:
+    if name not in _ENTRIES:
+        raise ZooError(UNKNOWN_NAME.format(param="name", expected=sorted(_ENTRIES), got=name))
+    return _ENTRIES[name]
+
+
+def list_models() -> list[str]:
+    """Names of the zoo's models."""
+    return list(_ENTRIES)
+
+
+def info(name: str) -> dict[str, Any]:
+    """The model card of ``name`` (data, metrics measured at training, hash, limitations)."""
+    from ._checkpoints import load_card
+
+    _entry(name)
+    return load_card(name)
+
+
+def load_with_card(name: str, *, directory: str | Path | None = None) -> tuple[Any, Any,
+                                                                              dict[str, Any]]:
+    """Like :func:`load`, and also return the model card."""
+    entry = _entry(name)
+    return entry.implementation().load(Path(directory) if directory else None)
+
+
+def load(name: str, *, directory: str | Path | None = None) -> tuple[Any, Any]:
+    """Load a zoo model and its AuditData.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_models`.
+    directory : path, optional
+        Where the checkpoints are (defaults to those shipped with auditkit).
+
+    Returns
+    -------
+    model : torch.nn.Module
+        In eval mode, on the CPU, with verified weights.
+    data : AuditData
+    """
+    model, data, _ = load_with_card(name, directory=directory)
+    return model, data
+
+
+def train(name: str, *, device: str = "auto", directory: str | Path | None = None,
+          max_steps: int | None = None, progress: Callable[[str], None] | None = None
+          ) -> dict[str, Any]:
+    """Retrain a zoo model from its recipe and write its checkpoint and card.
+
+    Parameters
+    ----------
+    name : str
+    device : str, default="auto"
+        CUDA, then MPS, then CPU.
+    directory : path, optional
+        Where to write; defaults to the shipped checkpoints' folder.
+    max_steps : int, optional
+        Stop early (for smoke tests).
+
+    Returns
+    -------
+    dict
+        The new model card.
+    """
+    from .._device import resolve_device
+
+    entry = _entry(name)
+    return entry.implementation().train(device=resolve_device(device),
+                                        directory=Path(directory) if directory else None,
+                                        max_steps=max_steps)

@@ -1,0 +1,192 @@
+"""adult-mlp: a PyTorch MLP predicting income > $50K on UCI Adult.
+
+Data: the original train (32,561 rows) and test (16,281 rows) files of UCI
+Adult, vendored in ``zoo/data``. Features: six numeric columns (capital gain
+and loss log-scaled; all standardised with training statistics) and eight
+categorical columns one-hot encoded with the categories seen in training
+(missing values as their own category ``"?"``). ``fnlwgt`` (a census sampling
+weight, not an attribute of the person) and ``education`` (duplicated by
+``education_num``) are dropped. Sex and race are model inputs and the
+sensitive features of the audit.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..inputs import AuditData
+from ._checkpoints import count_parameters, load_weights, save_checkpoint, seed_everything
+from ._datasets import load_adult
+from ._training import Recipe, accuracy, fit_classifier, predict_logits
+
+__all__ = ["NAME", "AdultMLP", "encode", "load", "train"]
+
+NAME = "adult-mlp"
+NUMERIC = ("age", "education_num", "capital_gain", "capital_loss", "hours_per_week")
+LOG_SCALED = ("capital_gain", "capital_loss")
+CATEGORICAL = ("workclass", "marital_status", "occupation", "relationship", "race", "sex",
+               "native_country")
+SENSITIVE = ("sex", "race")
+CLASS_NAMES = ("<=50K", ">50K")
+RECIPE = Recipe(epochs=12, batch_size=256, lr=1e-3, weight_decay=1e-4, seed=0)
+HIDDEN = (64, 32)
+
+
+class AdultMLP(nn.Module):
+    """Two hidden ReLU layers and one output logit (binary, read through a sigmoid)."""
+
+    def __init__(self, n_features: int, hidden: tuple[int, ...] = HIDDEN,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = n_features
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(dropout)]
+            width = size
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(width, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logit of income > $50K, shape (batch, 1)."""
+        return self.head(self.body(x))
+
+
+def fit_encoding(train: pd.DataFrame) -> dict[str, Any]:
+    """The preprocessing, fitted on the training split only."""
+    numeric = _numeric(train)
+    return {
+        "numeric": list(NUMERIC),
+        "log_scaled": list(LOG_SCALED),
+        "mean": numeric.mean().round(8).tolist(),
+        "std": numeric.std(ddof=0).round(8).tolist(),
+        "categories": {c: sorted(train[c].fillna("?").unique().tolist()) for c in CATEGORICAL},
+    }
+
+
+def _numeric(frame: pd.DataFrame) -> pd.DataFrame:
+    numeric = frame[list(NUMERIC)].astype(np.float64)
+    for column in LOG_SCALED:
+        numeric[column] = np.log1p(numeric[column])
+    return numeric
+
+
+def encode(frame: pd.DataFrame, encoding: dict[str, Any]) -> tuple[np.ndarray, list[str],
+                                                                    dict[str, list[int]]]:
+    """Encode raw Adult rows: (X float32, column names, original feature -> columns)."""
+    numeric = (_numeric(frame).to_numpy() - np.asarray(encoding["mean"])) / \
+        np.asarray(encoding["std"])
+    blocks, names, groups = [numeric], list(NUMERIC), {c: [i] for i, c in enumerate(NUMERIC)}
+    for column in CATEGORICAL:
+        categories = encoding["categories"][column]
+        values = frame[column].fillna("?").to_numpy()
+        onehot = (values[:, None] == np.asarray(categories, dtype=object)[None, :])
+        groups[column] = list(range(len(names), len(names) + len(categories)))
+        names += [f"{column}={c}" for c in categories]
+        blocks.append(onehot.astype(np.float64))
+    return np.hstack(blocks).astype(np.float32), names, groups
+
+
+@functools.lru_cache(maxsize=1)
+def _splits() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return load_adult()
+
+
+def _targets(frame: pd.DataFrame) -> np.ndarray:
+    return (frame["income"] == ">50K").to_numpy(np.int64)
+
+
+def audit_data(encoding: dict[str, Any]) -> AuditData:
+    """The test split to audit, the training split as members, sex and race as sensitive."""
+    train, test = _splits()
+    X_test, names, groups = encode(test, encoding)
+    X_train, _, _ = encode(train, encoding)
+    return AuditData(
+        X_test, _targets(test),
+        sensitive=test[list(SENSITIVE)].reset_index(drop=True),
+        train=(X_train, _targets(train)),
+        reference=X_train[:5000],
+        modality="tabular",
+        feature_names=names,
+        categorical_features=list(CATEGORICAL),
+        feature_groups=groups,
+        class_names=CLASS_NAMES,
+        name="UCI Adult (test split)",
+    )
+
+
+def load(directory: Any = None) -> tuple[nn.Module, AuditData, dict[str, Any]]:
+    """The shipped model (weights verified), its AuditData and its card."""
+    from ._checkpoints import load_card
+
+    card = load_card(NAME, directory)
+    encoding = card["preprocessing"]
+    data = audit_data(encoding)
+    model = AdultMLP(data.X.shape[1], tuple(card["architecture"]["hidden"]))
+    load_weights(NAME, model, directory)
+    model.model_card = card
+    return model, data, card
+
+
+def train(*, device: torch.device, directory: Any = None, max_steps: int | None = None,
+          seed: int = RECIPE.seed) -> dict[str, Any]:
+    """Train adult-mlp from the vendored data and write its checkpoint and card."""
+    from dataclasses import replace
+
+    recipe = replace(RECIPE, seed=seed)
+    seed_everything(recipe.seed)
+    train_frame, test_frame = _splits()
+    encoding = fit_encoding(train_frame)
+    X_train, names, _ = encode(train_frame, encoding)
+    X_test, _, _ = encode(test_frame, encoding)
+    y_train, y_test = _targets(train_frame), _targets(test_frame)
+    model = AdultMLP(X_train.shape[1])
+    history = fit_classifier(
+        model, torch.from_numpy(X_train), torch.from_numpy(y_train).float()[:, None], recipe,
+        device=device, loss_fn=nn.functional.binary_cross_entropy_with_logits,
+        max_steps=max_steps)
+    model.cpu()
+    test_logits = predict_logits(model, torch.from_numpy(X_test), torch.device("cpu"))
+    train_logits = predict_logits(model, torch.from_numpy(X_train), torch.device("cpu"))
+    from sklearn.metrics import roc_auc_score
+
+    card = {
+        "name": NAME,
+        "summary": "Binary income classifier (> $50K) on UCI Adult; sex and race as sensitive "
+                   "features.",
+        "task": "binary classification (one logit, sigmoid)",
+        "architecture": {"type": "MLP", "inputs": X_train.shape[1], "hidden": list(HIDDEN),
+                         "activation": "ReLU", "dropout": 0.1, "outputs": 1,
+                         "parameters": count_parameters(model)},
+        "data": {"dataset": "UCI Adult (Becker & Kohavi, 1996), CC BY 4.0",
+                 "train_rows": len(train_frame), "test_rows": len(test_frame),
+                 "split": "the original adult.data (train) / adult.test (test) files",
+                 "target": "income > $50K", "sensitive_features": list(SENSITIVE)},
+        "preprocessing": encoding,
+        "feature_names": names,
+        "metrics": {
+            "test_accuracy": round(accuracy(test_logits, y_test), 6),
+            "train_accuracy": round(accuracy(train_logits, y_train), 6),
+            "test_roc_auc": round(float(roc_auc_score(y_test, test_logits[:, 0].numpy())), 6),
+            "test_positive_rate": round(float(y_test.mean()), 6),
+        },
+        "training": {"optimizer": "Adam", "loss": "binary cross-entropy", "epochs": recipe.epochs,
+                     "batch_size": recipe.batch_size, "learning_rate": recipe.lr,
+                     "weight_decay": recipe.weight_decay, "seed": recipe.seed,
+                     "device": str(device), "torch_version": torch.__version__,
+                     "steps": history["steps"], "duration_s": history["duration_s"],
+                     "loss_history": history["loss_history"]},
+        "intended_use": "A reference model for trying auditkit's checks on tabular data, and a "
+                        "baseline for the planted-defect variants. Not for decisions about "
+                        "people.",
+        "limitations": "Census data from 1994; labels and groups reflect that survey. Sex is "
+                       "recorded as binary and race in five coarse categories. Sex and race are "
+                       "model inputs, so the model can use them directly.",
+        "planted_defect": None,
+    }
+    return save_checkpoint(NAME, model, card, directory)
