@@ -188,7 +188,8 @@ def _provenance(model: ModelAdapter, data: AuditData, policy: Policy, preset: st
             "framework": model.framework,
             "type": type(getattr(model, "module", None) or getattr(model, "estimator", None)
                          or getattr(model, "function", model)).__name__,
-            "classes": [str(c) for c in model.classes_],
+            "classes": [str(c) for c in model.classes_] if "predict" in model.capabilities
+            else None,
             "capabilities": sorted(model.capabilities),
             "weights_sha256": model.fingerprint(),
         },

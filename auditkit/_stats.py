@@ -101,7 +101,7 @@ def bootstrap(statistics: Mapping[str, Statistic], n: int, *, spec: BootstrapSpe
         return {name: np.asarray(stat(counts), dtype=np.float64) for name, stat in
                 statistics.items()}
 
-    units = list(zip(sizes, seeds))
+    units = list(zip(sizes, seeds, strict=True))
     blocks = executor.map(block, units) if executor is not None else [block(u) for u in units]
     return {name: np.concatenate([b[name] for b in blocks]) if blocks else np.empty(0)
             for name in statistics}

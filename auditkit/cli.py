@@ -161,7 +161,8 @@ def _report(args: argparse.Namespace) -> int:
 
     path = Path(args.result)
     if not path.is_file():
-        raise _CliError(f"The 'result' argument must be an existing JSON file. Got {args.result!r}.")
+        raise _CliError("The 'result' argument must be an existing JSON file. "
+                        f"Got {args.result!r}.")
     try:
         result = AuditResult.load_json(path)
     except (json.JSONDecodeError, KeyError, TypeError) as exc:

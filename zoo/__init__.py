@@ -21,13 +21,43 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import UNKNOWN_NAME, ZooError
+from ._datasets import (
+    load_adult,
+    load_compas,
+    load_fashion_mnist_subset,
+    load_german,
+    load_japanese_vowels,
+    load_mnist_5k,
+    load_newsgroups_sentences,
+    load_rotten_tomatoes,
+)
 
-__all__ = ["ZooEntry", "info", "list_models", "load", "load_with_card", "train"]
+__all__ = [
+    "ZooEntry",
+    "info",
+    "list_models",
+    "load",
+    "load_adult",
+    "load_compas",
+    "load_fashion_mnist_subset",
+    "load_german",
+    "load_japanese_vowels",
+    "load_mnist_5k",
+    "load_newsgroups_sentences",
+    "load_rotten_tomatoes",
+    "load_with_card",
+    "train",
+]
 
 
 @dataclass(frozen=True)
 class ZooEntry:
-    """A zoo model: its name, a one-line summary, and the module that builds it."""
+    """A zoo model: its name, a one-line summary, and the module that builds it.
+
+    The module defines ``load(name, directory) -> (model, data, card)`` and
+    ``train(name, *, device, directory, max_steps) -> card``; one module may
+    build several entries (a model and its planted-defect variants).
+    """
 
     name: str
     summary: str
@@ -70,7 +100,7 @@ def load_with_card(name: str, *, directory: str | Path | None = None) -> tuple[A
                                                                               dict[str, Any]]:
     """Like :func:`load`, and also return the model card."""
     entry = _entry(name)
-    return entry.implementation().load(Path(directory) if directory else None)
+    return entry.implementation().load(name, Path(directory) if directory else None)
 
 
 def load(name: str, *, directory: str | Path | None = None) -> tuple[Any, Any]:
@@ -116,6 +146,6 @@ def train(name: str, *, device: str = "auto", directory: str | Path | None = Non
     from .._device import resolve_device
 
     entry = _entry(name)
-    return entry.implementation().train(device=resolve_device(device),
+    return entry.implementation().train(name, device=resolve_device(device),
                                         directory=Path(directory) if directory else None,
                                         max_steps=max_steps)

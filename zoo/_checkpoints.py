@@ -27,7 +27,9 @@ _HASH_MISMATCH = (
     "{expected}, got {actual}. The file is corrupt or was changed; retrain it with "
     "'auditkit zoo train {name}' or restore it."
 )
-_MISSING = "The zoo model {name!r} has no {what} at {path}; train it with 'auditkit zoo train {name}'."
+_MISSING = (
+    "The zoo model {name!r} has no {what} at {path}; train it with 'auditkit zoo train {name}'."
+)
 
 
 def sha256_of(path: Path) -> str:

@@ -120,7 +120,7 @@ def audit_data(encoding: dict[str, Any]) -> AuditData:
     )
 
 
-def load(directory: Any = None) -> tuple[nn.Module, AuditData, dict[str, Any]]:
+def load(name: str = NAME, directory: Any = None) -> tuple[nn.Module, AuditData, dict[str, Any]]:
     """The shipped model (weights verified), its AuditData and its card."""
     from ._checkpoints import load_card
 
@@ -133,8 +133,8 @@ def load(directory: Any = None) -> tuple[nn.Module, AuditData, dict[str, Any]]:
     return model, data, card
 
 
-def train(*, device: torch.device, directory: Any = None, max_steps: int | None = None,
-          seed: int = RECIPE.seed) -> dict[str, Any]:
+def train(name: str = NAME, *, device: torch.device, directory: Any = None,
+          max_steps: int | None = None, seed: int = RECIPE.seed) -> dict[str, Any]:
     """Train adult-mlp from the vendored data and write its checkpoint and card."""
     from dataclasses import replace
 

@@ -3,6 +3,12 @@
 Importing this package imports every check module, which registers it.
 """
 
+# Each import registers the checks of one file.
+from . import (  # noqa: F401
+    performance_calibration,
+    performance_confusion_matrix,
+    performance_metrics,
+)
 from ._base import (
     FAMILIES,
     Check,
@@ -15,11 +21,6 @@ from ._base import (
 )
 from ._executor import Executor, LocalExecutor
 from ._progress import Progress
-
-# Each import registers the checks of one file.
-from . import performance_calibration  # noqa: E402,F401,I001
-from . import performance_confusion_matrix  # noqa: E402,F401
-from . import performance_metrics  # noqa: E402,F401
 
 __all__ = [
     "FAMILIES",

@@ -105,9 +105,15 @@ class Check:
     def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
         """Why the check does not apply to this model and data, or None if it does."""
         missing = self.requires - model.capabilities
+        if "predict" in missing:
+            return (f"This check applies to classifiers; the audited {model.framework} model "
+                    "makes no class predictions.")
         if missing:
-            return (f"The model does not provide {', '.join(sorted(missing))} "
-                    f"(a {model.framework} model has {', '.join(sorted(model.capabilities))}).")
+            from ..inputs._adapters import CAPABILITY_DESCRIPTIONS
+
+            needs = "; ".join(CAPABILITY_DESCRIPTIONS.get(c, c) for c in sorted(missing))
+            return (f"This check needs {needs}, which this {model.framework} model does not "
+                    "provide.")
         if self.modalities is not None and data.modality not in self.modalities:
             return (f"This check applies to {' or '.join(self.modalities)} data; "
                     f"the audited data is {data.modality}.")

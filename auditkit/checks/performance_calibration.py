@@ -83,7 +83,7 @@ class PerformanceCalibration(Check):
     order = 2
     description = ("Whether predicted probabilities can be read as probabilities: expected "
                    "calibration error and a reliability diagram.")
-    requires = frozenset({"probabilities"})
+    requires = frozenset({"predict", "probabilities"})
 
     n_bins: int = 15
     n_resamples: int = 1000
@@ -96,6 +96,7 @@ class PerformanceCalibration(Check):
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
+        """Compute the check's metrics; see the class docstring."""
         spec = BootstrapSpec(self.n_resamples, self.confidence)
         pred = predictions(model, data, context)
         ece, bins = expected_calibration_error(pred.confidence, pred.correct, self.n_bins)

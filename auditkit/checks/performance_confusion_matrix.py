@@ -33,6 +33,7 @@ class PerformanceConfusionMatrix(Check):
 
     name = "performance_confusion_matrix"
     family = "performance"
+    requires = frozenset({"predict"})
     order = 1
     description = "Counts of true against predicted classes, and the most frequent confusions."
 
@@ -40,6 +41,7 @@ class PerformanceConfusionMatrix(Check):
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
+        """Compute the check's metrics; see the class docstring."""
         pred = predictions(model, data, context)
         labels = np.arange(pred.n_classes)
         counts = confusion_matrix(pred.y, pred.predicted, labels=labels)

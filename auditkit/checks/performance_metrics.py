@@ -44,6 +44,7 @@ class PerformanceMetrics(Check):
 
     name = "performance_metrics"
     family = "performance"
+    requires = frozenset({"predict"})
     order = 0
     description = ("Accuracy, balanced accuracy, precision, recall, F1, ROC AUC, log loss and "
                    "Brier score on the audited samples, with bootstrap confidence intervals.")
@@ -53,6 +54,7 @@ class PerformanceMetrics(Check):
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
+        """Compute the check's metrics; see the class docstring."""
         spec = BootstrapSpec(self.n_resamples, self.confidence)
         pred = predictions(model, data, context)
         labels = np.arange(pred.n_classes)

@@ -3,6 +3,7 @@
 from ._adapters import (
     CAPABILITIES,
     CallableClassifier,
+    GenerativeAdapter,
     ModelAdapter,
     SklearnClassifier,
     TorchClassifier,
@@ -16,6 +17,7 @@ __all__ = [
     "MODALITIES",
     "AuditData",
     "CallableClassifier",
+    "GenerativeAdapter",
     "ModelAdapter",
     "SklearnClassifier",
     "Split",

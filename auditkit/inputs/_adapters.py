@@ -27,12 +27,27 @@ __all__ = [
     "TorchClassifier",
     "SklearnClassifier",
     "CallableClassifier",
+    "GenerativeAdapter",
     "wrap_model",
     "CAPABILITIES",
 ]
 
 #: Every capability an adapter may declare.
-CAPABILITIES = frozenset({"probabilities", "logits", "gradients", "features", "loss", "weights"})
+CAPABILITIES = frozenset({"predict", "probabilities", "logits", "gradients", "features", "loss",
+                          "weights", "generate", "likelihood"})
+
+#: What each capability means, for SKIP reasons and the report.
+CAPABILITY_DESCRIPTIONS = {
+    "predict": "class predictions",
+    "probabilities": "calibrated class probabilities (predict_proba)",
+    "logits": "raw class scores (logits)",
+    "gradients": "gradients with respect to its inputs",
+    "features": "penultimate-layer features",
+    "loss": "a per-sample loss",
+    "weights": "readable weights",
+    "generate": "sampling new data (a generative model)",
+    "likelihood": "a per-sample likelihood bound (ELBO)",
+}
 
 _NOT_CAPABLE = "The model does not provide '{what}': it has capabilities {have}."
 _NOT_FITTED = (
@@ -53,9 +68,9 @@ class ModelAdapter(ABC):
     Attributes
     ----------
     capabilities : frozenset of str
-        Subset of ``{"probabilities", "logits", "gradients", "features", "loss",
-        "weights"}``. ``"probabilities"`` means ``predict_proba`` returns
-        calibrated-by-construction probabilities rather than squashed scores.
+        Subset of :data:`CAPABILITIES`. ``"predict"`` marks a classifier;
+        ``"probabilities"`` means ``predict_proba`` returns probabilities rather
+        than squashed scores; ``"generate"`` marks a generative model.
     batch_size : int
         Number of samples per model call.
     """
@@ -104,7 +119,8 @@ class ModelAdapter(ABC):
         idx = order[pos]
         if not np.all(classes[idx] == y):
             unknown = sorted(set(np.unique(y[classes[idx] != y]).tolist()))
-            raise ModelError(BAD_VALUE.format(param="y", expected=f"labels among {classes.tolist()}",
+            raise ModelError(BAD_VALUE.format(param="y",
+                                              expected=f"labels among {classes.tolist()}",
                                               got=f"labels {unknown[:5]}"))
         return idx
 
@@ -159,6 +175,35 @@ class ModelAdapter(ABC):
 # -- PyTorch --------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _evaluating(module: nn.Module, device: torch.device) -> Iterator[None]:
+    """Put the module in eval mode on ``device``, and restore its mode and device afterwards."""
+    was_training = module.training
+    first = next(module.parameters(), None)
+    original_device = first.device if first is not None else device
+    module.eval()
+    if original_device != device:
+        module.to(device)
+    try:
+        yield
+    finally:
+        if original_device != device:
+            module.to(original_device)
+        module.train(was_training)
+
+
+def _torch_fingerprint(module: nn.Module) -> str:
+    """SHA-256 of a module's parameters and buffers, in state-dict order."""
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(str(tensor.dtype).encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy()
+                      .tobytes())
+    return digest.hexdigest()
+
+
 class TorchClassifier(ModelAdapter):
     """Adapter for a PyTorch classifier returning logits.
 
@@ -178,8 +223,8 @@ class TorchClassifier(ModelAdapter):
         features; defaults to the input of the last ``nn.Linear``.
     """
 
-    capabilities = frozenset({"probabilities", "logits", "gradients", "features", "loss",
-                              "weights"})
+    capabilities = frozenset({"predict", "probabilities", "logits", "gradients", "features",
+                              "loss", "weights"})
     framework = "torch"
 
     def __init__(self, module: nn.Module, *, batch_size: int = 512, device: str = "auto",
@@ -203,21 +248,8 @@ class TorchClassifier(ModelAdapter):
         """The device the model runs on."""
         return str(self._device)
 
-    @contextlib.contextmanager
-    def _evaluating(self) -> Iterator[None]:
-        """Put the module in eval mode on the device, and restore both afterwards."""
-        was_training = self.module.training
-        first = next(self.module.parameters(), None)
-        original_device = first.device if first is not None else self._device
-        self.module.eval()
-        if original_device != self._device:
-            self.module.to(self._device)
-        try:
-            yield
-        finally:
-            if original_device != self._device:
-                self.module.to(original_device)
-            self.module.train(was_training)
+    def _evaluating(self) -> contextlib.AbstractContextManager[None]:
+        return _evaluating(self.module, self._device)
 
     def _to_tensor(self, X: Any) -> torch.Tensor:
         if isinstance(X, torch.Tensor):
@@ -290,7 +322,8 @@ class TorchClassifier(ModelAdapter):
         layer, take_input = self._feature_module()
         captured: list[torch.Tensor] = []
 
-        def hook(_module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        def hook(_module: nn.Module, inputs: tuple[torch.Tensor, ...],
+                 output: torch.Tensor) -> None:
             value = inputs[0] if take_input else output
             if isinstance(value, tuple):  # recurrent layers return (output, state)
                 value = value[0]
@@ -324,14 +357,7 @@ class TorchClassifier(ModelAdapter):
 
     def fingerprint(self) -> str:
         """SHA-256 of the parameters and buffers, in state-dict order."""
-        digest = hashlib.sha256()
-        for name, tensor in self.module.state_dict().items():
-            digest.update(name.encode())
-            digest.update(str(tuple(tensor.shape)).encode())
-            digest.update(str(tensor.dtype).encode())
-            digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy()
-                          .tobytes())
-        return digest.hexdigest()
+        return _torch_fingerprint(self.module)
 
 
 # -- scikit-learn ---------------------------------------------------------------------
@@ -365,8 +391,8 @@ class SklearnClassifier(ModelAdapter):
             raise ModelError(BAD_VALUE.format(param="model", expected="an estimator with "
                                               "predict_proba or decision_function",
                                               got=type(estimator).__name__))
-        self.capabilities = frozenset({"loss", "weights"} | ({"probabilities"}
-                                                             if self._has_proba else set()))
+        self.capabilities = frozenset({"predict", "loss", "weights"} |
+                                      ({"probabilities"} if self._has_proba else set()))
         self._feature_names = getattr(estimator, "feature_names_in_", None)
 
     def _frame(self, X: np.ndarray) -> Any:
@@ -437,7 +463,7 @@ class CallableClassifier(ModelAdapter):
     batch_size : int, default=1024
     """
 
-    capabilities = frozenset({"probabilities", "loss"})
+    capabilities = frozenset({"predict", "probabilities", "loss"})
     framework = "callable"
 
     def __init__(self, function: Callable[[np.ndarray], Any], *, batch_size: int = 1024,
@@ -464,6 +490,73 @@ class CallableClassifier(ModelAdapter):
         if not out:
             return np.empty((0, self.n_classes))
         return np.concatenate(out)
+
+
+# -- generative models ----------------------------------------------------------------
+
+
+class GenerativeAdapter(ModelAdapter):
+    """Adapter for a generative torch model (VAE, GAN generator).
+
+    The module declares ``generative = True`` and provides
+    ``sample(n, *, generator=None) -> Tensor``; a VAE also provides
+    ``elbo(x) -> Tensor`` of shape (n,). Classifier checks SKIP on it.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    batch_size : int, default=512
+    device : str, default="auto"
+    """
+
+    framework = "torch-generative"
+
+    def __init__(self, module: nn.Module, *, batch_size: int = 512, device: str = "auto") -> None:
+        super().__init__(batch_size=batch_size)
+        if not callable(getattr(module, "sample", None)):
+            raise ModelError(BAD_VALUE.format(param="model", expected="a generative module with "
+                                              "a sample(n, *, generator) method",
+                                              got=type(module).__name__))
+        self.module = module
+        self._device = resolve_device(device)
+        self.capabilities = frozenset({"generate", "weights"} |
+                                      ({"likelihood"} if callable(getattr(module, "elbo", None))
+                                       else set()))
+
+    @property
+    def device(self) -> str:
+        """The device the model runs on."""
+        return str(self._device)
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """A generative model has no output classes."""
+        raise ModelError(_NOT_CAPABLE.format(what="predict", have=sorted(self.capabilities)))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """A generative model has no class probabilities."""
+        raise ModelError(_NOT_CAPABLE.format(what="predict", have=sorted(self.capabilities)))
+
+    def sample(self, n: int, *, random_state: int = 0) -> np.ndarray:
+        """Draw ``n`` samples with a seeded generator."""
+        generator = torch.Generator(device="cpu").manual_seed(int(random_state))
+        with _evaluating(self.module, self._device), torch.inference_mode():
+            return self.module.sample(n, generator=generator).float().cpu().numpy()
+
+    def elbo(self, X: Any) -> np.ndarray:
+        """Per-sample evidence lower bound, array of shape (n_samples,)."""
+        if "likelihood" not in self.capabilities:
+            raise ModelError(_NOT_CAPABLE.format(what="likelihood", have=sorted(self.capabilities)))
+        tensor = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+        out = []
+        with _evaluating(self.module, self._device), torch.inference_mode():
+            for batch in self._batches(len(tensor)):
+                out.append(self.module.elbo(tensor[batch].to(self._device)).float().cpu())
+        return torch.cat(out).numpy().astype(np.float64)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the parameters and buffers, in state-dict order."""
+        return _torch_fingerprint(self.module)
 
 
 # -- dispatch -------------------------------------------------------------------------
@@ -504,6 +597,8 @@ def wrap_model(model: Any, *, batch_size: int | None = None, device: str = "auto
     if isinstance(model, ModelAdapter):
         return model
     sizes = {} if batch_size is None else {"batch_size": batch_size}
+    if isinstance(model, nn.Module) and getattr(model, "generative", False):
+        return GenerativeAdapter(model, device=device, **sizes)
     if isinstance(model, nn.Module):
         return TorchClassifier(model, device=device, classes=classes,
                                feature_layer=feature_layer, **sizes)

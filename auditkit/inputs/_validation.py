@@ -46,6 +46,8 @@ def validate_model_on_data(model: ModelAdapter, data: AuditData) -> None:
         ``y`` (or the training labels) holds labels the model cannot output,
         or ``class_names`` does not have one name per output.
     """
+    if "predict" not in model.capabilities:
+        return  # a generative model: nothing to predict, its checks validate what they use
     probe = data.X[:_PROBE_SIZE]
     try:
         proba = model.predict_proba(probe)

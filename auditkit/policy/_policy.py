@@ -108,7 +108,7 @@ class Policy:
 
     @classmethod
     def default(cls) -> Policy:
-        """auditkit's default policy (``auditkit/policy/default.yaml``)."""
+        """The default policy (``auditkit/policy/default.yaml``)."""
         text = resources.files("auditkit.policy").joinpath("default.yaml").read_text("utf-8")
         return cls.from_dict(yaml.safe_load(text))
 

@@ -149,7 +149,7 @@ class AuditResult:
             labels = [f"{label} [{i}]" for i, label in enumerate(labels[: len(audits)])]
             labels += [f"audit [{i}]" for i in range(len(labels), len(audits))]
         frames = []
-        for label, result in zip(labels, audits):
+        for label, result in zip(labels, audits, strict=True):
             frame = result.metrics_frame().set_index(["check", "metric"])["value"]
             frames.append(frame.rename(label))
         table = pd.concat(frames, axis=1)

@@ -94,7 +94,7 @@ def from_jsonable(obj: Any) -> Any:
         frame = obj["__dataframe__"]
         columns = [from_jsonable(c) for c in frame["columns"]]
         data = {}
-        for column, values, dtype in zip(columns, frame["data"], frame["dtypes"]):
+        for column, values, dtype in zip(columns, frame["data"], frame["dtypes"], strict=True):
             data[column] = pd.Series(_decode_array(values)).astype(dtype)
         index = pd.Index([from_jsonable(i) for i in frame["index"]], name=frame["index_name"])
         df = pd.DataFrame(data, columns=columns)

@@ -1,0 +1,1 @@
+"""Shipped zoo checkpoints and model cards."""

@@ -1,0 +1,1 @@
+"""Vendored datasets (see LICENSES.md and SOURCES.json)."""

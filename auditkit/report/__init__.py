@@ -1,0 +1,12 @@
+"""Reports of an audit: a self-contained HTML page and a PDF.
+
+:func:`render_html` turns an :class:`~auditkit.AuditResult` into one HTML file
+that opens offline (inline CSS and SVG, no script, no network request);
+:func:`render_pdf` writes the same findings as a PDF. Usually called through
+``AuditResult.save_html`` and ``AuditResult.save_pdf``.
+"""
+
+from ._pdf import render_pdf
+from ._render import render_html
+
+__all__ = ["render_html", "render_pdf"]

@@ -1,0 +1,335 @@
+"""Plots of the report: one drawing function per figure kind, registered by kind.
+
+A check stores the numbers of a figure (:class:`auditkit.Figure`); this module
+draws them with matplotlib. ``@plotter("kind")`` registers a function taking
+the Figure and returning a matplotlib figure, so a new kind is one function.
+Plotters make their canvas with :func:`new_figure`, which lets the PDF writer
+draw the same function into a slot of a page.
+
+matplotlib is imported inside the functions: importing auditkit never imports
+it. Styles are applied with ``rc_context``, never globally. :func:`to_svg`
+returns the only markup of the report that is not escaped by the templates:
+matplotlib escapes the text it writes into SVG, and the XML header, DOCTYPE
+and metadata (which name external URLs) are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from markupsafe import Markup
+
+from ..results import Figure
+
+__all__ = ["plotter", "draw", "to_svg", "Drawing", "new_figure", "style", "PALETTE"]
+
+#: Okabe-Ito colours, safe for the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442",
+           "#000000")
+_LINESTYLES = ("-", "--", ":", "-.")
+_GREY = "#6B6B6B"
+FIGSIZE = (5.5, 3.6)
+_MAX_LEGEND = 10
+_MAX_LABEL = 18
+
+_RC = {
+    "svg.fonttype": "none",
+    "text.parse_math": False,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Helvetica", "Arial"],
+    "font.size": 9.0,
+    "axes.titlesize": 10.0,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9.0,
+    "axes.edgecolor": "#444444",
+    "axes.linewidth": 0.8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#E3E3E3",
+    "grid.linewidth": 0.6,
+    "legend.fontsize": 8.0,
+    "legend.frameon": False,
+    "xtick.labelsize": 8.0,
+    "ytick.labelsize": 8.0,
+    "lines.linewidth": 1.6,
+    "pdf.fonttype": 42,
+}
+_SVG_METADATA = {"Date": None, "Format": None, "Type": None, "Creator": None}
+_SVG_PROLOGUE = re.compile(r"^.*?(?=<svg[\s>])", re.DOTALL)
+_SVG_METADATA_BLOCK = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
+
+PlotFunction = Callable[[Figure], Any]
+_PLOTTERS: dict[str, PlotFunction] = {}
+_TARGET: ContextVar[Any] = ContextVar("auditkit_plot_target", default=None)
+
+
+def plotter(kind: str) -> Callable[[PlotFunction], PlotFunction]:
+    """Register a function drawing the figures of ``kind``.
+
+    Parameters
+    ----------
+    kind : str
+        The :attr:`auditkit.Figure.kind` the function draws.
+
+    Returns
+    -------
+    callable
+        A decorator registering a function ``(figure) -> matplotlib figure``
+        that makes its canvas with :func:`new_figure`.
+    """
+
+    def register(function: PlotFunction) -> PlotFunction:
+        _PLOTTERS[kind] = function
+        return function
+
+    return register
+
+
+def can_draw(kind: str) -> bool:
+    """Whether a drawing function is registered for ``kind``."""
+    return kind in _PLOTTERS
+
+
+def style() -> contextlib.AbstractContextManager[Any]:
+    """A context in which matplotlib uses the report's style."""
+    import matplotlib
+
+    return matplotlib.rc_context({**_RC, "axes.prop_cycle": matplotlib.cycler(color=PALETTE)})
+
+
+def new_figure(width: float = FIGSIZE[0], height: float = FIGSIZE[1]) -> Any:
+    """The canvas a plotter draws on: a new figure, or the slot of a PDF page."""
+    target = _TARGET.get()
+    if target is not None:
+        return target
+    from matplotlib.figure import Figure as MplFigure
+
+    return MplFigure(figsize=(width, height), layout="constrained")
+
+
+@contextlib.contextmanager
+def drawing_into(target: Any) -> Iterator[None]:
+    """Make :func:`new_figure` return ``target`` (a subfigure of a page) in this context."""
+    token = _TARGET.set(target)
+    try:
+        yield
+    finally:
+        _TARGET.reset(token)
+
+
+def draw(figure: Figure) -> Any:
+    """Draw ``figure`` with the plotter registered for its kind.
+
+    Parameters
+    ----------
+    figure : auditkit.Figure
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    KeyError
+        When no plotter is registered for ``figure.kind``.
+    """
+    return _PLOTTERS[figure.kind](figure)
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """An SVG drawing of a figure, or the note saying why there is none."""
+
+    svg: Markup | None
+    note: str | None
+
+
+def to_svg(figure: Figure, *, salt: str) -> Drawing:
+    """Draw ``figure`` as inline SVG markup.
+
+    Parameters
+    ----------
+    figure : auditkit.Figure
+    salt : str
+        Seed of the SVG's element ids; one per figure keeps ids unique within
+        the page and the output identical from run to run.
+
+    Returns
+    -------
+    Drawing
+        The SVG, or a note when the kind has no plotter or drawing failed (a
+        figure from a newer version must not break the report).
+    """
+    if not can_draw(figure.kind):
+        return Drawing(None, f"There is no drawing for figures of kind {figure.kind!r} in this "
+                             "version of auditkit.")
+    buffer = io.StringIO()
+    try:
+        with style():
+            import matplotlib
+
+            with matplotlib.rc_context({"svg.hashsalt": salt}):
+                canvas = draw(figure)
+                canvas.savefig(buffer, format="svg", metadata=_SVG_METADATA)
+    except Exception as exc:  # noqa: BLE001 -- a bad figure is reported, never fatal
+        return Drawing(None, f"The figure could not be drawn ({type(exc).__name__}: {exc}).")
+    return Drawing(Markup(_clean_svg(buffer.getvalue())), None)
+
+
+def _clean_svg(svg: str) -> str:
+    """Drop the XML declaration, DOCTYPE and metadata: HTML needs none of them."""
+    svg = _SVG_PROLOGUE.sub("", svg, count=1)
+    return _SVG_METADATA_BLOCK.sub("", svg, count=1).strip()
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _short(label: Any) -> str:
+    text = str(label)
+    return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 1] + "\u2026"
+
+
+def _series_style(i: int) -> dict[str, Any]:
+    return {"color": PALETTE[i % len(PALETTE)],
+            "linestyle": _LINESTYLES[(i // len(PALETTE)) % len(_LINESTYLES)]}
+
+
+def _diagonal(ax: Any, label: str) -> None:
+    ax.plot([0, 1], [0, 1], color=_GREY, linestyle="--", linewidth=1.0, label=label)
+
+
+def _capped_legend(ax: Any, n_series: int, *, loc: str = "lower right") -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    if n_series > _MAX_LEGEND:
+        # keep the reference line (last) and the first curves
+        handles = handles[:_MAX_LEGEND] + handles[-1:]
+        labels = labels[:_MAX_LEGEND] + labels[-1:]
+        ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.01, 0.5),
+                  title=f"first {_MAX_LEGEND} of {n_series}")
+    elif n_series > 4:
+        ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    else:
+        ax.legend(handles, labels, loc=loc)
+
+
+def _unit_axes(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+
+
+def _labels(values: Sequence[Any] | np.ndarray) -> list[str]:
+    return [str(v) for v in np.asarray(values, dtype=object).ravel()]
+
+
+# -- plotters ---------------------------------------------------------------------------
+
+
+@plotter("roc_curves")
+def roc_curves(figure: Figure) -> Any:
+    """ROC curves, one per class, with the chance diagonal."""
+    fpr = np.asarray(figure.data["fpr"], dtype=float)
+    tpr = np.atleast_2d(np.asarray(figure.data["tpr"], dtype=float))
+    classes = _labels(figure.data["classes"])
+    fig = new_figure()
+    ax = fig.subplots()
+    for i, (curve, name) in enumerate(zip(tpr, classes)):
+        ax.plot(fpr, curve, label=_short(name), **_series_style(i))
+    _diagonal(ax, "chance")
+    _unit_axes(ax, "False positive rate", "True positive rate", figure.title or "ROC curves")
+    _capped_legend(ax, len(classes))
+    return fig
+
+
+@plotter("reliability_diagram")
+def reliability_diagram(figure: Figure) -> Any:
+    """Accuracy per confidence bin against the diagonal, with the samples per bin below."""
+    data = figure.data
+    lower = np.asarray(data["bin_lower"], dtype=float)
+    width = np.asarray(data["bin_upper"], dtype=float) - lower
+    accuracy = np.asarray(data["accuracy"], dtype=float)
+    count = np.asarray(data["count"], dtype=float)
+    shown = ~np.isnan(accuracy)
+    fig = new_figure()
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    top.bar(lower[shown], accuracy[shown], width=width[shown], align="edge", color=PALETTE[0],
+            alpha=0.85, edgecolor="white", linewidth=0.6, label="accuracy in bin")
+    confidence = np.asarray(data["mean_confidence"], dtype=float)
+    top.plot(confidence[shown], accuracy[shown], linestyle="none", marker="o", markersize=3,
+             color=PALETTE[1], label="mean confidence in bin")
+    _diagonal(top, "perfect calibration")
+    _unit_axes(top, "", "Accuracy", figure.title or "Reliability diagram")
+    top.legend(loc="upper left")
+    bottom.bar(lower, count, width=width, align="edge", color=_GREY, edgecolor="white",
+               linewidth=0.6)
+    bottom.set_xlabel("Confidence (top predicted probability)")
+    bottom.set_ylabel("Samples")
+    bottom.grid(axis="x", visible=False)
+    return fig
+
+
+@plotter("calibration_curve")
+def calibration_curve(figure: Figure) -> Any:
+    """Observed fraction of positives against the mean predicted probability."""
+    data = figure.data
+    positive = str(np.asarray(data.get("positive_class", "positive"), dtype=object).item())
+    fig = new_figure()
+    ax = fig.subplots()
+    ax.plot(np.asarray(data["mean_predicted"], dtype=float),
+            np.asarray(data["fraction_positive"], dtype=float), marker="o", markersize=4,
+            color=PALETTE[0], label="model")
+    _diagonal(ax, "perfect calibration")
+    _unit_axes(ax, f"Mean predicted probability of {_short(positive)}",
+               "Observed fraction positive", figure.title or "Calibration curve")
+    ax.legend(loc="upper left")
+    return fig
+
+
+@plotter("confusion_matrix")
+def confusion_matrix(figure: Figure) -> Any:
+    """Heatmap of the row-normalised matrix, each cell annotated with its count."""
+    counts = np.asarray(figure.data["counts"])
+    shares = np.asarray(figure.data["normalised"], dtype=float)
+    labels = [_short(label) for label in _labels(figure.data["labels"])]
+    k = len(labels)
+    side = min(max(3.6, 0.32 * k + 1.6), 9.0)
+    fig = new_figure(max(FIGSIZE[0], side + 1.4), side)
+    ax = fig.subplots()
+    edges = np.arange(k + 1) - 0.5
+    mesh = ax.pcolormesh(edges, edges, np.nan_to_num(shares), cmap="Blues", vmin=0.0, vmax=1.0,
+                         edgecolors="white", linewidth=0.5)
+    ax.set_aspect("equal")
+    ax.invert_yaxis()
+    ax.grid(False)
+    ticks = np.arange(k)
+    rotate = k > 4 or max((len(label) for label in labels), default=0) > 6
+    ax.set_xticks(ticks, labels, rotation=45 if rotate else 0, ha="right" if rotate else "center",
+                  rotation_mode="anchor")
+    ax.set_yticks(ticks, labels)
+    ax.tick_params(length=0)
+    if k <= 25:
+        _annotate_cells(ax, counts, shares, fontsize=8.0 if k <= 10 else 6.0)
+    ax.set_xlabel("Predicted class")
+    ax.set_ylabel("True class")
+    ax.set_title(figure.title or "Confusion matrix")
+    colourbar = fig.colorbar(mesh, ax=ax, shrink=0.8)
+    colourbar.set_label("Share of the true class")
+    return fig
+
+
+def _annotate_cells(ax: Any, counts: np.ndarray, shares: np.ndarray, *, fontsize: float) -> None:
+    for (row, column), count in np.ndenumerate(counts):
+        dark = shares[row, column] > 0.55
+        ax.text(column, row, f"{count:,}", ha="center", va="center", fontsize=fontsize,
+                color="white" if dark else "#1A1A1A")

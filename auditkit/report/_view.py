@@ -1,0 +1,526 @@
+"""The view model: an AuditResult turned into what a report shows, as plain text.
+
+Everything here is data for the templates and the PDF writer: statuses,
+sentences, formatted numbers, tables as rows of strings. Nothing here is HTML
+and nothing is marked safe; the templates escape every string. Figures stay
+as their data (drawing is :mod:`._plots`' job).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._version import __version__
+from ..checks import FAMILIES, check_class
+from ..exceptions import CheckError
+from ..results import AuditResult, CheckResult, Figure, Metric, Status, Threshold
+from ._format import (
+    VERDICTS,
+    family_title,
+    format_cell,
+    format_metric,
+    format_number,
+    format_value,
+    humanize,
+    is_numeric,
+    is_rate,
+)
+
+__all__ = ["ReportView", "build_view"]
+
+#: Rows of a table shown before the rest is cut.
+MAX_TABLE_ROWS = 30
+_MAX_LIST_ITEMS = 50
+_MAX_DEPTH = 6
+_HEX_DIGEST = re.compile(r"[0-9a-f]{32,}")
+_ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_BAD_STATUSES = (Status.ERROR, Status.FAIL, Status.WARN)
+
+
+# -- view classes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Node:
+    """Nested plain data to show: text, a list of nodes, or labelled nodes."""
+
+    kind: str  # "text", "list" or "map"
+    text: str = ""
+    items: tuple[Any, ...] = ()  # Node for "list", (label, Node) for "map"
+    mono: bool = False
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One metric: value, interval, sample size and the policy's judgement."""
+
+    name: str
+    label: str
+    value: str
+    interval: str
+    level: str
+    n: str
+    rule: str
+    verdict: Status | None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell, formatted."""
+
+    text: str
+    numeric: bool
+
+
+@dataclass(frozen=True)
+class TableView:
+    """A DataFrame as rows of formatted cells, cut after :data:`MAX_TABLE_ROWS` rows."""
+
+    name: str
+    title: str
+    index_names: tuple[str, ...]
+    columns_name: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[tuple[str, ...], tuple[Cell, ...]], ...]
+    n_rows: int
+    hidden_rows: int
+
+
+@dataclass(frozen=True)
+class FigureView:
+    """A figure to draw, with the anchor that also seeds its SVG ids."""
+
+    key: str
+    title: str
+    kind: str
+    anchor: str
+    figure: Figure
+    data_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CheckView:
+    """Everything the report shows about one check."""
+
+    name: str
+    anchor: str
+    family: str
+    status: Status
+    headline: str
+    description: str
+    duration: str
+    metrics: tuple[MetricRow, ...]
+    interval_notes: tuple[str, ...]
+    clauses: tuple[tuple[str, str], ...]
+    tables: tuple[TableView, ...]
+    figures: tuple[FigureView, ...]
+    params: tuple[tuple[str, str], ...]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class FamilyView:
+    """One family's section: its verdict and its checks."""
+
+    name: str
+    title: str
+    anchor: str
+    status: Status
+    checks: tuple[CheckView, ...]
+    counts: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A check past a threshold (or in error), in one plain sentence."""
+
+    status: Status
+    text: str
+    check: str
+    anchor: str
+
+    @property
+    def sentence(self) -> str:
+        """The finding as one sentence naming its check."""
+        return f"{self.text} ({self.check})."
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled list of labelled values (provenance)."""
+
+    title: str
+    rows: tuple[tuple[str, Node], ...]
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """What the report shows, in order: verdict, summary, families, card, provenance."""
+
+    title: str
+    status: Status
+    verdict: str
+    overview: tuple[tuple[str, str], ...]
+    families: tuple[FamilyView, ...]
+    counts: tuple[tuple[Status, int], ...]
+    findings: tuple[Finding, ...]
+    skipped: tuple[CheckView, ...]
+    model_card: Node | None
+    provenance: tuple[Section, ...]
+    policy_rules: tuple[tuple[str, ...], ...]
+    policy_clauses: tuple[tuple[str, str], ...]
+    generator: str = field(default=f"auditkit {__version__}")
+
+    @property
+    def checks(self) -> tuple[CheckView, ...]:
+        """Every check, in report order."""
+        return tuple(check for family in self.families for check in family.checks)
+
+
+# -- building ------------------------------------------------------------------------------
+
+
+def build_view(result: AuditResult) -> ReportView:
+    """Turn an audit into the view model of its report.
+
+    Parameters
+    ----------
+    result : AuditResult
+
+    Returns
+    -------
+    ReportView
+    """
+    provenance = dict(result.provenance)
+    policy = dict(provenance.get("policy") or {})
+    anchors = _anchors([r.name for r in result.results])
+    checks = [_check_view(r, anchor, policy) for r, anchor in zip(result.results, anchors)]
+    families = _family_views(checks)
+    order = {check.anchor: i for i, check in enumerate(checks)}
+    findings = sorted((_finding(r, a) for r, a in zip(result.results, anchors)
+                       if r.status in _BAD_STATUSES),
+                      key=lambda f: (-f.status.severity, order[f.anchor]))
+    counts = Counter(r.status for r in result.results)
+    return ReportView(
+        title=result.title,
+        status=result.status,
+        verdict=VERDICTS[result.status],
+        overview=_overview(provenance),
+        families=families,
+        counts=tuple((s, counts[s]) for s in sorted(counts, key=lambda s: -s.severity)),
+        findings=tuple(findings),
+        skipped=tuple(c for f in families for c in f.checks if c.status is Status.SKIP),
+        model_card=to_node(dict(result.model_card)) if result.model_card else None,
+        provenance=_provenance_sections(provenance),
+        policy_rules=tuple(_rule_row(rule) for rule in policy.get("rules") or ()),
+        policy_clauses=tuple((str(k), str(v)) for k, v in (policy.get("clauses") or {}).items()),
+    )
+
+
+def _anchors(names: Sequence[str]) -> list[str]:
+    """``check-<name>``, made unique when a check ran twice."""
+    seen: Counter[str] = Counter()
+    anchors = []
+    for name in names:
+        base = "check-" + (_ANCHOR_UNSAFE.sub("-", name) or "unnamed")
+        seen[base] += 1
+        anchors.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return anchors
+
+
+def _family_views(checks: Sequence[CheckView]) -> tuple[FamilyView, ...]:
+    present = list(dict.fromkeys(c.family for c in checks))
+    ordered = [f for f in FAMILIES if f in present] + [f for f in present if f not in FAMILIES]
+    views = []
+    for family in ordered:
+        members = tuple(c for c in checks if c.family == family)
+        status = max((c.status for c in members), key=lambda s: s.severity)
+        views.append(FamilyView(name=family, title=family_title(family),
+                                anchor="family-" + _ANCHOR_UNSAFE.sub("-", family),
+                                status=status, checks=members,
+                                counts=count_text(c.status for c in members)))
+    return tuple(views)
+
+
+def count_text(statuses: Any) -> str:
+    """``"2 PASS, 1 WARN"``: how many checks have each status, worst first."""
+    counts = Counter(statuses)
+    return ", ".join(f"{counts[s]} {s.value}" for s in sorted(counts, key=lambda s: -s.severity))
+
+
+def _description(name: str) -> str:
+    try:
+        return check_class(name).description
+    except CheckError:  # a check of another version, not registered here
+        return ""
+
+
+def _check_view(result: CheckResult, anchor: str, policy: Mapping[str, Any]) -> CheckView:
+    return CheckView(
+        name=result.name,
+        anchor=anchor,
+        family=result.family,
+        status=result.status,
+        headline=result.headline,
+        description=_description(result.name),
+        duration=f"{result.duration_s:.2f} s",
+        metrics=_metric_rows(result),
+        interval_notes=_interval_notes(result.metrics.values()),
+        clauses=_clauses(result, policy),
+        tables=tuple(table_view(k, v) for k, v in result.tables.items()),
+        figures=tuple(FigureView(key=k, title=f.title or humanize(k), kind=f.kind,
+                                 anchor=f"{anchor}-figure-{_ANCHOR_UNSAFE.sub('-', k)}",
+                                 figure=f, data_keys=tuple(str(d) for d in f.data))
+                      for k, f in result.figures.items()),
+        params=tuple((str(k), format_value(v)) for k, v in result.params.items()),
+        error=result.error,
+    )
+
+
+# -- metrics and findings ---------------------------------------------------------------
+
+
+def _metric_rows(result: CheckResult) -> tuple[MetricRow, ...]:
+    rules = {t.metric: t for t in result.thresholds}
+    rows = [_metric_row(name, metric, rules.get(name)) for name, metric in result.metrics.items()]
+    rows += [_metric_row(t.metric, Metric(t.observed), t) for t in result.thresholds
+             if t.metric not in result.metrics]
+    return tuple(rows)
+
+
+def _metric_row(name: str, metric: Metric, rule: Threshold | None) -> MetricRow:
+    percent = is_rate(name, metric.value, metric.lower, metric.upper)
+    interval = ""
+    if metric.has_interval:
+        interval = (f"[{format_metric(name, metric.lower, percent=percent)}, "
+                    f"{format_metric(name, metric.upper, percent=percent)}]")
+    return MetricRow(
+        name=name,
+        label=humanize(name),
+        value=format_metric(name, metric.value, percent=percent),
+        interval=interval,
+        level=_level(metric.confidence) if metric.has_interval else "",
+        n=f"{metric.n:,}" if metric.n is not None else "",
+        rule=_rule_text(rule, percent) if rule is not None else "",
+        verdict=rule.status if rule is not None else None,
+    )
+
+
+def _level(confidence: float | None) -> str:
+    return "" if confidence is None else f"{format_number(confidence * 100, digits=3)}%"
+
+
+def _rule_text(rule: Threshold, percent: bool) -> str:
+    relation = "below" if rule.direction == "higher_is_better" else "above"
+    parts = [f"{word} {relation} {format_metric(rule.metric, level, percent=percent)}"
+             for word, level in (("warn", rule.warn), ("fail", rule.fail)) if level is not None]
+    return "; ".join(parts)
+
+
+def _interval_notes(metrics: Any) -> tuple[str, ...]:
+    notes = {f"{_level(m.confidence)} intervals: {m.method}." for m in metrics
+             if m.has_interval and m.method}
+    return tuple(sorted(notes))
+
+
+def _clauses(result: CheckResult, policy: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    texts = policy.get("clauses") or {}
+    ids = list((policy.get("evidence") or {}).get(result.name) or ())
+    ids += [c for t in result.thresholds for c in t.clauses]
+    return tuple((str(i), str(texts.get(i, "(no text for this clause in the policy)")))
+                 for i in dict.fromkeys(ids))
+
+
+def _finding(result: CheckResult, anchor: str) -> Finding:
+    judged = sorted((t for t in result.thresholds if t.status in _BAD_STATUSES),
+                    key=lambda t: -t.status.severity)
+    if result.status is Status.ERROR or not judged:
+        text = result.headline.strip().rstrip(".") or f"The check ended with {result.status.value}"
+    else:
+        parts = [threshold_sentence(t) for t in judged]
+        text = "; ".join([parts[0]] + [_lower_first(p) for p in parts[1:]])
+    return Finding(status=result.status, text=text, check=result.name, anchor=anchor)
+
+
+def threshold_sentence(rule: Threshold) -> str:
+    """``"Accuracy is 74.0%, below the warning level of 80.0%"`` (no final stop)."""
+    label = humanize(rule.metric)
+    if math.isnan(rule.observed):
+        return f"{label} could not be computed, which the policy counts as a warning"
+    failed = rule.status is Status.FAIL
+    level = rule.fail if failed else rule.warn
+    percent = is_rate(rule.metric, rule.observed, rule.warn, rule.fail)
+    value = format_metric(rule.metric, rule.observed, percent=percent)
+    if level is None:
+        return f"{label} is {value}, past the policy's level"
+    relation = "below" if rule.direction == "higher_is_better" else "above"
+    return (f"{label} is {value}, {relation} the {'failure' if failed else 'warning'} level of "
+            f"{format_metric(rule.metric, level, percent=percent)}")
+
+
+def _lower_first(text: str) -> str:
+    first = text.split(" ", 1)[0]
+    if first.isupper() or any(ch.isupper() for ch in first[1:]):
+        return text  # an acronym (ROC AUC, F1) keeps its case
+    return text[:1].lower() + text[1:]
+
+
+# -- tables -------------------------------------------------------------------------------
+
+
+def table_view(name: str, frame: pd.DataFrame) -> TableView:
+    """Format a DataFrame for the report (index shown unless it is a plain 0..n-1 range).
+
+    Parameters
+    ----------
+    name : str
+        The table's key in the check result.
+    frame : pandas.DataFrame
+
+    Returns
+    -------
+    TableView
+    """
+    show_index = _meaningful_index(frame.index)
+    shown = frame.iloc[:MAX_TABLE_ROWS]
+    rows = []
+    for position in range(len(shown)):
+        label = shown.index[position]
+        index = (tuple(format_cell(v) for v in (label if isinstance(label, tuple) else (label,)))
+                 if show_index else ())
+        values = shown.iloc[position].tolist()
+        rows.append((index, tuple(Cell(format_cell(v), is_numeric(v)) for v in values)))
+    names = tuple("" if n is None else str(n) for n in frame.index.names) if show_index else ()
+    return TableView(
+        name=name,
+        title=humanize(name),
+        index_names=names,
+        columns_name="" if frame.columns.name is None else str(frame.columns.name),
+        columns=tuple(" / ".join(map(str, c)) if isinstance(c, tuple) else str(c)
+                      for c in frame.columns),
+        rows=tuple(rows),
+        n_rows=len(frame),
+        hidden_rows=max(len(frame) - MAX_TABLE_ROWS, 0),
+    )
+
+
+def _meaningful_index(index: pd.Index) -> bool:
+    if index.nlevels > 1 or any(n is not None for n in index.names):
+        return True
+    if index.dtype.kind not in "iu":
+        return True
+    return not np.array_equal(index.to_numpy(), np.arange(len(index)))
+
+
+# -- nested data (model card, provenance) --------------------------------------------------
+
+
+def to_node(value: Any, depth: int = 0) -> Node:
+    """Nested plain data as a :class:`Node` tree (mappings, lists, scalars).
+
+    Parameters
+    ----------
+    value : object
+        Dicts, lists, arrays, numbers, strings.
+    depth : int, default=0
+        Nesting level; deeper than a few levels is shown as one line of text.
+
+    Returns
+    -------
+    Node
+    """
+    if depth >= _MAX_DEPTH:
+        return Node("text", text=format_value(value))
+    if isinstance(value, Mapping):
+        return Node("map", items=tuple((humanize(str(k)), to_node(v, depth + 1))
+                                       for k, v in value.items()))
+    if isinstance(value, np.ndarray):
+        value = value.tolist() if value.size <= _MAX_LIST_ITEMS else value
+    if isinstance(value, (list, tuple)):
+        if any(isinstance(v, (Mapping, list, tuple, np.ndarray)) for v in value):
+            return Node("list", items=tuple(to_node(v, depth + 1) for v in value))
+        shown = ", ".join(format_value(v) for v in value[:_MAX_LIST_ITEMS])
+        more = len(value) - _MAX_LIST_ITEMS
+        return Node("text", text=(shown or "(none)") + (f", \u2026 ({more} more)" if more > 0
+                                                           else ""))
+    text = format_value(value)
+    return Node("text", text=text, mono=bool(_HEX_DIGEST.fullmatch(text)))
+
+
+# -- header and provenance -----------------------------------------------------------------
+
+
+def _overview(provenance: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    model = provenance.get("model") or {}
+    data = provenance.get("data") or {}
+    policy = provenance.get("policy") or {}
+    rows = []
+    if model:
+        rows.append(("Model", f"{model.get('type', 'unknown')} ({model.get('framework', '?')})"))
+    if data:
+        samples = data.get("n_samples")
+        described = data.get("name") or f"{data.get('modality', 'unknown')} data"
+        rows.append(("Data", described + (f", {samples:,} samples"
+                                          if isinstance(samples, int) else "")))
+    if policy.get("name"):
+        rows.append(("Policy", str(policy["name"])))
+    for key, label in (("started_at", "Started"), ("random_state", "Seed"),
+                       ("auditkit_version", "auditkit")):
+        if provenance.get(key) is not None:
+            rows.append((label, format_value(provenance[key])))
+    return tuple(rows)
+
+
+_PROVENANCE_SECTIONS = (
+    ("Audit run", ("started_at", "duration_s", "random_state", "preset", "device")),
+    ("Software", ("auditkit_version", "python_version", "platform", "libraries")),
+)
+
+
+def _provenance_sections(provenance: Mapping[str, Any]) -> tuple[Section, ...]:
+    sections = []
+    used = {"policy"}
+    for title, keys in _PROVENANCE_SECTIONS:
+        rows = tuple((_provenance_label(k), to_node(provenance[k])) for k in keys
+                     if k in provenance)
+        used.update(keys)
+        if rows:
+            sections.append(Section(title, rows))
+    for key, title in (("model", "Model"), ("data", "Data")):
+        used.add(key)
+        value = provenance.get(key)
+        if isinstance(value, Mapping) and value:
+            sections.append(Section(title, to_node(value).items))
+    other = tuple((humanize(k), to_node(v)) for k, v in provenance.items() if k not in used)
+    if other:
+        sections.append(Section("Other", other))
+    policy = provenance.get("policy") or {}
+    rows = tuple((humanize(k), to_node(policy[k])) for k in ("name", "description")
+                 if policy.get(k))
+    if rows:
+        sections.append(Section("Policy", rows))
+    return tuple(sections)
+
+
+def _provenance_label(key: str) -> str:
+    labels = {"random_state": "Seed (random_state)", "duration_s": "Duration (s)",
+              "started_at": "Started at", "auditkit_version": "auditkit version"}
+    return labels.get(key, humanize(key))
+
+
+def _rule_row(rule: Mapping[str, Any]) -> tuple[str, ...]:
+    metric = str(rule.get("metric", ""))
+    levels = [v for v in (rule.get("warn"), rule.get("fail")) if v is not None]
+    percent = is_rate(metric, *levels)
+    direction = str(rule.get("direction", "")).replace("_", " ")
+    return (str(rule.get("check", "")), metric, direction,
+            format_metric(metric, rule.get("warn"), percent=percent),
+            format_metric(metric, rule.get("fail"), percent=percent))
