@@ -20,11 +20,11 @@ __all__ = [
     "BootstrapSpec",
     "bootstrap",
     "resample_counts",
+    "WeightedAUC",
     "weighted_auc",
     "percentile_interval",
 ]
 
-Statistic = Callable[[np.ndarray], np.ndarray]
 _BLOCK = 100
 
 
@@ -70,14 +70,17 @@ def resample_counts(n: int, n_resamples: int, rng: np.random.Generator) -> np.nd
     return counts.reshape(n_resamples, n).astype(np.float64)
 
 
-def bootstrap(statistics: Mapping[str, Statistic], n: int, *, spec: BootstrapSpec,
-              rng: np.random.Generator, executor: object | None = None) -> dict[str, np.ndarray]:
+def bootstrap(statistics: Callable[[np.ndarray], Mapping[str, np.ndarray]], n: int, *,
+              spec: BootstrapSpec, rng: np.random.Generator,
+              executor: object | None = None) -> dict[str, np.ndarray]:
     """Bootstrap distributions of several statistics over the same resamples.
 
     Parameters
     ----------
-    statistics : mapping of str to callable
-        Each maps counts of shape (b, n) to values of shape (b,).
+    statistics : callable
+        Maps counts of shape (b, n) to a mapping of name -> values of shape
+        (b,); computing all statistics of a block together lets them share
+        work (one matrix product for every metric linear in the counts).
     n : int
         Number of samples.
     spec : BootstrapSpec
@@ -97,14 +100,14 @@ def bootstrap(statistics: Mapping[str, Statistic], n: int, *, spec: BootstrapSpe
 
     def block(unit: tuple[int, np.random.Generator]) -> dict[str, np.ndarray]:
         size, block_rng = unit
-        counts = resample_counts(n, size, block_rng)
-        return {name: np.asarray(stat(counts), dtype=np.float64) for name, stat in
-                statistics.items()}
+        values = statistics(resample_counts(n, size, block_rng))
+        return {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
 
     units = list(zip(sizes, seeds, strict=True))
     blocks = executor.map(block, units) if executor is not None else [block(u) for u in units]
-    return {name: np.concatenate([b[name] for b in blocks]) if blocks else np.empty(0)
-            for name in statistics}
+    if not blocks:
+        return {}
+    return {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}
 
 
 def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -117,10 +120,44 @@ def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, 
     return float(low), float(high)
 
 
-def weighted_auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Area under the ROC curve of each weighting of the samples (Mann-Whitney form).
+class WeightedAUC:
+    """Area under the ROC curve of many weightings of the same scored samples.
 
-    Ties count one half, as in :func:`sklearn.metrics.roc_auc_score`.
+    The Mann-Whitney form: AUC is the weighted share of (positive, negative)
+    pairs ranked correctly, ties counting one half, as in
+    :func:`sklearn.metrics.roc_auc_score`. Samples are grouped by distinct
+    score once; each weighting then needs two sparse products and a cumulative sum.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n,)
+    positive : bool ndarray of shape (n,)
+    """
+
+    def __init__(self, scores: np.ndarray, positive: np.ndarray) -> None:
+        from scipy import sparse
+
+        _, group = np.unique(scores, return_inverse=True)
+        n_groups = int(group.max()) + 1 if len(group) else 0
+        rows = np.arange(len(scores))
+        ones = np.ones(len(scores))
+        shape = (len(scores), n_groups)
+        self._positive = sparse.csr_matrix((ones * positive, (rows, group)), shape=shape)
+        self._negative = sparse.csr_matrix((ones * ~positive, (rows, group)), shape=shape)
+
+    def __call__(self, weights: np.ndarray) -> np.ndarray:
+        """AUC of each row of ``weights`` (shape (b, n)); NaN without both classes."""
+        pos = np.asarray((self._positive.T @ weights.T).T)
+        neg = np.asarray((self._negative.T @ weights.T).T)
+        neg_below = np.cumsum(neg, axis=1) - neg
+        numerator = (pos * (neg_below + 0.5 * neg)).sum(axis=1)
+        denominator = pos.sum(axis=1) * neg.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(denominator > 0, numerator / denominator, np.nan)
+
+
+def weighted_auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """AUC of each weighting of the samples; see :class:`WeightedAUC`.
 
     Parameters
     ----------
@@ -131,17 +168,5 @@ def weighted_auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray) 
     Returns
     -------
     ndarray of shape (b,)
-        NaN where a weighting leaves no positive or no negative sample.
     """
-    order = np.argsort(scores, kind="stable")
-    sorted_scores = scores[order]
-    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
-    w = weights[:, order]
-    pos = positive[order]
-    pos_per_value = np.add.reduceat(w * pos, starts, axis=1)
-    neg_per_value = np.add.reduceat(w * ~pos, starts, axis=1)
-    neg_below = np.cumsum(neg_per_value, axis=1) - neg_per_value
-    numerator = (pos_per_value * (neg_below + 0.5 * neg_per_value)).sum(axis=1)
-    denominator = pos_per_value.sum(axis=1) * neg_per_value.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, numerator / denominator, np.nan)
+    return WeightedAUC(scores, positive)(weights)

@@ -1,17 +1,21 @@
 """Shared work of the performance checks: predictions, and vectorised statistics.
 
-The statistics take bootstrap counts of shape (b, n) and return (b,) values,
-so every resample is one matrix product (see :mod:`auditkit._stats`). Their
-point estimates come from scikit-learn; these forms only feed the intervals.
+Most classification metrics are functions of a few sums over samples
+(correct predictions per class, true and predicted counts per class, summed
+log loss and Brier terms). For bootstrap counts W of shape (b, n), all those
+sums of all resamples are one matrix product ``W @ columns``; the metrics
+follow from them. Point estimates come from scikit-learn; these forms only
+feed the intervals (and are tested against scikit-learn per resample).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._stats import weighted_auc
+from .._stats import WeightedAUC
 from ..inputs import AuditData, ModelAdapter
 from ._base import CheckContext
 
@@ -34,72 +38,63 @@ class Predictions:
     def n_classes(self) -> int:
         return self.proba.shape[1]
 
-    @property
+    @functools.cached_property
     def predicted(self) -> np.ndarray:
         return np.argmax(self.proba, axis=1)
 
-    @property
+    @functools.cached_property
     def correct(self) -> np.ndarray:
         return (self.predicted == self.y).astype(np.float64)
 
-    @property
+    @functools.cached_property
     def confidence(self) -> np.ndarray:
         return self.proba.max(axis=1)
 
-    def onehot(self, index: np.ndarray) -> np.ndarray:
-        return np.eye(self.n_classes)[index]
-
-    # -- per-resample statistics: counts (b, n) -> (b,) ---------------------------------
-
-    def accuracy(self, counts: np.ndarray) -> np.ndarray:
-        return counts @ self.correct / self.n
-
-    def balanced_accuracy(self, counts: np.ndarray) -> np.ndarray:
-        truth = self.onehot(self.y)
-        hits = counts @ (truth * self.correct[:, None])
-        support = counts @ truth
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.nanmean(np.where(support > 0, hits / support, np.nan), axis=1)
-
-    def _f1_parts(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        truth, guess = self.onehot(self.y), self.onehot(self.predicted)
-        return counts @ (truth * guess), counts @ truth, counts @ guess
-
-    def precision_macro(self, counts: np.ndarray) -> np.ndarray:
-        tp, _, predicted = self._f1_parts(counts)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(predicted > 0, tp / predicted, 0.0).mean(axis=1)
-
-    def recall_macro(self, counts: np.ndarray) -> np.ndarray:
-        tp, support, _ = self._f1_parts(counts)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(support > 0, tp / support, 0.0).mean(axis=1)
-
-    def f1_macro(self, counts: np.ndarray) -> np.ndarray:
-        tp, support, predicted = self._f1_parts(counts)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(support + predicted > 0, 2 * tp / (support + predicted),
-                            0.0).mean(axis=1)
-
-    def log_loss(self, counts: np.ndarray) -> np.ndarray:
+    @functools.cached_property
+    def _columns(self) -> np.ndarray:
+        """Per-sample terms whose weighted sums give every linear statistic."""
+        k = self.n_classes
+        truth = np.eye(k)[self.y]
+        guess = np.eye(k)[self.predicted]
         eps = np.finfo(np.float64).eps
         picked = np.clip(self.proba[np.arange(self.n), self.y], eps, 1 - eps)
-        return counts @ -np.log(picked) / self.n
-
-    def brier_score(self, counts: np.ndarray) -> np.ndarray:
-        squared = ((self.proba - self.onehot(self.y)) ** 2).sum(axis=1)
-        if self.n_classes == 2:  # scikit-learn's binary Brier score halves the sum
+        squared = ((self.proba - truth) ** 2).sum(axis=1)
+        if k == 2:  # scikit-learn's binary Brier score halves the two-column sum
             squared = squared / 2
-        return counts @ squared / self.n
+        return np.column_stack([self.correct, -np.log(picked), squared, truth * guess, truth,
+                                guess])
 
-    def roc_auc(self, counts: np.ndarray) -> np.ndarray:
+    @functools.cached_property
+    def _auc(self) -> list[WeightedAUC]:
         if self.n_classes == 2:
-            return weighted_auc(self.proba[:, 1], self.y == 1, counts)
-        per_class = [weighted_auc(self.proba[:, k], self.y == k, counts)
-                     for k in range(self.n_classes)]
-        return np.mean(per_class, axis=0)
+            return [WeightedAUC(self.proba[:, 1], self.y == 1)]
+        return [WeightedAUC(self.proba[:, k], self.y == k) for k in range(self.n_classes)]
 
-    def expected_calibration_error(self, bin_index: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    def resampled_metrics(self, counts: np.ndarray) -> dict[str, np.ndarray]:
+        """Every headline metric for each row of bootstrap counts (b, n)."""
+        k = self.n_classes
+        sums = counts @ self._columns
+        correct, log_loss, brier = sums[:, 0], sums[:, 1], sums[:, 2]
+        tp, support, predicted = sums[:, 3:3 + k], sums[:, 3 + k:3 + 2 * k], sums[:, 3 + 2 * k:]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            recall_present = np.where(support > 0, tp / support, np.nan)
+            precision = np.where(predicted > 0, tp / predicted, 0.0)
+            recall = np.where(support > 0, tp / support, 0.0)
+            f1 = np.where(support + predicted > 0, 2 * tp / (support + predicted), 0.0)
+        auc = np.mean([curve(counts) for curve in self._auc], axis=0)
+        return {
+            "accuracy": correct / self.n,
+            "balanced_accuracy": np.nanmean(recall_present, axis=1),
+            "precision_macro": precision.mean(axis=1),
+            "recall_macro": recall.mean(axis=1),
+            "f1_macro": f1.mean(axis=1),
+            "roc_auc": auc,
+            "log_loss": log_loss / self.n,
+            "brier_score": brier / self.n,
+        }
+
+    def resampled_ece(self, bin_index: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Expected calibration error for each row of bootstrap counts (b, n)."""
         gap = self.correct - self.confidence
         per_bin = counts @ (np.eye(bin_index.max() + 1)[bin_index] * gap[:, None])
         return np.abs(per_bin).sum(axis=1) / self.n

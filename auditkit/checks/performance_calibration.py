@@ -103,7 +103,7 @@ class PerformanceCalibration(Check):
         index = _bin_index(pred.confidence, self.n_bins)
         low = high = None
         if spec.n_resamples:
-            samples = bootstrap({"ece": lambda c: pred.expected_calibration_error(index, c)},
+            samples = bootstrap(lambda c: {"ece": pred.resampled_ece(index, c)},
                                 pred.n, spec=spec, rng=context.rng(self.name),
                                 executor=context.executor)
             low, high = percentile_interval(samples["ece"], spec.confidence)

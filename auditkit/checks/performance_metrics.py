@@ -59,10 +59,10 @@ class PerformanceMetrics(Check):
         pred = predictions(model, data, context)
         labels = np.arange(pred.n_classes)
         values = _point_estimates(pred, labels)
-        statistics = {name: getattr(pred, name) for name in values
-                      if not np.isnan(values[name])}
-        samples = bootstrap(statistics, pred.n, spec=spec, rng=context.rng(self.name),
+        samples = bootstrap(pred.resampled_metrics, pred.n, spec=spec,
+                            rng=context.rng(self.name),
                             executor=context.executor) if spec.n_resamples else {}
+        samples = {k: v for k, v in samples.items() if not np.isnan(values[k])}
         metrics = {}
         for name, value in values.items():
             low, high = (percentile_interval(samples[name], spec.confidence)

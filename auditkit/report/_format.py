@@ -19,11 +19,13 @@ __all__ = ["format_number", "format_metric", "format_cell", "format_value", "hum
 
 _RATE_WORDS = ("accuracy", "rate", "recall", "precision", "share", "fraction", "coverage",
                "tpr", "fpr", "proportion")
-_NOT_RATE_WORDS = ("difference", "ratio", "gap", "error", "loss", "change")
+_NOT_RATE_WORDS = ("difference", "ratio", "gap", "change")
 _ACRONYMS = {"roc": "ROC", "auc": "AUC", "f1": "F1", "tpr": "TPR", "fpr": "FPR", "ood": "OOD",
              "knn": "KNN", "pgd": "PGD", "fgsm": "FGSM", "ece": "ECE", "mce": "MCE",
              "lira": "LiRA", "rmia": "RMIA", "id": "ID", "sha256": "SHA-256", "fid": "FID",
              "ci": "CI", "ks": "KS", "mia": "MIA"}
+_LABELS = {"n_samples": "Samples", "n_train": "Training samples", "n_resamples": "Resamples",
+           "n_bins": "Bins", "sha256": "SHA-256", "ood_sets": "OOD sets"}
 
 #: Section titles of the audit families.
 FAMILY_TITLES = {
@@ -49,6 +51,8 @@ VERDICTS = {
 
 def humanize(name: str) -> str:
     """``"roc_auc"`` -> ``"ROC AUC"``, ``"expected_calibration_error"`` -> ``"Expected ..."``."""
+    if name in _LABELS:
+        return _LABELS[name]
     words = [_ACRONYMS.get(word.lower(), word) for word in str(name).replace("_", " ").split()]
     if not words:
         return str(name)

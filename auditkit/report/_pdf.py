@@ -127,10 +127,13 @@ def _summary(writer: _Writer, view: ReportView) -> None:
 
 
 def _metric_lines(check: CheckView) -> list[str]:
-    rows = [("Metric", "Value", "Interval", "n", "Policy levels", "Verdict")]
-    rows += [(r.label, r.value, f"{r.interval} {r.level}".strip(), r.n, r.rule,
-              r.verdict.value if r.verdict else "") for r in check.metrics]
-    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    """The metrics as a fixed-width table, without the columns no metric fills."""
+    header = ("Metric", "Value", "Interval", "n", "Policy levels", "Verdict")
+    body = [(r.label, r.value, f"{r.interval} {r.level}".strip(), r.n, r.rule,
+             r.verdict.value if r.verdict else "") for r in check.metrics]
+    kept = [i for i in range(len(header)) if i < 2 or any(row[i] for row in body)]
+    rows = [tuple(row[i] for i in kept) for row in [header, *body]]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(kept))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
 
 
@@ -154,6 +157,7 @@ def _check(writer: _Writer, check: CheckView) -> None:
         for line in check.error.rstrip().splitlines()[-25:]:
             writer.paragraph(line, size=7, family="monospace", color=_MUTED)
     for fig in check.figures:
+        writer.page.space(0.15)
         writer.need(_SLOT)
         writer.page.slots.append((writer.page.y, fig))
         writer.page.space(_SLOT)

@@ -65,6 +65,10 @@ _RC = {
 _SVG_METADATA = {"Date": None, "Format": None, "Type": None, "Creator": None}
 _SVG_PROLOGUE = re.compile(r"^.*?(?=<svg[\s>])", re.DOTALL)
 _SVG_METADATA_BLOCK = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
+# Inside a tag matplotlib escapes every quote and angle bracket of attribute
+# values, so a tag is exactly "<" up to the next ">".
+_SVG_TAG = re.compile(r"<[^>]+>")
+_SVG_ID = re.compile(r'(\sid="|href="#|url\(#)')
 
 PlotFunction = Callable[[Figure], Any]
 _PLOTTERS: dict[str, PlotFunction] = {}
@@ -181,13 +185,20 @@ def to_svg(figure: Figure, *, salt: str) -> Drawing:
                 canvas.savefig(buffer, format="svg", metadata=_SVG_METADATA)
     except Exception as exc:  # noqa: BLE001 -- a bad figure is reported, never fatal
         return Drawing(None, f"The figure could not be drawn ({type(exc).__name__}: {exc}).")
-    return Drawing(Markup(_clean_svg(buffer.getvalue())), None)
+    return Drawing(Markup(_clean_svg(buffer.getvalue(), prefix=salt)), None)
 
 
-def _clean_svg(svg: str) -> str:
-    """Drop the XML declaration, DOCTYPE and metadata: HTML needs none of them."""
+def _clean_svg(svg: str, *, prefix: str) -> str:
+    """Make matplotlib's SVG fit inline in a page with other SVGs.
+
+    The XML declaration, DOCTYPE and metadata go (HTML needs none of them,
+    and they name external URLs); every element id, and every reference to
+    one, gets ``prefix`` so that ids stay unique across the page's figures.
+    """
     svg = _SVG_PROLOGUE.sub("", svg, count=1)
-    return _SVG_METADATA_BLOCK.sub("", svg, count=1).strip()
+    svg = _SVG_METADATA_BLOCK.sub("", svg, count=1).strip()
+    return _SVG_TAG.sub(
+        lambda tag: _SVG_ID.sub(lambda ref: f"{ref.group(1)}{prefix}-", tag.group(0)), svg)
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -270,9 +281,14 @@ def reliability_diagram(figure: Figure) -> Any:
              color=PALETTE[1], label="mean confidence in bin")
     _diagonal(top, "perfect calibration")
     _unit_axes(top, "", "Accuracy", figure.title or "Reliability diagram")
-    top.legend(loc="upper left")
-    bottom.bar(lower, count, width=width, align="edge", color=_GREY, edgecolor="white",
-               linewidth=0.6)
+    top.legend(loc="upper left", frameon=True, facecolor="white", edgecolor="none",
+               framealpha=0.9)
+    bars = bottom.bar(lower, count, width=width, align="edge", color=_GREY, edgecolor="white",
+                      linewidth=0.6)
+    # one bin often holds most samples: write the counts so the small ones still read
+    bottom.bar_label(bars, labels=[f"{int(c):,}" if c > 0 else "" for c in count], fontsize=6,
+                     padding=1)
+    bottom.set_ylim(0, max(float(np.nanmax(count, initial=0.0)), 1.0) * 1.35)
     bottom.set_xlabel("Confidence (top predicted probability)")
     bottom.set_ylabel("Samples")
     bottom.grid(axis="x", visible=False)
@@ -313,7 +329,8 @@ def confusion_matrix(figure: Figure) -> Any:
     ax.invert_yaxis()
     ax.grid(False)
     ticks = np.arange(k)
-    rotate = k > 4 or max((len(label) for label in labels), default=0) > 6
+    longest = max((len(label) for label in labels), default=0)
+    rotate = longest * k > 40 or longest > 8
     ax.set_xticks(ticks, labels, rotation=45 if rotate else 0, ha="right" if rotate else "center",
                   rotation_mode="anchor")
     ax.set_yticks(ticks, labels)

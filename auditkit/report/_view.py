@@ -423,7 +423,7 @@ def _meaningful_index(index: pd.Index) -> bool:
 # -- nested data (model card, provenance) --------------------------------------------------
 
 
-def to_node(value: Any, depth: int = 0) -> Node:
+def to_node(value: Any, depth: int = 0, *, labels: bool = True) -> Node:
     """Nested plain data as a :class:`Node` tree (mappings, lists, scalars).
 
     Parameters
@@ -432,6 +432,9 @@ def to_node(value: Any, depth: int = 0) -> Node:
         Dicts, lists, arrays, numbers, strings.
     depth : int, default=0
         Nesting level; deeper than a few levels is shown as one line of text.
+    labels : bool, default=True
+        Turn the keys of a mapping into labels (``"intended_use"`` -> ``"Intended
+        use"``); False keeps names as they are (library names, class names).
 
     Returns
     -------
@@ -440,8 +443,8 @@ def to_node(value: Any, depth: int = 0) -> Node:
     if depth >= _MAX_DEPTH:
         return Node("text", text=format_value(value))
     if isinstance(value, Mapping):
-        return Node("map", items=tuple((humanize(str(k)), to_node(v, depth + 1))
-                                       for k, v in value.items()))
+        return Node("map", items=tuple((humanize(str(k)) if labels else str(k),
+                                        to_node(v, depth + 1)) for k, v in value.items()))
     if isinstance(value, np.ndarray):
         value = value.tolist() if value.size <= _MAX_LIST_ITEMS else value
     if isinstance(value, (list, tuple)):
@@ -489,8 +492,8 @@ def _provenance_sections(provenance: Mapping[str, Any]) -> tuple[Section, ...]:
     sections = []
     used = {"policy"}
     for title, keys in _PROVENANCE_SECTIONS:
-        rows = tuple((_provenance_label(k), to_node(provenance[k])) for k in keys
-                     if k in provenance)
+        rows = tuple((_provenance_label(k), to_node(provenance[k], labels=k != "libraries"))
+                     for k in keys if k in provenance)
         used.update(keys)
         if rows:
             sections.append(Section(title, rows))
