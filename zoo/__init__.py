@@ -71,6 +71,9 @@ class ZooEntry:
 _ENTRIES = {e.name: e for e in (
     ZooEntry("adult-mlp", "MLP on UCI Adult income (tabular, binary); sex and race sensitive",
              "adult_mlp"),
+    ZooEntry("vowels-gru", "GRU speaker classifier on UEA/UCR JapaneseVowels (variable-length "
+             "12-channel sequences, padded to 29 frames + mask channel; 9 speakers)",
+             "vowels_gru"),
 )}
 
 #: The model the README's first command audits.
