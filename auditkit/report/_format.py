@@ -15,7 +15,7 @@ import numpy as np
 from ..results import Status
 
 __all__ = ["format_number", "format_metric", "format_cell", "format_value", "humanize",
-           "is_rate", "FAMILY_TITLES", "VERDICTS"]
+           "family_title", "is_rate", "is_numeric", "FAMILY_TITLES", "VERDICTS"]
 
 _RATE_WORDS = ("accuracy", "rate", "recall", "precision", "share", "fraction", "coverage",
                "tpr", "fpr", "proportion")

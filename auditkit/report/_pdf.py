@@ -24,7 +24,7 @@ _PAGE = (8.27, 11.69)  # A4, inches
 _MARGIN = 0.7
 _WIDTH = _PAGE[0] - 2 * _MARGIN
 _LEADING = 1.4
-_SLOT = 3.9  # height of one figure on a page, inches
+_SLOT = 3.6  # height of one figure on a page, inches
 _INK = "#1B1F24"
 _MUTED = "#5F6670"
 _STATUS_COLOURS = {Status.PASS: "#1E7B34", Status.WARN: "#8A5A00", Status.FAIL: "#B42318",
@@ -134,7 +134,8 @@ def _metric_lines(check: CheckView) -> list[str]:
     kept = [i for i in range(len(header)) if i < 2 or any(row[i] for row in body)]
     rows = [tuple(row[i] for i in kept) for row in [header, *body]]
     widths = [max(len(row[i]) for row in rows) for i in range(len(kept))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in rows]
 
 
 def _check(writer: _Writer, check: CheckView) -> None:
@@ -158,7 +159,9 @@ def _check(writer: _Writer, check: CheckView) -> None:
             writer.paragraph(line, size=7, family="monospace", color=_MUTED)
     for fig in check.figures:
         writer.page.space(0.15)
-        writer.need(_SLOT)
+        if writer.page.room < _SLOT:
+            writer.new_page()
+            writer.paragraph(f"{check.name} (continued)", size=10, weight="bold", color=_MUTED)
         writer.page.slots.append((writer.page.y, fig))
         writer.page.space(_SLOT)
 
@@ -199,7 +202,7 @@ def _draw_slot(slot: Any, fig: FigureView) -> None:
     try:
         with drawing_into(slot):
             draw(fig.figure)
-    except Exception as exc:  # noqa: BLE001 -- a bad figure is noted, never fatal
+    except Exception as exc:  # a bad figure is noted, never fatal
         _note(slot, fig, f"The figure could not be drawn ({type(exc).__name__}: {exc}).")
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +28,8 @@ from markupsafe import Markup
 
 from ..results import Figure
 
-__all__ = ["plotter", "draw", "to_svg", "Drawing", "new_figure", "style", "PALETTE"]
+__all__ = ["plotter", "can_draw", "draw", "to_svg", "Drawing", "new_figure", "drawing_into",
+           "style", "PALETTE"]
 
 #: Okabe-Ito colours, safe for the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -102,11 +103,22 @@ def can_draw(kind: str) -> bool:
     return kind in _PLOTTERS
 
 
-def style() -> contextlib.AbstractContextManager[Any]:
-    """A context in which matplotlib uses the report's style."""
+def style(overrides: Mapping[str, Any] | None = None) -> contextlib.AbstractContextManager[Any]:
+    """A context in which matplotlib uses the report's style.
+
+    Parameters
+    ----------
+    overrides : mapping of str to object, optional
+        rcParams to set besides the style's (e.g. ``{"svg.hashsalt": "x"}``).
+
+    Returns
+    -------
+    context manager
+    """
     import matplotlib
 
-    return matplotlib.rc_context({**_RC, "axes.prop_cycle": matplotlib.cycler(color=PALETTE)})
+    return matplotlib.rc_context({**_RC, "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+                                  **(overrides or {})})
 
 
 def new_figure(width: float = FIGSIZE[0], height: float = FIGSIZE[1]) -> Any:
@@ -177,13 +189,9 @@ def to_svg(figure: Figure, *, salt: str) -> Drawing:
                              "version of auditkit.")
     buffer = io.StringIO()
     try:
-        with style():
-            import matplotlib
-
-            with matplotlib.rc_context({"svg.hashsalt": salt}):
-                canvas = draw(figure)
-                canvas.savefig(buffer, format="svg", metadata=_SVG_METADATA)
-    except Exception as exc:  # noqa: BLE001 -- a bad figure is reported, never fatal
+        with style({"svg.hashsalt": salt}):
+            draw(figure).savefig(buffer, format="svg", metadata=_SVG_METADATA)
+    except Exception as exc:  # a bad figure is reported, never fatal
         return Drawing(None, f"The figure could not be drawn ({type(exc).__name__}: {exc}).")
     return Drawing(Markup(_clean_svg(buffer.getvalue(), prefix=salt)), None)
 
@@ -255,7 +263,7 @@ def roc_curves(figure: Figure) -> Any:
     classes = _labels(figure.data["classes"])
     fig = new_figure()
     ax = fig.subplots()
-    for i, (curve, name) in enumerate(zip(tpr, classes)):
+    for i, (curve, name) in enumerate(zip(tpr, classes, strict=True)):
         ax.plot(fpr, curve, label=_short(name), **_series_style(i))
     _diagonal(ax, "chance")
     _unit_axes(ax, "False positive rate", "True positive rate", figure.title or "ROC curves")

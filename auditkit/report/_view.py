@@ -202,11 +202,11 @@ def build_view(result: AuditResult) -> ReportView:
     provenance = dict(result.provenance)
     policy = dict(provenance.get("policy") or {})
     anchors = _anchors([r.name for r in result.results])
-    checks = [_check_view(r, anchor, policy) for r, anchor in zip(result.results, anchors)]
+    pairs = list(zip(result.results, anchors, strict=True))
+    checks = [_check_view(r, anchor, policy) for r, anchor in pairs]
     families = _family_views(checks)
     order = {check.anchor: i for i, check in enumerate(checks)}
-    findings = sorted((_finding(r, a) for r, a in zip(result.results, anchors)
-                       if r.status in _BAD_STATUSES),
+    findings = sorted((_finding(r, a) for r, a in pairs if r.status in _BAD_STATUSES),
                       key=lambda f: (-f.status.severity, order[f.anchor]))
     counts = Counter(r.status for r in result.results)
     return ReportView(
@@ -391,14 +391,18 @@ def table_view(name: str, frame: pd.DataFrame) -> TableView:
     """
     show_index = _meaningful_index(frame.index)
     shown = frame.iloc[:MAX_TABLE_ROWS]
+    # column by column, so that an int column stays int next to float ones
+    columns = [shown.iloc[:, j].tolist() for j in range(shown.shape[1])]
     rows = []
-    for position in range(len(shown)):
-        label = shown.index[position]
-        index = (tuple(format_cell(v) for v in (label if isinstance(label, tuple) else (label,)))
-                 if show_index else ())
-        values = shown.iloc[position].tolist()
-        rows.append((index, tuple(Cell(format_cell(v), is_numeric(v)) for v in values)))
+    for position, label in enumerate(shown.index):
+        # a MultiIndex label is a tuple (a list once it went through JSON)
+        parts = label if isinstance(label, (tuple, list)) else (label,)
+        index = tuple(format_cell(v) for v in parts) if show_index else ()
+        cells = tuple(Cell(format_cell(c[position]), is_numeric(c[position])) for c in columns)
+        rows.append((index, cells))
     names = tuple("" if n is None else str(n) for n in frame.index.names) if show_index else ()
+    if rows and len(rows[0][0]) != len(names):  # labels in parts but no MultiIndex (from JSON)
+        names = (names + ("",) * len(rows[0][0]))[: len(rows[0][0])]
     return TableView(
         name=name,
         title=humanize(name),
@@ -413,6 +417,8 @@ def table_view(name: str, frame: pd.DataFrame) -> TableView:
 
 
 def _meaningful_index(index: pd.Index) -> bool:
+    if len(index) == 0:
+        return False
     if index.nlevels > 1 or any(n is not None for n in index.names):
         return True
     if index.dtype.kind not in "iu":
@@ -475,8 +481,7 @@ def _overview(provenance: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
                                           if isinstance(samples, int) else "")))
     if policy.get("name"):
         rows.append(("Policy", str(policy["name"])))
-    for key, label in (("started_at", "Started"), ("random_state", "Seed"),
-                       ("auditkit_version", "auditkit")):
+    for key, label in (("started_at", "Started"), ("random_state", "Seed")):
         if provenance.get(key) is not None:
             rows.append((label, format_value(provenance[key])))
     return tuple(rows)

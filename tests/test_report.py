@@ -1,0 +1,233 @@
+"""The HTML and PDF reports: layout, escaping, offline safety, determinism, robustness."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import auditkit
+from auditkit import AuditData, AuditResult, CheckResult, Figure, Metric, Policy, Status
+from auditkit.report import render_html, render_pdf
+
+HOSTILE = "<script>alert(1)</script>"
+CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+       'style-src \'unsafe-inline\'; img-src data:">')
+CHECKS = ("performance_metrics", "performance_confusion_matrix", "performance_calibration")
+
+
+def _quick_checks():
+    return [auditkit.get_check("performance_metrics", n_resamples=50),
+            auditkit.get_check("performance_confusion_matrix"),
+            auditkit.get_check("performance_calibration", n_resamples=50)]
+
+
+@pytest.fixture(scope="module")
+def binary_result() -> AuditResult:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
+    data = AuditData(X, y, feature_names=["a", "b", "c", HOSTILE],
+                     class_names=["no", "<b>yes</b>"])
+    return auditkit.audit(LogisticRegression().fit(X, y), data, checks=_quick_checks(),
+                          title=f"Audit {HOSTILE} $x$",
+                          model_card={"name": "<i>card</i>", "metrics": {"accuracy": 0.9},
+                                      "limitations": ["one", "<two>"]})
+
+
+@pytest.fixture(scope="module")
+def binary_html(binary_result) -> str:
+    return render_html(binary_result)
+
+
+def _provenance(policy: Policy | None = None) -> dict:
+    return {"auditkit_version": auditkit.__version__, "random_state": 0,
+            "policy": (policy or Policy.default()).describe()}
+
+
+def _result(name: str, status: Status, headline: str, **fields) -> CheckResult:
+    return CheckResult(name=name, family=fields.pop("family", "performance"), status=status,
+                       headline=headline, **fields)
+
+
+def _section(html: str, anchor: str) -> str:
+    start = html.index(f'id="{anchor}"')
+    end = html.find("<article", start)
+    return html[start:end if end > 0 else len(html)]
+
+
+# -- layout --------------------------------------------------------------------------------
+
+
+def test_one_section_per_check_after_the_summary(binary_html):
+    summary = binary_html.index('id="summary"')
+    for name in CHECKS:
+        assert binary_html.count(f'id="check-{name}"') == 1
+        assert f'href="#check-{name}"' in binary_html  # contents and findings link to it
+        assert binary_html.index(f'id="check-{name}"') > summary
+    assert binary_html.index("Executive summary") < binary_html.index('id="check-')
+    assert 'id="family-performance"' in binary_html
+    assert 'id="family-fairness"' not in binary_html  # families without checks are omitted
+    assert binary_html.index('id="model-card"') < binary_html.index('id="provenance"')
+
+
+def test_findings_are_sentences_from_thresholds_worst_first():
+    policy = (Policy.default()
+              .with_rule("performance_metrics", "accuracy", direction="higher_is_better",
+                         warn=0.8, fail=0.7)
+              .with_rule("performance_calibration", "expected_calibration_error",
+                         direction="lower_is_better", warn=0.05, fail=0.1))
+    metrics = _result("performance_metrics", Status.INFO, "Accuracy 74.0%.",
+                      metrics={"accuracy": Metric(0.74, 0.7, 0.78, 0.95, 500)})
+    calibration = _result("performance_calibration", Status.INFO, "ECE 0.12.",
+                          metrics={"expected_calibration_error": Metric(0.125)})
+    results = [policy.judge(metrics), policy.judge(calibration)]
+    html = render_html(AuditResult(results, provenance=_provenance(policy)))
+    warn = "Accuracy is 74.0%, below the warning level of 80.0%"
+    fail = "Expected calibration error is 0.125, above the failure level of 0.1"
+    assert warn in html and fail in html
+    assert html.index(fail) < html.index(warn)  # FAIL before WARN
+    assert "[70.0%, 78.0%]" in html  # the interval, with its level
+    assert "EU-AI-Act-Art-15" in _section(html, "check-performance_calibration")
+
+
+# -- escaping and offline safety -------------------------------------------------------------
+
+
+def test_user_strings_are_escaped(binary_html):
+    assert "<script" not in binary_html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in binary_html  # the title, as text
+    assert "<b>yes" not in binary_html and "&lt;b&gt;yes&lt;/b&gt;" in binary_html
+    assert "<i>card" not in binary_html and "&lt;i&gt;card&lt;/i&gt;" in binary_html
+
+
+def test_hostile_table_cells_and_index_are_escaped():
+    table = pd.DataFrame({"<th>col": ["<img src=x onerror=alert(1)>", "ok"]},
+                         index=pd.Index([HOSTILE, "b"], name="<u>group</u>"))
+    html = render_html(AuditResult([_result("custom_table", Status.INFO, f"Found {HOSTILE}.",
+                                            tables={"per_group": table})]))
+    assert "<script" not in html.lower() and "<img" not in html and "<u>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;th&gt;col" in html and "&lt;u&gt;group&lt;/u&gt;" in html
+
+
+def test_matplotlib_escapes_text_in_svg(binary_html):
+    svgs = re.findall(r"<svg\b.*?</svg>", binary_html, flags=re.DOTALL)
+    assert len(svgs) >= 4
+    assert any("&lt;b&gt;yes&lt;/b&gt;" in svg for svg in svgs)  # class name in the plots
+    assert not any("<b>" in svg for svg in svgs)
+
+
+def test_no_script_and_no_external_reference(binary_html):
+    assert CSP in binary_html
+    assert "<script" not in binary_html.lower()
+    assert "@import" not in binary_html
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:|//)""", binary_html, re.I)
+    assert not re.search(r"url\(\s*(?!#)", binary_html)  # only the SVGs' own #ids
+    assert "<!DOCTYPE svg" not in binary_html and "<?xml" not in binary_html
+    assert "<metadata>" not in binary_html
+    ids = re.findall(r'\sid="([^"]+)"', binary_html)
+    assert len(ids) == len(set(ids))  # figures share one page: their ids must not clash
+
+
+# -- statuses that are not judged ------------------------------------------------------------
+
+
+def test_error_shows_its_traceback_and_is_a_finding():
+    traceback = ('Traceback (most recent call last):\n  File "<check>", line 1\n'
+                 'RuntimeError: boom <b>')
+    result = _result("performance_broken", Status.ERROR, "The check raised RuntimeError: boom",
+                     error=traceback)
+    html = render_html(AuditResult([result]))
+    section = _section(html, "check-performance_broken")
+    assert "<details" in section and "<pre>" in section
+    assert "Traceback (most recent call last):" in section
+    assert "RuntimeError: boom &lt;b&gt;" in section and "&lt;check&gt;" in section
+    assert 'href="#check-performance_broken"' in html[:html.index('id="family-')]
+
+
+def test_skip_shows_its_reason_in_the_summary_and_section():
+    reason = "The model does not provide gradients."
+    html = render_html(AuditResult([_result("robustness_pgd", Status.SKIP, reason,
+                                            family="robustness")]))
+    summary = html[html.index('id="summary"'):html.index('id="family-')]
+    assert "Skipped checks" in summary and reason in summary
+    assert reason in _section(html, "check-robustness_pgd")
+
+
+def test_unknown_check_family_and_figure_kind_still_render():
+    figures = {"sparkles": Figure("sparkle_chart", {"x": np.arange(3), "y": [1, 2]},
+                                  "A <new> chart"),
+               "broken": Figure("roc_curves", {"fpr": [0.0, 1.0]}, "Broken ROC")}
+    result = _result("from_the_future", Status.INFO, "Something new.", family="quantum",
+                     figures=figures)
+    html = render_html(AuditResult([result]))
+    section = _section(html, "check-from_the_future")
+    assert "A &lt;new&gt; chart" in section
+    assert "no drawing for figures of kind" in section and "x, y" in section
+    assert "Broken ROC" in section and "could not be drawn" in section
+
+
+def test_long_tables_are_cut_with_a_note():
+    table = pd.DataFrame({"value": np.arange(45) / 7}, index=[f"row {i}" for i in range(45)])
+    html = render_html(AuditResult([_result("custom_long", Status.INFO, "Long.",
+                                            tables={"long": table})]))
+    assert "row 29" in html and "row 30" not in html
+    assert "15 more rows not shown" in html
+    assert "0.1429" in html  # 4 significant digits
+
+
+def test_grouped_and_empty_tables_render_after_a_json_round_trip():
+    grouped = pd.DataFrame({"rate": [0.5, 0.25]},
+                           index=pd.MultiIndex.from_tuples([("f", "<a>"), ("m", "b")],
+                                                           names=["sex", "age"]))
+    empty = pd.DataFrame({"true_class": [], "count": []})
+    result = AuditResult([_result("custom_grouped", Status.INFO, "Groups.",
+                                  tables={"by_group": grouped, "top": empty})])
+    for audit in (result, AuditResult.from_json(result.to_json())):
+        html = render_html(audit)
+        header = re.search(r"<caption>By group</caption>\s*<thead>(.*?)</thead>", html, re.S)
+        assert header.group(1).count("<th") == 3  # two index levels and one column
+        assert "&lt;a&gt;" in html and "No rows." in html
+
+
+# -- determinism, JSON, PDF ------------------------------------------------------------------
+
+
+def test_rendering_is_deterministic(binary_result, binary_html):
+    assert render_html(binary_result) == binary_html
+
+
+def test_a_result_loaded_from_json_renders_the_same(binary_result, binary_html):
+    loaded = AuditResult.from_json(binary_result.to_json())
+    assert render_html(loaded) == binary_html
+
+
+def test_save_html_and_pdf(binary_result, tmp_path):
+    html_path = binary_result.save_html(tmp_path / "report.html")
+    assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    content = binary_result.save_pdf(tmp_path / "report.pdf").read_bytes()
+    assert content.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page\b", content)) == 1 + len(CHECKS)  # summary + checks
+
+
+def test_pdf_of_error_skip_and_unknown_figure_is_deterministic(tmp_path):
+    results = [_result("performance_broken", Status.ERROR, "Raised.", error="Traceback ..."),
+               _result("robustness_pgd", Status.SKIP, "No gradients.", family="robustness"),
+               _result("from_the_future", Status.INFO, "New.",
+                       figures={"f": Figure("sparkle_chart", {"x": [1]}, "New chart")})]
+    render_pdf(AuditResult(results), tmp_path / "odd.pdf")
+    render_pdf(AuditResult(results), tmp_path / "again.pdf")
+    content = (tmp_path / "odd.pdf").read_bytes()
+    assert content.startswith(b"%PDF")
+    assert (tmp_path / "again.pdf").read_bytes() == content  # no creation date
+
+
+def test_importing_auditkit_does_not_import_matplotlib():
+    code = "import sys, auditkit, auditkit.report; sys.exit('matplotlib' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
