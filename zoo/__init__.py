@@ -71,6 +71,12 @@ class ZooEntry:
 _ENTRIES = {e.name: e for e in (
     ZooEntry("adult-mlp", "MLP on UCI Adult income (tabular, binary); sex and race sensitive",
              "adult_mlp"),
+    ZooEntry("adult-mlp-biased", "adult-mlp trained on income labels skewed against women "
+             "(planted bias: demographic-parity gap by sex 0.354 vs 0.193)", "tabular"),
+    ZooEntry("adult-mlp-overfit", "Wide MLP that memorised 400 UCI Adult rows (planted "
+             "overfitting: train/test gap 17.5 points; members = those rows)", "tabular"),
+    ZooEntry("compas-mlp", "MLP on ProPublica COMPAS two-year recidivism, beside the COMPAS "
+             "score; race, sex and age group sensitive", "tabular"),
     ZooEntry("vowels-gru", "GRU speaker classifier on UEA/UCR JapaneseVowels (variable-length "
              "12-channel sequences, padded to 29 frames + mask channel; 9 speakers)",
              "vowels_gru"),

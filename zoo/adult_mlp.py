@@ -57,33 +57,45 @@ class AdultMLP(nn.Module):
         return self.head(self.body(x))
 
 
-def fit_encoding(train: pd.DataFrame) -> dict[str, Any]:
-    """The preprocessing, fitted on the training split only."""
-    numeric = _numeric(train)
+def fit_encoding(train: pd.DataFrame, numeric: tuple[str, ...] = NUMERIC,
+                 log_scaled: tuple[str, ...] = LOG_SCALED,
+                 categorical: tuple[str, ...] = CATEGORICAL) -> dict[str, Any]:
+    """The preprocessing, fitted on the training split only.
+
+    The defaults are Adult's columns; the other tabular zoo models pass their
+    own, and :func:`encode` reads the columns back from the returned dict.
+    """
+    values = _numeric(train, list(numeric), list(log_scaled))
     return {
-        "numeric": list(NUMERIC),
-        "log_scaled": list(LOG_SCALED),
-        "mean": numeric.mean().round(8).tolist(),
-        "std": numeric.std(ddof=0).round(8).tolist(),
-        "categories": {c: sorted(train[c].fillna("?").unique().tolist()) for c in CATEGORICAL},
+        "numeric": list(numeric),
+        "log_scaled": list(log_scaled),
+        "mean": values.mean().round(8).tolist(),
+        "std": values.std(ddof=0).round(8).tolist(),
+        "categories": {c: sorted(train[c].fillna("?").unique().tolist()) for c in categorical},
     }
 
 
-def _numeric(frame: pd.DataFrame) -> pd.DataFrame:
-    numeric = frame[list(NUMERIC)].astype(np.float64)
-    for column in LOG_SCALED:
-        numeric[column] = np.log1p(numeric[column])
-    return numeric
+def _numeric(frame: pd.DataFrame, numeric: list[str], log_scaled: list[str]) -> pd.DataFrame:
+    values = frame[numeric].astype(np.float64)
+    for column in log_scaled:
+        values[column] = np.log1p(values[column])
+    return values
 
 
 def encode(frame: pd.DataFrame, encoding: dict[str, Any]) -> tuple[np.ndarray, list[str],
                                                                     dict[str, list[int]]]:
-    """Encode raw Adult rows: (X float32, column names, original feature -> columns)."""
-    numeric = (_numeric(frame).to_numpy() - np.asarray(encoding["mean"])) / \
-        np.asarray(encoding["std"])
-    blocks, names, groups = [numeric], list(NUMERIC), {c: [i] for i, c in enumerate(NUMERIC)}
-    for column in CATEGORICAL:
-        categories = encoding["categories"][column]
+    """Encode raw rows: (X float32, column names, original feature -> columns).
+
+    Numeric columns first (in ``encoding["numeric"]`` order, standardised),
+    then one one-hot block per categorical column (in ``encoding["categories"]``
+    order); a category unseen in training encodes as all zeros.
+    """
+    numeric_columns = list(encoding["numeric"])
+    numeric = (_numeric(frame, numeric_columns, list(encoding["log_scaled"])).to_numpy()
+               - np.asarray(encoding["mean"])) / np.asarray(encoding["std"])
+    blocks, names = [numeric], list(numeric_columns)
+    groups = {c: [i] for i, c in enumerate(numeric_columns)}
+    for column, categories in encoding["categories"].items():
         values = frame[column].fillna("?").to_numpy()
         onehot = (values[:, None] == np.asarray(categories, dtype=object)[None, :])
         groups[column] = list(range(len(names), len(names) + len(categories)))
