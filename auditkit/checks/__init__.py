@@ -5,6 +5,14 @@ Importing this package imports every check module, which registers it.
 
 # Each import registers the checks of one file.
 from . import (  # noqa: F401
+    explanations_agreement,
+    explanations_gradcam,
+    explanations_gradient_shap,
+    explanations_integrated_gradients,
+    explanations_lime,
+    explanations_occlusion,
+    explanations_saliency,
+    explanations_shap,
     performance_calibration,
     performance_confusion_matrix,
     performance_metrics,

@@ -266,7 +266,7 @@ class TorchClassifier(ModelAdapter):
         return tensor
 
     def _two_column(self, out: torch.Tensor) -> torch.Tensor:
-        """Logits as (batch, n_classes); a single logit z becomes [0, z] (same softmax)."""
+        """Logits as (batch, n_classes); a single logit z becomes [-z/2, z/2]."""
         if out.ndim == 1:
             out = out[:, None]
         if out.ndim != 2:
@@ -277,8 +277,23 @@ class TorchClassifier(ModelAdapter):
             self._binary_single_logit = out.shape[1] == 1
             self._set_n_outputs(2 if self._binary_single_logit else out.shape[1])
         if self._binary_single_logit:
-            out = torch.cat([torch.zeros_like(out), out], dim=1)
+            # [-z/2, z/2] has the sigmoid's softmax, and gives both classes a gradient.
+            out = torch.cat([-0.5 * out, 0.5 * out], dim=1)
         return out
+
+    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Differentiable logits of a batch already on the model's device.
+
+        Binary single-logit models give two columns [-z/2, z/2] (the same
+        softmax as the sigmoid of z), so that every classifier looks
+        multi-class to gradient-based methods and both classes have gradients.
+        The caller puts the module in eval mode (see :meth:`evaluating`).
+        """
+        return self._two_column(self.module(x))
+
+    def evaluating(self) -> contextlib.AbstractContextManager[None]:
+        """Context in which the module is in eval mode on the adapter's device."""
+        return self._evaluating()
 
     def _forward_logits(self, X: Any) -> torch.Tensor:
         """Logits of the whole of X, on the CPU, batched."""

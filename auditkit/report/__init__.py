@@ -6,6 +6,7 @@ that opens offline (inline CSS and SVG, no script, no network request);
 ``AuditResult.save_html`` and ``AuditResult.save_pdf``.
 """
 
+from . import _plots_explanations  # noqa: F401  (registers the explanation plots)
 from ._pdf import render_pdf
 from ._render import render_html
 

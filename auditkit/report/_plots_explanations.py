@@ -1,0 +1,185 @@
+"""Plots of the explanation family: attribution bars, heatmaps, tokens, curves.
+
+Registered with :func:`auditkit.report._plots.plotter` when the report package
+is imported. Attributions are drawn diverging around zero: toward the
+explained class in blue, against it in vermillion (Okabe-Ito), with the
+numbers' sign also written or shown by bar direction so colour is never the
+only signal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..results import Figure
+from ._plots import FIGSIZE, PALETTE, _capped_legend, _short, new_figure, plotter
+
+_POSITIVE, _NEGATIVE, _GREY = PALETTE[0], PALETTE[1], "#6B6B6B"
+_TOP = 10
+
+
+def _diverging() -> Any:
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list("auditkit_div", [_NEGATIVE, "#FFFFFF", _POSITIVE])
+
+
+@plotter("perturbation_curves")
+def perturbation_curves(figure: Figure) -> Any:
+    """Deletion and insertion curves of a method against random attributions."""
+    data = figure.data
+    x = np.asarray(data["fractions"], dtype=float)
+    fig = new_figure()
+    ax = fig.subplots()
+    ax.plot(x, data["deletion"], color=_POSITIVE, label="deletion (method)")
+    ax.plot(x, data["random_deletion"], color=_POSITIVE, linestyle=":", label="deletion (random)")
+    ax.plot(x, data["insertion"], color=_NEGATIVE, label="insertion (method)")
+    ax.plot(x, data["random_insertion"], color=_NEGATIVE, linestyle=":",
+            label="insertion (random)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("Fraction of units removed (deletion) or inserted (insertion)")
+    ax.set_ylabel("Probability of the explained class")
+    ax.set_title(figure.title or "Deletion and insertion curves")
+    _capped_legend(ax, 4, loc="best")
+    return fig
+
+
+@plotter("attribution_bars")
+def attribution_bars(figure: Figure) -> Any:
+    """Signed attributions per feature, one panel per explained sample (top features)."""
+    names = [str(n) for n in figure.data["names"]]
+    values = np.asarray(figure.data["values"], dtype=float)
+    labels = [str(label) for label in figure.data["labels"]]
+    rows = len(values)
+    fig = new_figure(FIGSIZE[0] * 1.3, max(2.2, 1.9 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, 1, squeeze=False)[:, 0])
+    for ax, row, label in zip(axes, values, labels, strict=True):
+        top = np.argsort(-np.abs(row), kind="stable")[:_TOP][::-1]
+        colours = [_POSITIVE if row[j] >= 0 else _NEGATIVE for j in top]
+        ax.barh(np.arange(len(top)), row[top], color=colours)
+        ax.set_yticks(np.arange(len(top)), [_short(names[j]) for j in top])
+        ax.axvline(0, color=_GREY, linewidth=0.8)
+        ax.set_title(label, fontsize=8.0, loc="left")
+        ax.tick_params(labelsize=7.0)
+    axes[-1].set_xlabel("Attribution (positive: toward the predicted class)")
+    fig.suptitle(figure.title or "Attributions", fontsize=10.0, fontweight="bold")
+    return fig
+
+
+@plotter("importance_bars")
+def importance_bars(figure: Figure) -> Any:
+    """Global importance (mean |attribution|) with confidence intervals."""
+    names = [str(n) for n in figure.data["names"]]
+    values = np.asarray(figure.data["values"], dtype=float)
+    lower = np.asarray(figure.data.get("lower", values), dtype=float)
+    upper = np.asarray(figure.data.get("upper", values), dtype=float)
+    order = np.argsort(-values, kind="stable")[:15][::-1]
+    fig = new_figure(FIGSIZE[0], max(2.4, 0.28 * len(order) + 1.0))
+    ax = fig.subplots()
+    error = np.vstack([values[order] - lower[order], upper[order] - values[order]])
+    ax.barh(np.arange(len(order)), values[order], color=_POSITIVE,
+            xerr=np.nan_to_num(np.clip(error, 0, None)), ecolor="#333333", capsize=2)
+    ax.set_yticks(np.arange(len(order)), [_short(names[j]) for j in order])
+    ax.set_xlabel("Mean |attribution| (95% interval)")
+    ax.set_title(figure.title or "Global importance")
+    return fig
+
+
+@plotter("image_attributions")
+def image_attributions(figure: Figure) -> Any:
+    """Each image beside its attribution heatmap (diverging, symmetric around zero)."""
+    images = np.asarray(figure.data["images"], dtype=float)
+    heat = np.asarray(figure.data["heatmaps"], dtype=float)
+    labels = [str(label) for label in figure.data["labels"]]
+    n = len(images)
+    fig = new_figure(FIGSIZE[0], 1.9 * n)
+    axes = fig.subplots(n, 2, squeeze=False)
+    for (left, right), image, h, label in zip(axes, images, heat, labels, strict=True):
+        left.imshow(image, cmap="gray", vmin=0, vmax=1)
+        limit = float(np.abs(h).max()) or 1.0
+        right.imshow(image, cmap="gray", vmin=0, vmax=1, alpha=0.35)
+        shown = right.imshow(h, cmap=_diverging(), vmin=-limit, vmax=limit, alpha=0.8)
+        left.set_title(_short(label.split(":")[0]), fontsize=7.5)
+        right.set_title(label.split(":", 1)[-1].strip()[:48], fontsize=6.5)
+        for ax in (left, right):
+            ax.set_axis_off()
+        fig.colorbar(shown, ax=right, shrink=0.8)
+    fig.suptitle(figure.title or "Attributions", fontsize=10.0, fontweight="bold")
+    return fig
+
+
+@plotter("token_attributions")
+def token_attributions(figure: Figure) -> Any:
+    """Tokens highlighted by attribution, one line block per sample."""
+    tokens = figure.data["tokens"]
+    scores = figure.data["scores"]
+    labels = [str(label) for label in figure.data["labels"]]
+    cmap = _diverging()
+    fig = new_figure(FIGSIZE[0] * 1.35, 0.95 * len(tokens) + 0.6)
+    ax = fig.subplots()
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    y = 1.0
+    step = 1.0 / max(len(tokens), 1)
+    for words, values, label in zip(tokens, scores, labels, strict=True):
+        values = np.asarray(values, dtype=float)
+        limit = float(np.abs(values).max()) if len(values) else 1.0
+        ax.text(0.0, y, label, fontsize=7.0, color="#333333", va="top")
+        x, line = 0.0, y - step * 0.35
+        for word, value in zip(words, values, strict=False):
+            width = 0.011 * (len(word) + 1)
+            if x + width > 1.0:
+                x, line = 0.0, line - step * 0.25
+            colour = cmap(0.5 + 0.5 * value / (limit or 1.0))
+            ax.text(x, line, word, fontsize=8.0, va="top",
+                    bbox={"facecolor": colour, "edgecolor": "none", "pad": 1.2})
+            x += width
+        y -= step
+    ax.set_ylim(min(0.0, y), 1.02)
+    ax.set_title((figure.title or "Token attributions") + " (blue: toward the prediction; "
+                 "vermillion: against)", fontsize=9.0)
+    return fig
+
+
+@plotter("sequence_attributions")
+def sequence_attributions(figure: Figure) -> Any:
+    """Attribution heatmap over time steps and channels, one row per sample."""
+    heat = np.asarray(figure.data["heatmaps"], dtype=float)
+    labels = [str(label) for label in figure.data["labels"]]
+    n = len(heat)
+    fig = new_figure(FIGSIZE[0], 1.5 * n + 0.5)
+    axes = np.atleast_1d(fig.subplots(n, 1, squeeze=False)[:, 0])
+    cmap = _diverging()
+    for ax, h, label in zip(axes, heat, labels, strict=True):
+        limit = float(np.abs(h).max()) or 1.0
+        shown = ax.imshow(h.T, aspect="auto", cmap=cmap, vmin=-limit, vmax=limit)
+        ax.set_title(label, fontsize=7.5, loc="left")
+        ax.set_ylabel("channel", fontsize=7.0)
+        ax.grid(False)
+        fig.colorbar(shown, ax=ax, shrink=0.8)
+    axes[-1].set_xlabel("time step")
+    fig.suptitle(figure.title or "Attributions", fontsize=10.0, fontweight="bold")
+    return fig
+
+
+@plotter("agreement_matrix")
+def agreement_matrix(figure: Figure) -> Any:
+    """Pairwise rank agreement between methods, annotated."""
+    matrix = np.asarray(figure.data["matrix"], dtype=float)
+    labels = [_short(label) for label in figure.data["labels"]]
+    k = len(labels)
+    fig = new_figure(FIGSIZE[0], max(3.0, 0.45 * k + 1.5))
+    ax = fig.subplots()
+    shown = ax.imshow(matrix, cmap=_diverging(), vmin=-1, vmax=1)
+    ax.set_xticks(range(k), labels, rotation=45, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(k), labels)
+    ax.grid(False)
+    for (i, j), value in np.ndenumerate(matrix):
+        ax.text(j, i, "n/a" if np.isnan(value) else f"{value:.2f}", ha="center", va="center",
+                fontsize=7.5)
+    fig.colorbar(shown, ax=ax, shrink=0.8, label="Spearman rank correlation")
+    ax.set_title(figure.title or "Agreement between methods")
+    return fig
