@@ -1,0 +1,157 @@
+"""Explanation checks: hand-computed attributions, the paper's properties, and zoo findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import shap
+import torch
+from torch import nn
+
+from auditkit import AuditData, audit, register_check, zoo
+from auditkit.checks.explanations_integrated_gradients import ExplanationsIntegratedGradients
+from auditkit.checks.explanations_lime import ExplanationsLime
+from auditkit.checks.explanations_occlusion import ExplanationsOcclusion
+from auditkit.checks.explanations_saliency import ExplanationsSaliency
+from auditkit.checks.explanations_shap import ExplanationsShap, interventional_shapley
+from auditkit.results import Status
+
+FAST = {"n_samples": 12, "n_resamples": 50, "sensitivity_draws": 0}
+
+
+def _linear_model(weight: np.ndarray) -> nn.Module:
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+    return layer
+
+
+@pytest.fixture(scope="module")
+def linear_case():
+    rng = np.random.default_rng(3)
+    weight = np.array([[1.0, -2.0, 0.5, 0.0], [-1.0, 2.0, -0.5, 0.0]])
+    X = rng.normal(size=(80, 4)).astype(np.float32)
+    model = _linear_model(weight)
+    y = model(torch.from_numpy(X)).argmax(1).numpy()
+    data = AuditData(X, y, reference=np.zeros((10, 4), dtype=np.float32))
+    return model, data, weight
+
+
+def test_integrated_gradients_of_a_linear_model_equal_the_formula(linear_case):
+    """For logits W x, IG with baseline b gives (x - b) * W[target] exactly."""
+    model, data, weight = linear_case
+    check = ExplanationsIntegratedGradients(**FAST, sanity_check=False)
+    result = audit(model, data, checks=[check], progress=False)[check.name]
+    assert result.status is Status.INFO
+    # The reference mean (zeros) is the baseline; completeness is exact for a linear model.
+    assert result.metrics["completeness_error"].value < 1e-4
+    values = np.asarray(result.figures["examples"].data["values"])
+    labels = result.figures["examples"].data["labels"]
+    for row, label in zip(values, labels, strict=True):
+        index = int(label.split(":")[0].split()[1])
+        target = int(model(torch.tensor(data.X[index:index + 1])).argmax())
+        np.testing.assert_allclose(row, data.X[index] * weight[target], rtol=1e-4, atol=1e-5)
+
+
+def test_saliency_of_a_linear_model_is_the_absolute_weight(linear_case):
+    model, data, weight = linear_case
+    check = ExplanationsSaliency(**FAST, sanity_check=False)
+    result = audit(model, data, checks=[check], progress=False)[check.name]
+    values = np.asarray(result.figures["examples"].data["values"])
+    for row in values:
+        np.testing.assert_allclose(np.sort(row), np.sort(np.abs(weight[0])), atol=1e-6)
+
+
+def test_integrated_gradients_completeness_on_the_zoo_mlp():
+    model, data = zoo.load("adult-mlp")
+    check = ExplanationsIntegratedGradients(**FAST, sanity_check=False, n_steps=64)
+    result = audit(model, data, checks=[check], progress=False)[check.name]
+    assert result.metrics["completeness_error"].value < 0.02
+
+
+def test_exact_shapley_matches_shap_exact_explainer_and_is_efficient():
+    rng = np.random.default_rng(0)
+    weight = rng.normal(size=5)
+
+    def predict(Z):
+        logit = np.tanh(Z) @ weight + 0.3 * Z[:, 0] * Z[:, 1]
+        p = 1 / (1 + np.exp(-logit))
+        return np.column_stack([1 - p, p])
+
+    rows = rng.normal(size=(6, 5))
+    background = rng.normal(size=(7, 5))
+    background[:, 2] = rows[0, 2]  # a feature equal in row and background is a dummy player
+    target = np.array([1, 0, 1, 1, 0, 1])
+    values, expected = interventional_shapley(predict, rows, target, background)
+    own = predict(rows)[np.arange(6), target]
+    np.testing.assert_allclose(values.sum(axis=1), own - expected, atol=1e-12)  # efficiency
+    reference = shap.explainers.Exact(lambda Z: predict(Z)[:, 1],
+                                      shap.maskers.Independent(background, max_samples=7))(rows)
+    sign = np.where(target == 1, 1.0, -1.0)[:, None]  # p0 = 1 - p1
+    np.testing.assert_allclose(values, sign * reference.values, atol=1e-10)
+    assert values[0, 2] == 0.0
+
+
+def test_lime_is_repeatable_under_a_seed_and_changes_with_it():
+    model, data = zoo.load("adult-mlp")
+    check = ExplanationsLime(n_samples=4, num_samples=300, n_resamples=20, sanity_check=False,
+                             n_random=1)
+
+    def scores(seed):
+        result = audit(model, data, checks=[check], random_state=seed, progress=False)
+        return np.asarray(result[check.name].figures["examples"].data["values"])
+
+    first, again, other = scores(0), scores(0), scores(1)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+@register_check
+@dataclass(frozen=True)
+class _InputEcho(ExplanationsOcclusion):
+    """Attributions that ignore the model: they must fail the randomisation sanity check."""
+
+    name = "explanations_test_input_echo"
+    method = "input echo"
+
+    def attribute(self, model, data, X, target, units, context):  # noqa: D102
+        return np.asarray(X, dtype=np.float64) * 1.0, {}
+
+
+def test_sanity_check_catches_a_method_that_ignores_the_model():
+    model, data = zoo.load("adult-mlp")
+    echo = audit(model, data, checks=[_InputEcho(**FAST)], progress=False)[_InputEcho.name]
+    ig = audit(model, data, checks=[ExplanationsIntegratedGradients(**FAST)],
+               progress=False)["explanations_integrated_gradients"]
+    assert echo.metrics["randomisation_rank_correlation"].value > 0.99
+    assert ig.metrics["randomisation_rank_correlation"].value < 0.5
+
+
+def test_black_box_gets_perturbation_methods_and_skips_gradient_ones():
+    model, data = zoo.load("adult-mlp")
+
+    def score(batch):
+        with torch.inference_mode():
+            p = torch.sigmoid(model(torch.as_tensor(batch, dtype=torch.float32)))[:, 0].numpy()
+        return np.column_stack([1 - p, p])
+
+    result = audit(score, data, checks=[ExplanationsIntegratedGradients(**FAST),
+                                        ExplanationsOcclusion(**FAST)], progress=False)
+    assert result["explanations_integrated_gradients"].status is Status.SKIP
+    assert "gradients" in result["explanations_integrated_gradients"].headline
+    occlusion = result["explanations_occlusion"]
+    assert occlusion.status is Status.INFO
+    assert "randomisation_rank_correlation" not in occlusion.metrics  # no weights to randomise
+    assert occlusion.metrics["faithfulness_gain"].value > 0
+
+
+def test_biased_model_ranks_sex_in_the_top_three_of_global_importance():
+    model, data = zoo.load("adult-mlp-biased")
+    check = ExplanationsShap(n_samples=48, n_resamples=100, sensitivity_draws=0,
+                             sanity_check=False)
+    result = audit(model, data, checks=[check], progress=False)[check.name]
+    top3 = result.tables["global_importance"]["feature"].head(3).tolist()
+    assert "sex" in top3
+    assert result.metrics["efficiency_error"].value < 1e-9
