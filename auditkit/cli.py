@@ -99,6 +99,10 @@ def _load_target(target: str) -> tuple[Any, Any]:
     sys.path.insert(0, str(path.resolve().parent))
     try:
         spec.loader.exec_module(module)
+    except Exception as exc:  # the user's file: report it as bad input, in one line
+        problem = " ".join(str(exc).split())
+        raise _CliError(f"The 'target' file {path_text!r} raised {type(exc).__name__} when "
+                        f"imported: {problem}") from exc
     finally:
         sys.path.pop(0)
     function = getattr(module, function_name, None)
@@ -165,7 +169,7 @@ def _report(args: argparse.Namespace) -> int:
                         f"Got {args.result!r}.")
     try:
         result = AuditResult.load_json(path)
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise _CliError(f"The 'result' file {args.result!r} is not an auditkit JSON result "
                         f"({type(exc).__name__}: {exc}).") from exc
     out = Path(args.out or path.with_suffix(".html"))

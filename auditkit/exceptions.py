@@ -73,7 +73,8 @@ UNKNOWN_LABELS = (
 PROBA_NOT_NORMALISED = (
     "The model's predicted probabilities must be non-negative and sum to one per sample. "
     "Got row sums between {low:.6g} and {high:.6g} (and minimum {minimum:.6g}) instead; "
-    "if the model returns logits, wrap it with wrap_model(..., output='logits')."
+    "if the model returns scores or logits, apply a softmax in the function you audit, or "
+    "pass the torch module itself."
 )
 PROBA_BAD_SHAPE = (
     "The model must return an array of shape (n_samples, n_classes) with n_samples={n}. "

@@ -81,7 +81,11 @@ class Predictions:
             precision = np.where(predicted > 0, tp / predicted, 0.0)
             recall = np.where(support > 0, tp / support, 0.0)
             f1 = np.where(support + predicted > 0, 2 * tp / (support + predicted), 0.0)
-        auc = np.mean([curve(counts) for curve in self._auc], axis=0)
+        with np.errstate(invalid="ignore"):
+            # Classes absent from y have no AUC; average the others, as the point estimate does.
+            per_class = np.array([curve(counts) for curve in self._auc])
+            auc = np.nanmean(np.where(np.isnan(per_class).all(axis=0), 0.0, per_class), axis=0) \
+                if len(per_class) > 1 else per_class[0]
         return {
             "accuracy": correct / self.n,
             "balanced_accuracy": np.nanmean(recall_present, axis=1),

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import LayerAttribution, LayerGradCam
 
 from ..inputs import AuditData, ModelAdapter
 from ._base import CheckContext, register_check
@@ -53,6 +52,8 @@ class ExplanationsGradCam(ExplanationCheck):
                   target: np.ndarray, units: Units, context: CheckContext
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Grad-CAM map of the explained class, at input resolution."""
+        from captum.attr import LayerAttribution, LayerGradCam
+
         layer = last_conv_layer(model.module, self.layer)
         # The layer belongs to the audited module; a randomised copy has its own.
         method = LayerGradCam(model.forward_logits, layer)

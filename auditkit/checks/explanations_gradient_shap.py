@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import GradientShap, LayerGradientShap
 
 from ..inputs import AuditData, ModelAdapter
 from ._base import CheckContext, register_check
@@ -51,14 +50,24 @@ class ExplanationsGradientShap(ExplanationCheck):
                   target: np.ndarray, units: Units, context: CheckContext
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """GradientShap of the explained class's logit, seeded by the audit."""
+        from captum.attr import GradientShap, LayerGradientShap
+
         def make(forward, layer):  # noqa: ANN001, ANN202
             if layer is not None:
                 return LayerGradientShap(forward, layer)
             return GradientShap(forward)
 
+        seed = int(context.rng(self.name + ".draws").integers(2**31))
+        # captum draws the baselines from numpy's global generator and the path
+        # points from torch's: seed both, and give both back as they were.
+        state = np.random.get_state()  # noqa: NPY002 - captum's generator, not ours
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(context.rng(self.name + ".draws").integers(2**31)))
-            attributions, _ = gradient_attribution(
-                model, data, X, target, units, make=make, layer=self.layer,
-                baselines="reference", n_samples=self.n_draws, stdevs=self.stdevs)
+            torch.manual_seed(seed)
+            np.random.seed(seed)  # noqa: NPY002
+            try:
+                attributions, _ = gradient_attribution(
+                    model, data, X, target, units, make=make, layer=self.layer,
+                    baselines="reference", n_samples=self.n_draws, stdevs=self.stdevs)
+            finally:
+                np.random.set_state(state)  # noqa: NPY002
         return attributions, {}

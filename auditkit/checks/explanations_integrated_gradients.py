@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from captum.attr import IntegratedGradients, LayerIntegratedGradients
 
 from ..inputs import AuditData, ModelAdapter
 from ._base import CheckContext, register_check
@@ -50,6 +49,8 @@ class ExplanationsIntegratedGradients(ExplanationCheck):
                   target: np.ndarray, units: Units, context: CheckContext
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Integrated Gradients of the explained class's logit."""
+        from captum.attr import IntegratedGradients, LayerIntegratedGradients
+
         def make(forward, layer):  # noqa: ANN001, ANN202
             if layer is not None:
                 return LayerIntegratedGradients(forward, layer)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import FeatureAblation
 
 from ..inputs import AuditData, ModelAdapter
 from ._base import CheckContext, register_check
@@ -40,6 +39,8 @@ class ExplanationsOcclusion(ExplanationCheck):
                   target: np.ndarray, units: Units, context: CheckContext
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Probability drop when each unit is replaced by its baseline."""
+        from captum.attr import FeatureAblation
+
         ablation = FeatureAblation(probability_forward(model))
         inputs = torch.from_numpy(np.ascontiguousarray(X))
         baselines = torch.from_numpy(np.ascontiguousarray(units.baseline(X)))

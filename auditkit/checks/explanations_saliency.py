@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from captum.attr import LayerGradientXActivation, Saliency
 
 from ..inputs import AuditData, ModelAdapter
 from ._base import CheckContext, register_check
@@ -45,6 +44,8 @@ class ExplanationsSaliency(ExplanationCheck):
                   target: np.ndarray, units: Units, context: CheckContext
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Absolute gradient of the explained class's logit."""
+        from captum.attr import LayerGradientXActivation, Saliency
+
         if data.modality == "text":
             def make(forward, layer):  # noqa: ANN001, ANN202
                 return LayerGradientXActivation(forward, layer, multiply_by_inputs=False)

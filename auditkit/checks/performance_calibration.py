@@ -90,6 +90,7 @@ class PerformanceCalibration(Check):
     confidence: float = 0.95
 
     def __post_init__(self) -> None:
+        BootstrapSpec(self.n_resamples, self.confidence)  # raises on a bad option, at once
         if not isinstance(self.n_bins, int) or self.n_bins < 2:
             raise CheckError(BAD_VALUE.format(param="n_bins", expected="an integer >= 2",
                                               got=repr(self.n_bins)))

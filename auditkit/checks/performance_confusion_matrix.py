@@ -55,7 +55,7 @@ class PerformanceConfusionMatrix(Check):
         rows = []
         for flat in order:
             true, guess = np.unravel_index(flat, counts.shape)
-            if counts[true, guess] == 0:
+            if off[true, guess] <= 0:  # no more confusions (the diagonal is marked -1)
                 break
             rows.append({"true_class": names[true], "predicted_class": names[guess],
                          "count": int(counts[true, guess]),

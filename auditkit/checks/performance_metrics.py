@@ -52,6 +52,9 @@ class PerformanceMetrics(Check):
     n_resamples: int = 1000
     confidence: float = 0.95
 
+    def __post_init__(self) -> None:
+        BootstrapSpec(self.n_resamples, self.confidence)  # raises on a bad option, at once
+
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
         """Compute the check's metrics; see the class docstring."""

@@ -132,7 +132,8 @@ class ModelAdapter(ABC):
 
     def predict(self, X: Any) -> np.ndarray:
         """Return predicted labels, array of shape (n_samples,)."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # first: it fixes the output size of a new adapter
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def loss(self, X: Any, y: Any) -> np.ndarray:
         """Per-sample cross-entropy, array of shape (n_samples,)."""
@@ -177,8 +178,8 @@ class ModelAdapter(ABC):
 
 @contextlib.contextmanager
 def _evaluating(module: nn.Module, device: torch.device) -> Iterator[None]:
-    """Put the module in eval mode on ``device``, and restore its mode and device afterwards."""
-    was_training = module.training
+    """Put the module in eval mode on ``device``, and restore its modes and device afterwards."""
+    modes = [(layer, layer.training) for layer in module.modules()]
     first = next(module.parameters(), None)
     original_device = first.device if first is not None else device
     module.eval()
@@ -189,7 +190,8 @@ def _evaluating(module: nn.Module, device: torch.device) -> Iterator[None]:
     finally:
         if original_device != device:
             module.to(original_device)
-        module.train(was_training)
+        for layer, training in modes:  # each submodule's own mode (e.g. a frozen BatchNorm)
+            layer.training = training
 
 
 def _torch_fingerprint(module: nn.Module) -> str:
@@ -358,6 +360,8 @@ class TorchClassifier(ModelAdapter):
             raise ModelError(BAD_VALUE.format(param="X", expected="floating-point inputs to take "
                                               "gradients (token ids have none)",
                                               got=f"dtype {tensor.dtype}"))
+        if self._classes is None:
+            self._forward_logits(tensor[:1])  # learn the output size before mapping labels
         target = torch.from_numpy(self.label_indices(y))
         grads = []
         with self._evaluating():
@@ -432,18 +436,18 @@ class SklearnClassifier(ModelAdapter):
             return np.empty((0, self.n_classes))
         return np.concatenate(out)
 
-    def fingerprint(self) -> str:
-        """SHA-256 of the estimator's parameters and fitted arrays."""
-        digest = hashlib.sha256(type(self.estimator).__qualname__.encode())
-        digest.update(repr(sorted(self.estimator.get_params(deep=True).items(),
-                                  key=lambda kv: kv[0])).encode())
-        for key in sorted(vars(self.estimator)):
-            if key.endswith("_") and not key.startswith("_"):
-                value = getattr(self.estimator, key)
-                if isinstance(value, np.ndarray):
-                    digest.update(key.encode())
-                    digest.update(np.ascontiguousarray(value).tobytes())
-        return digest.hexdigest()
+    def fingerprint(self) -> str | None:
+        """SHA-256 of the estimator's pickled state (parameters and everything fitted).
+
+        Pickling here only serialises the user's own object to hash it; nothing
+        is ever unpickled.
+        """
+        import pickle
+
+        try:
+            return hashlib.sha256(pickle.dumps(self.estimator, protocol=4)).hexdigest()
+        except Exception:  # an estimator holding an unpicklable object: no hash, not a crash
+            return None
 
 
 def _has_working_method(obj: Any, name: str) -> bool:

@@ -51,7 +51,7 @@ def _to_array(value: Any, param: str) -> np.ndarray:
                 param=param, expected="numeric columns (encode categorical features first, "
                 "and list them in 'categorical_features')", got=f"non-numeric columns "
                 f"{non_numeric[:5]}"))
-        return value.to_numpy()
+        return value.to_numpy(dtype=np.float64)
     if isinstance(value, (str, bytes)) or np.isscalar(value):
         raise DataValidationError(BAD_TYPE.format(param=param, expected="an array-like of samples",
                                                   got=type(value).__name__))
@@ -96,6 +96,8 @@ def _check_inputs(array: np.ndarray, param: str, modality: str,
             param=param, expected=f"samples of shape {trailing}, like 'X'",
             got=f"samples of shape {array.shape[1:]}"))
     _check_finite(array, param)
+    if modality == "tabular" and array.dtype.kind in "biu":
+        array = array.astype(np.float32)  # features, not ids: models expect floats
     return _readonly(array)
 
 
@@ -249,6 +251,7 @@ class AuditData:
             raise DataValidationError(BAD_VALUE.format(param="modality",
                                                        expected=f"one of {list(MODALITIES)}",
                                                        got=repr(self.modality)))
+        columns = list(self.X.columns) if isinstance(self.X, pd.DataFrame) else None
         X = _check_inputs(_to_array(self.X, "X"), "X", self.modality)
         n = len(X)
         set_(self, "X", X)
@@ -270,7 +273,7 @@ class AuditData:
             set_(self, "ood", {str(k): _check_inputs(_to_array(v, f"ood[{k!r}]"), f"ood[{k!r}]",
                                                      self.modality, X.shape[1:])
                                for k, v in self.ood.items()})
-        self._check_tabular_metadata(X)
+        self._check_tabular_metadata(X, columns)
         if self.class_names is not None:
             set_(self, "class_names", tuple(str(c) for c in self.class_names))
         if self.texts is not None:
@@ -297,12 +300,10 @@ class AuditData:
         y_train = _check_labels(train[1], "train[1]", len(X_train), "train[0]")
         return Split(X_train, y_train)
 
-    def _check_tabular_metadata(self, X: np.ndarray) -> None:
+    def _check_tabular_metadata(self, X: np.ndarray, columns: list[Any] | None) -> None:
         set_ = object.__setattr__
         n_columns = X.shape[1] if X.ndim == 2 else None
-        names = self.feature_names
-        if names is None and isinstance(self.X, pd.DataFrame):
-            names = list(self.X.columns)
+        names = self.feature_names if self.feature_names is not None else columns
         if names is not None:
             names = tuple(str(c) for c in names)
             if self.modality == "tabular" and len(names) != n_columns:

@@ -122,8 +122,9 @@ class Policy:
         try:
             data = yaml.safe_load(path.read_text("utf-8"))
         except yaml.YAMLError as exc:
+            problem = " ".join(str(exc).split())  # one line, for the command's error message
             raise PolicyError(BAD_VALUE.format(param="policy", expected="valid YAML",
-                                               got=f"a parse error: {exc}")) from exc
+                                               got=f"a parse error: {problem}")) from exc
         return cls.from_dict(data)
 
     @classmethod
@@ -137,7 +138,11 @@ class Policy:
         if unknown:
             raise PolicyError(BAD_VALUE.format(param="policy", expected=f"keys among "
                                                f"{sorted(known)}", got=sorted(unknown)))
-        base = cls.default() if data.get("extends") == "default" else None
+        extends = data.get("extends")
+        if extends not in (None, "default"):
+            raise PolicyError(BAD_VALUE.format(param="extends", expected="'default' (or no "
+                                               "'extends' key)", got=repr(extends)))
+        base = cls.default() if extends == "default" else None
         rules = {(r.check, r.metric): r for r in (base.rules if base else ())}
         for check, metrics in (data.get("rules") or {}).items():
             if not isinstance(metrics, Mapping):
@@ -151,8 +156,11 @@ class Policy:
                     raise PolicyError(BAD_VALUE.format(param=f"rules.{check}.{metric}",
                                                        expected="a mapping with direction, warn, "
                                                        "fail", got=repr(spec)))
-                rules[(check, metric)] = Rule(check, metric, spec.get("direction"),
-                                              spec.get("warn"), spec.get("fail"))
+                inherited = rules.get((check, metric))
+                merged = {"direction": None, "warn": None, "fail": None,
+                          **(vars(inherited) if inherited else {}), **spec}
+                rules[(check, metric)] = Rule(check, metric, merged["direction"],
+                                              merged["warn"], merged["fail"])
         clauses = {**(base.clauses if base else {}), **(data.get("clauses") or {})}
         evidence = {**(base.evidence if base else {}),
                     **{k: tuple(v) for k, v in (data.get("evidence") or {}).items()}}

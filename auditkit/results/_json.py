@@ -53,8 +53,7 @@ def to_jsonable(obj: Any) -> Any:
         return {
             "__dataframe__": {
                 "columns": [to_jsonable(c) for c in obj.columns],
-                "index": [to_jsonable(i) for i in obj.index],
-                "index_name": obj.index.name,
+                "index": _encode_index(obj.index),
                 "columns_name": obj.columns.name,
                 "dtypes": [str(t) for t in obj.dtypes],
                 "data": [to_jsonable(obj[c].to_numpy()) for c in obj.columns],
@@ -65,6 +64,26 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
     raise TypeError(f"Cannot encode an object of type {type(obj).__name__} as JSON.")
+
+
+def _encode_index(index: pd.Index) -> dict[str, Any]:
+    if isinstance(index, pd.RangeIndex):
+        return {"range": [index.start, index.stop, index.step], "name": index.name}
+    if isinstance(index, pd.MultiIndex):
+        return {"tuples": [[to_jsonable(v) for v in t] for t in index],
+                "names": [to_jsonable(n) for n in index.names]}
+    return {"values": to_jsonable(index.to_numpy()), "name": to_jsonable(index.name),
+            "dtype": str(index.dtype)}
+
+
+def _decode_index(tagged: dict[str, Any]) -> pd.Index:
+    if "range" in tagged:
+        return pd.RangeIndex(*tagged["range"], name=tagged["name"])
+    if "tuples" in tagged:
+        return pd.MultiIndex.from_tuples([tuple(from_jsonable(v) for v in t)
+                                          for t in tagged["tuples"]], names=tagged["names"])
+    values = from_jsonable(tagged["values"])
+    return pd.Index(values, name=tagged["name"], dtype=tagged.get("dtype", values.dtype))
 
 
 def _decode_array(tagged: dict[str, Any]) -> np.ndarray:
@@ -96,9 +115,8 @@ def from_jsonable(obj: Any) -> Any:
         data = {}
         for column, values, dtype in zip(columns, frame["data"], frame["dtypes"], strict=True):
             data[column] = pd.Series(_decode_array(values)).astype(dtype)
-        index = pd.Index([from_jsonable(i) for i in frame["index"]], name=frame["index_name"])
         df = pd.DataFrame(data, columns=columns)
-        df.index = index
+        df.index = _decode_index(frame["index"])
         df.columns.name = frame.get("columns_name")
         return df
     return {k: from_jsonable(v) for k, v in obj.items()}

@@ -1,0 +1,353 @@
+"""Performance checks against scikit-learn, and hand-computed calibration error.
+
+Every point estimate of ``performance_metrics`` must equal scikit-learn's on the
+same inputs; the vectorised bootstrap must give the intervals a naive loop of
+scikit-learn calls over the same resamples gives.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn import metrics as skm
+
+import auditkit._stats as stats
+from auditkit import AuditData, CheckContext, wrap_model
+from auditkit.checks.performance_calibration import (
+    PerformanceCalibration,
+    expected_calibration_error,
+)
+from auditkit.checks.performance_confusion_matrix import PerformanceConfusionMatrix
+from auditkit.checks.performance_metrics import PerformanceMetrics
+
+METRIC_NAMES = ["accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro",
+                "roc_auc", "log_loss", "brier_score"]
+
+
+def run(check, model, data, seed=0):
+    return check.run(wrap_model(model), data, context=CheckContext(random_state=seed))
+
+
+def sklearn_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """The reference values, straight from scikit-learn."""
+    k = proba.shape[1]
+    labels = np.arange(k)
+    guess = np.argmax(proba, axis=1)
+    binary = k == 2
+    return {
+        "accuracy": skm.accuracy_score(y, guess),
+        "balanced_accuracy": skm.balanced_accuracy_score(y, guess),
+        "precision_macro": skm.precision_score(y, guess, average="macro", zero_division=0),
+        "recall_macro": skm.recall_score(y, guess, average="macro", zero_division=0),
+        "f1_macro": skm.f1_score(y, guess, average="macro", zero_division=0),
+        "roc_auc": (skm.roc_auc_score(y, proba[:, 1]) if binary else
+                    skm.roc_auc_score(y, proba, multi_class="ovr", average="macro")),
+        "log_loss": skm.log_loss(y, proba, labels=labels),
+        "brier_score": (skm.brier_score_loss(y, proba[:, 1]) if binary else
+                        skm.brier_score_loss(y, proba, labels=labels)),
+    }
+
+
+def three_class_black_box(X):
+    z = np.asarray(X)[:, :3] * np.array([1.0, 0.7, -0.4])
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.fixture(params=["sklearn_binary", "sklearn_4_class", "black_box_binary",
+                        "black_box_3_class"])
+def case(request, logreg, logreg_multiclass, black_box, binary_data, multiclass_data):
+    """(model, data, probabilities the model gives on data.X)."""
+    if request.param == "sklearn_binary":
+        return logreg, binary_data, logreg.predict_proba(binary_data.X)
+    if request.param == "sklearn_4_class":
+        return logreg_multiclass, multiclass_data, logreg_multiclass.predict_proba(
+            multiclass_data.X)
+    if request.param == "black_box_binary":
+        return black_box, binary_data, black_box(binary_data.X)
+    y3 = (multiclass_data.y % 3).astype(np.int64)
+    data = AuditData(multiclass_data.X, y3)
+    return three_class_black_box, data, three_class_black_box(data.X)
+
+
+def test_metrics_equal_scikit_learn(case):
+    model, data, proba = case
+    result = run(PerformanceMetrics(n_resamples=0), model, data)
+    expected = sklearn_metrics(data.y, proba)
+    assert list(result.metrics) == METRIC_NAMES
+    for name in METRIC_NAMES:
+        assert result.metrics[name].value == pytest.approx(expected[name], rel=1e-12,
+                                                           abs=1e-15), name
+        assert result.metrics[name].n == data.n_samples
+    assert result.metrics["log_loss"].higher_is_better is False
+    assert result.metrics["accuracy"].higher_is_better is True
+
+
+def test_multiclass_brier_score_is_mean_squared_distance_to_onehot(logreg_multiclass,
+                                                                   multiclass_data):
+    proba = logreg_multiclass.predict_proba(multiclass_data.X)
+    by_hand = ((proba - np.eye(4)[multiclass_data.y]) ** 2).sum(axis=1).mean()
+    result = run(PerformanceMetrics(n_resamples=0), logreg_multiclass, multiclass_data)
+    assert result.metrics["brier_score"].value == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_per_class_table_equals_precision_recall_fscore_support(case):
+    model, data, proba = case
+    result = run(PerformanceMetrics(n_resamples=0), model, data)
+    table = result.tables["per_class"]
+    k = proba.shape[1]
+    guess = np.argmax(proba, axis=1)
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        data.y, guess, labels=np.arange(k), zero_division=0)
+    assert list(table.columns) == ["precision", "recall", "f1", "roc_auc_one_vs_rest", "support"]
+    assert table.index.name == "class"
+    assert list(table.index) == [str(c) for c in range(k)]
+    np.testing.assert_allclose(table["precision"], precision, rtol=1e-12)
+    np.testing.assert_allclose(table["recall"], recall, rtol=1e-12)
+    np.testing.assert_allclose(table["f1"], f1, rtol=1e-12)
+    np.testing.assert_array_equal(table["support"], support)
+    auc = [skm.roc_auc_score(data.y == c, proba[:, c]) for c in range(k)]
+    np.testing.assert_allclose(table["roc_auc_one_vs_rest"], auc, rtol=1e-12)
+
+
+def test_per_class_table_uses_class_names(logreg, binary_arrays):
+    X, y, _ = binary_arrays
+    data = AuditData(X, y, class_names=["rejected", "approved"])
+    table = run(PerformanceMetrics(n_resamples=0), logreg, data).tables["per_class"]
+    assert list(table.index) == ["rejected", "approved"]
+
+
+def test_confusion_matrix_equals_scikit_learn(case):
+    model, data, proba = case
+    result = run(PerformanceConfusionMatrix(), model, data)
+    guess = np.argmax(proba, axis=1)
+    k = proba.shape[1]
+    expected = skm.confusion_matrix(data.y, guess, labels=np.arange(k))
+    matrix = result.tables["confusion_matrix"]
+    np.testing.assert_array_equal(matrix.to_numpy(), expected)
+    assert (matrix.index.name, matrix.columns.name) == ("true", "predicted")
+    np.testing.assert_array_equal(result.figures["confusion_matrix"].data["counts"], expected)
+    errors = expected.sum() - np.trace(expected)
+    assert result.metrics["error_rate"].value == pytest.approx(errors / data.n_samples)
+    top = result.tables["top_confusions"]
+    off = expected.copy()
+    np.fill_diagonal(off, 0)
+    first = np.unravel_index(np.argmax(off), off.shape)
+    assert (top["true_class"].iloc[0], top["predicted_class"].iloc[0]) == tuple(
+        str(c) for c in first)
+    assert top["count"].iloc[0] == off.max()
+    assert result.headline.startswith(f"{errors:,} of {data.n_samples:,} samples misclassified")
+
+
+def test_top_confusions_are_only_off_diagonal(logreg, binary_data):
+    result = run(PerformanceConfusionMatrix(top_k=5), logreg, binary_data)
+    top = result.tables["top_confusions"]
+    counts = result.tables["confusion_matrix"].to_numpy()
+    assert (top["true_class"] != top["predicted_class"]).all()
+    assert len(top) == 2  # a binary model has two kinds of error
+    assert list(top["count"]) == sorted([counts[0, 1], counts[1, 0]], reverse=True)
+
+
+# -- calibration, by hand ------------------------------------------------------------------
+
+# Four samples, two classes. Top probability (confidence) and whether argmax is right:
+#   sample 0: [0.95, 0.05], y=0 -> confidence 0.95, correct
+#   sample 1: [0.15, 0.85], y=0 -> confidence 0.85, wrong
+#   sample 2: [0.35, 0.65], y=1 -> confidence 0.65, correct
+#   sample 3: [0.75, 0.25], y=1 -> confidence 0.75, wrong
+# With 5 equal-width bins (lower, upper]:
+#   bin (0.8, 1.0]: samples 0, 1 -> accuracy 0.5, mean confidence 0.9, gap 0.4
+#   bin (0.6, 0.8]: samples 2, 3 -> accuracy 0.5, mean confidence 0.7, gap 0.2
+# ECE = 2/4 * 0.4 + 2/4 * 0.2 = 0.3; MCE = 0.4; mean confidence 0.8; accuracy 0.5.
+TABLE = np.array([[0.95, 0.05], [0.15, 0.85], [0.35, 0.65], [0.75, 0.25]])
+TINY = AuditData(np.arange(4.0)[:, None], [0, 0, 1, 1])
+
+
+def lookup_model(X):
+    return TABLE[np.asarray(X)[:, 0].astype(int)]
+
+
+def test_ece_by_hand_through_the_check():
+    result = run(PerformanceCalibration(n_bins=5, n_resamples=0), lookup_model, TINY)
+    metrics = result.metrics
+    assert metrics["expected_calibration_error"].value == pytest.approx(0.3, abs=1e-12)
+    assert metrics["maximum_calibration_error"].value == pytest.approx(0.4, abs=1e-12)
+    assert metrics["mean_confidence"].value == pytest.approx(0.8, abs=1e-12)
+    assert metrics["accuracy"].value == pytest.approx(0.5, abs=1e-12)
+    assert not metrics["expected_calibration_error"].has_interval
+    bins = result.tables["bins"]
+    np.testing.assert_array_equal(bins["count"], [0, 0, 0, 2, 2])
+    np.testing.assert_allclose(bins["lower"], [0.0, 0.2, 0.4, 0.6, 0.8])
+    np.testing.assert_allclose(bins["accuracy"].iloc[3:], [0.5, 0.5])
+    np.testing.assert_allclose(bins["mean_confidence"].iloc[3:], [0.7, 0.9])
+    np.testing.assert_allclose(bins["gap"].iloc[3:], [-0.2, -0.4])
+    assert bins["accuracy"].iloc[:3].isna().all()
+    assert "over-confident" in result.headline
+
+
+def test_ece_by_hand_through_the_function():
+    confidence = TABLE.max(axis=1)
+    correct = np.array([1.0, 0.0, 1.0, 0.0])
+    ece, bins = expected_calibration_error(confidence, correct, n_bins=5)
+    assert ece == pytest.approx(0.3, abs=1e-12)
+    assert bins["count"].sum() == 4
+
+
+def test_ece_is_zero_when_confidence_matches_accuracy():
+    # Four samples at confidence 0.75, three of them right: one bin, no gap.
+    confidence = np.full(4, 0.75)
+    ece, _ = expected_calibration_error(confidence, np.array([1.0, 1.0, 1.0, 0.0]), n_bins=10)
+    assert ece == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ece_bin_edges_are_closed_on_the_right():
+    # 0.5 belongs to (0.4, 0.5] with 5 bins, and 1.0 to the last bin; 0.0 joins the first.
+    _, bins = expected_calibration_error(np.array([0.5, 1.0, 0.0]), np.ones(3), n_bins=5)
+    np.testing.assert_array_equal(bins["count"], [1, 0, 1, 0, 1])
+
+
+def test_calibration_skips_without_probabilities(make_multiclass):
+    from sklearn.svm import LinearSVC
+
+    X, y = make_multiclass(n=60, n_classes=2, seed=3)
+    result = run(PerformanceCalibration(), LinearSVC().fit(X, y), AuditData(X, y))
+    assert result.status.value == "SKIP"
+    assert "probabilities" in result.headline
+
+
+# -- bootstrap intervals ----------------------------------------------------------------------
+
+
+def test_intervals_contain_the_point_estimate(case):
+    model, data, _ = case
+    result = run(PerformanceMetrics(n_resamples=300), model, data)
+    for name, metric in result.metrics.items():
+        assert metric.has_interval, name
+        assert metric.lower <= metric.value <= metric.upper, name
+        assert metric.lower < metric.upper, name
+        assert metric.confidence == 0.95
+        assert metric.method == "percentile bootstrap, 300 resamples"
+
+
+def test_intervals_are_deterministic_for_a_seed_and_change_with_it(logreg, binary_data):
+    check = PerformanceMetrics(n_resamples=200)
+    first = run(check, logreg, binary_data, seed=1)
+    again = run(check, logreg, binary_data, seed=1)
+    other = run(check, logreg, binary_data, seed=2)
+    assert first.metrics == again.metrics
+    assert [m.value for m in first.metrics.values()] == [m.value for m in other.metrics.values()]
+    assert any((first.metrics[k].lower, first.metrics[k].upper)
+               != (other.metrics[k].lower, other.metrics[k].upper) for k in first.metrics)
+    calibration = PerformanceCalibration(n_resamples=200)
+    ece_1 = run(calibration, logreg, binary_data, seed=1).metrics["expected_calibration_error"]
+    assert ece_1 == run(calibration, logreg, binary_data, seed=1).metrics[
+        "expected_calibration_error"]
+    assert ece_1 != run(calibration, logreg, binary_data, seed=2).metrics[
+        "expected_calibration_error"]
+
+
+def test_intervals_narrow_with_more_samples(logreg, make_binary):
+    X, y, _ = make_binary(n=2000, seed=21)
+    check = PerformanceMetrics(n_resamples=300)
+    small = run(check, logreg, AuditData(X[:100], y[:100])).metrics
+    large = run(check, logreg, AuditData(X, y)).metrics
+    for name in ("accuracy", "roc_auc", "log_loss", "brier_score"):
+        width_small = small[name].upper - small[name].lower
+        width_large = large[name].upper - large[name].lower
+        assert width_large < width_small / 2, name  # about sqrt(20) narrower
+
+
+def test_no_resamples_gives_no_interval(logreg, binary_data):
+    result = run(PerformanceMetrics(n_resamples=0), logreg, binary_data)
+    for metric in result.metrics.values():
+        assert (metric.lower, metric.upper, metric.confidence, metric.method) == (
+            None, None, None, None)
+        assert not metric.has_interval
+        assert metric.n == binary_data.n_samples
+    assert "CI" not in result.headline
+
+
+def test_interval_level_follows_confidence(logreg, binary_data):
+    wide = run(PerformanceMetrics(n_resamples=300, confidence=0.99), logreg, binary_data)
+    narrow = run(PerformanceMetrics(n_resamples=300, confidence=0.5), logreg, binary_data)
+    assert wide.metrics["accuracy"].confidence == 0.99
+    assert (wide.metrics["accuracy"].upper - wide.metrics["accuracy"].lower) > \
+        (narrow.metrics["accuracy"].upper - narrow.metrics["accuracy"].lower)
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_roc_auc_interval_when_a_model_class_is_absent_from_y(logreg_multiclass,
+                                                              multiclass_data):
+    keep = multiclass_data.y != 3
+    data = AuditData(multiclass_data.X[keep], multiclass_data.y[keep])
+    metric = run(PerformanceMetrics(n_resamples=100), logreg_multiclass, data).metrics["roc_auc"]
+    assert np.isfinite(metric.value)
+    assert metric.lower <= metric.value <= metric.upper
+
+
+# -- the vectorised bootstrap against a naive loop ---------------------------------------------
+
+
+def test_resample_counts_are_counts_of_drawn_rows():
+    n, b = 37, 25
+    counts = stats.resample_counts(n, b, np.random.default_rng(5))
+    draws = np.random.default_rng(5).integers(0, n, size=(b, n))
+    assert counts.shape == (b, n)
+    np.testing.assert_array_equal(counts.sum(axis=1), n)
+    for row, drawn in zip(counts, draws, strict=True):
+        np.testing.assert_array_equal(row, np.bincount(drawn, minlength=n))
+
+
+def test_weighted_auc_equals_scikit_learn_per_resample_with_ties():
+    rng = np.random.default_rng(9)
+    n = 60
+    scores = np.round(rng.random(n), 1)  # ten distinct values: many ties
+    positive = rng.random(n) < scores
+    counts = stats.resample_counts(n, 50, np.random.default_rng(1))
+    vectorised = stats.weighted_auc(scores, positive, counts)
+    for value, row in zip(vectorised, counts, strict=True):
+        index = np.repeat(np.arange(n), row.astype(int))
+        if positive[index].all() or not positive[index].any():
+            assert np.isnan(value)
+        else:
+            assert value == pytest.approx(skm.roc_auc_score(positive[index], scores[index]),
+                                          rel=1e-12)
+
+
+@pytest.mark.parametrize("which", ["binary", "4_class"])
+def test_check_intervals_equal_a_naive_loop_over_the_same_resamples(
+        which, monkeypatch, logreg, binary_data, logreg_multiclass, multiclass_data):
+    model, data = (logreg, binary_data) if which == "binary" else (logreg_multiclass,
+                                                                   multiclass_data)
+    recorded = []
+    original = stats.resample_counts
+
+    def recording(n, n_resamples, rng):
+        counts = original(n, n_resamples, rng)
+        recorded.append(counts.copy())
+        return counts
+
+    monkeypatch.setattr(stats, "resample_counts", recording)
+    result = run(PerformanceMetrics(n_resamples=40), model, data, seed=4)
+    counts = np.vstack(recorded)
+    assert counts.shape == (40, data.n_samples)
+
+    proba = model.predict_proba(data.X)
+    naive = {name: [] for name in METRIC_NAMES}
+    with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):  # speed
+        for row in counts:
+            index = np.repeat(np.arange(data.n_samples), row.astype(int))
+            for name, value in sklearn_metrics(data.y[index], proba[index]).items():
+                naive[name].append(value)
+    for name in METRIC_NAMES:
+        lower, upper = np.quantile(naive[name], [0.025, 0.975])
+        metric = result.metrics[name]
+        assert metric.lower == pytest.approx(lower, rel=1e-9, abs=1e-12), name
+        assert metric.upper == pytest.approx(upper, rel=1e-9, abs=1e-12), name
+
+
+def test_percentile_interval_ignores_undefined_resamples():
+    samples = np.array([np.nan, 1.0, 2.0, 3.0, 4.0, 5.0, np.nan])
+    assert stats.percentile_interval(samples, 0.5) == (2.0, 4.0)
+    assert all(np.isnan(stats.percentile_interval(np.array([np.nan]), 0.9)))
