@@ -77,6 +77,10 @@ _ENTRIES = {e.name: e for e in (
              "overfitting: train/test gap 17.5 points; members = those rows)", "tabular"),
     ZooEntry("compas-mlp", "MLP on ProPublica COMPAS two-year recidivism, beside the COMPAS "
              "score; race, sex and age group sensitive", "tabular"),
+    ZooEntry("mnist-cnn", "Small CNN on MNIST 5k (image, 10 classes); not adversarially robust",
+             "mnist_cnn"),
+    ZooEntry("mnist-cnn-robust", "The same CNN adversarially trained with L-inf PGD (eps 0.3); "
+             "fix of mnist-cnn's non-robustness", "mnist_cnn"),
     ZooEntry("vowels-gru", "GRU speaker classifier on UEA/UCR JapaneseVowels (variable-length "
              "12-channel sequences, padded to 29 frames + mask channel; 9 speakers)",
              "vowels_gru"),
