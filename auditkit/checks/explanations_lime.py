@@ -10,6 +10,8 @@ the audit's seed makes the explanations repeatable.
 
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,11 +108,12 @@ class ExplanationsLime(ExplanationCheck):
         out = np.zeros((len(X), units.n_units))
         for i, (image, cls) in enumerate(zip(X, target, strict=True)):
             plane = image.reshape(-1, *X.shape[-2:]).mean(axis=0).astype(np.float64)
-            explanation = explainer.explain_instance(
-                np.repeat(plane[..., None], 3, axis=-1), classify, labels=(int(cls),),
-                top_labels=None, hide_color=0, num_samples=self.num_samples,
-                segmentation_fn=lambda _image: grid, random_seed=seed, batch_size=256,
-                progress_bar=False)
+            # lime's image explainer always draws a tqdm bar; the audit has its own progress.
+            with contextlib.redirect_stderr(io.StringIO()):
+                explanation = explainer.explain_instance(
+                    np.repeat(plane[..., None], 3, axis=-1), classify, labels=(int(cls),),
+                    top_labels=None, hide_color=0, num_samples=self.num_samples,
+                    segmentation_fn=lambda _image: grid, random_seed=seed, batch_size=256)
             for segment, weight in explanation.local_exp[int(cls)]:
                 out[i, segment] = weight
         return out
