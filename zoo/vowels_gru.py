@@ -109,6 +109,18 @@ class VowelsGRU(nn.Module):
         # last real frame, returned in the batch's original order.
         return self.head(self.dropout(last[-1]))
 
+    @staticmethod
+    def attribution_baseline(x: torch.Tensor) -> torch.Tensor:
+        """The input with every coefficient at its training mean (0) and the mask kept.
+
+        Explanations remove frames by this baseline: a removed frame keeps its place in
+        the utterance (so the length read from the mask does not jump) but carries no
+        information. An all-zero baseline would also erase the mask.
+        """
+        baseline = torch.zeros_like(x)
+        baseline[..., -1] = x[..., -1]
+        return baseline
+
 
 def fit_normalisation(series: Sequence[np.ndarray]) -> dict[str, Any]:
     """Per-channel mean and standard deviation over all frames of the training utterances."""

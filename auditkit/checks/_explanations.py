@@ -232,6 +232,12 @@ class SequenceUnits(Units):
         self.names = [f"step {i}" for i in range(length)]
         self._hook = getattr(getattr(model, "module", None), "attribution_baseline", None)
 
+    def valid(self, X: np.ndarray) -> np.ndarray:
+        """Time steps that hold data: multichannel steps that are all zero are padding."""
+        if X.ndim == 3:
+            return np.any(X != 0, axis=-1)
+        return super().valid(X)
+
     def baseline(self, X: np.ndarray) -> np.ndarray:
         if callable(self._hook):
             with torch.no_grad():
