@@ -44,7 +44,7 @@ def test_integrated_gradients_of_a_linear_model_equal_the_formula(linear_case):
     model, data, weight = linear_case
     check = ExplanationsIntegratedGradients(**FAST, sanity_check=False)
     result = audit(model, data, checks=[check], progress=False)[check.name]
-    assert result.status is Status.INFO
+    assert result.status in (Status.PASS, Status.WARN, Status.FAIL)  # judged by the policy
     # The reference mean (zeros) is the baseline; completeness is exact for a linear model.
     assert result.metrics["completeness_error"].value < 1e-4
     values = np.asarray(result.figures["examples"].data["values"])
@@ -142,7 +142,7 @@ def test_black_box_gets_perturbation_methods_and_skips_gradient_ones():
     assert result["explanations_integrated_gradients"].status is Status.SKIP
     assert "gradients" in result["explanations_integrated_gradients"].headline
     occlusion = result["explanations_occlusion"]
-    assert occlusion.status is Status.INFO
+    assert occlusion.status is Status.PASS  # more faithful than random, by the default policy
     assert "randomisation_rank_correlation" not in occlusion.metrics  # no weights to randomise
     assert occlusion.metrics["faithfulness_gain"].value > 0
 
