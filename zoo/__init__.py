@@ -81,6 +81,10 @@ _ENTRIES = {e.name: e for e in (
              "mnist_cnn"),
     ZooEntry("mnist-cnn-robust", "The same CNN adversarially trained with L-inf PGD (eps 0.3); "
              "fix of mnist-cnn's non-robustness", "mnist_cnn"),
+    ZooEntry("sentiment-lstm", "Bidirectional LSTM sentiment classifier of Rotten Tomatoes "
+             "snippets (text, binary), with its word tokenizer", "sentiment"),
+    ZooEntry("sentiment-transformer", "Small Transformer encoder trained from scratch on Rotten "
+             "Tomatoes snippets (text, binary), with its word tokenizer", "sentiment"),
     ZooEntry("vowels-gru", "GRU speaker classifier on UEA/UCR JapaneseVowels (variable-length "
              "12-channel sequences, padded to 29 frames + mask channel; 9 speakers)",
              "vowels_gru"),

@@ -77,7 +77,14 @@ def gradient_attribution(model: TorchClassifier, data: AuditData, X: np.ndarray,
     is_text = data.modality == "text"
     method = make(model.forward_logits, embedding_layer(model.module, layer) if is_text else None)
     call: dict[str, object] = {"target": torch.from_numpy(target).to(model.device), **kwargs}
-    if baselines == "units":
+    if baselines == "units" and is_text:
+        # Real tokens become the unknown token and padding stays padding: the baseline
+        # keeps the input's padding mask, so the path (which captum runs with the input's
+        # ids) and the baseline's own forward pass are the same function, and
+        # completeness holds. Removing tokens for deletion curves still uses padding.
+        unknown = int(getattr(data.tokenizer, "unk_id", 1))
+        call["baselines"] = _tensor(np.where(X != 0, unknown, 0).astype(X.dtype), model.device)
+    elif baselines == "units":
         call["baselines"] = _tensor(units.baseline(X), model.device)
     elif baselines == "reference":
         source = data.reference if data.reference is not None else (

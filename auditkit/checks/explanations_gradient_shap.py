@@ -1,8 +1,8 @@
 """Explanations: GradientShap (Lundberg & Lee 2017) through captum.
 
 Expected gradients: Integrated Gradients averaged over random baselines drawn
-from the reference data, with small input noise; for text, at the embedding
-layer with padding as the baseline.
+from the reference data, with small input noise. Not for text:
+token ids cannot be interpolated (Layer Integrated Gradients explains text).
 """
 
 from __future__ import annotations
@@ -31,30 +31,28 @@ class ExplanationsGradientShap(ExplanationCheck):
         Random (baseline, noise, path point) draws per sample.
     stdevs : float, default=0.0
         Standard deviation of the input noise.
-    layer : str, optional
-        Text models: the embedding layer (default: the first nn.Embedding).
     """
 
     name = "explanations_gradient_shap"
     description = ("GradientShap (expected gradients over reference baselines, captum) with "
                    "deletion/insertion faithfulness, the sanity check and stability.")
     requires = frozenset({"predict", "gradients"})
+    # captum interpolates the inputs themselves, and token ids cannot be interpolated;
+    # text models are explained at their embeddings by Layer Integrated Gradients.
+    modalities = ("tabular", "image", "sequence")
     order = 2
     method = "GradientShap"
 
     n_draws: int = 20
     stdevs: float = 0.0
-    layer: str | None = None
 
     def attribute(self, model: ModelAdapter, data: AuditData, X: np.ndarray,
                   target: np.ndarray, units: Units, context: CheckContext
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """GradientShap of the explained class's logit, seeded by the audit."""
-        from captum.attr import GradientShap, LayerGradientShap
+        from captum.attr import GradientShap
 
-        def make(forward, layer):  # noqa: ANN001, ANN202
-            if layer is not None:
-                return LayerGradientShap(forward, layer)
+        def make(forward, _layer):  # noqa: ANN001, ANN202
             return GradientShap(forward)
 
         seed = int(context.rng(self.name + ".draws").integers(2**31))
@@ -66,7 +64,7 @@ class ExplanationsGradientShap(ExplanationCheck):
             np.random.seed(seed)  # noqa: NPY002
             try:
                 attributions, _ = gradient_attribution(
-                    model, data, X, target, units, make=make, layer=self.layer,
+                    model, data, X, target, units, make=make,
                     baselines="reference", n_samples=self.n_draws, stdevs=self.stdevs)
             finally:
                 np.random.set_state(state)  # noqa: NPY002
