@@ -155,3 +155,26 @@ def test_biased_model_ranks_sex_in_the_top_three_of_global_importance():
     top3 = result.tables["global_importance"]["feature"].head(3).tolist()
     assert "sex" in top3
     assert result.metrics["efficiency_error"].value < 1e-9
+
+
+@pytest.mark.parametrize("name", ["mnist-cnn", "sentiment-lstm", "sentiment-transformer",
+                                  "vowels-gru"])
+def test_explanations_run_on_every_modality_and_beat_random(name):
+    from auditkit.checks.explanations_gradcam import ExplanationsGradCam
+
+    model, data = zoo.load(name)
+    small = {"n_samples": 8, "n_resamples": 50, "sensitivity_draws": 0, "sanity_check": False,
+             "n_random": 2}
+    checks = [ExplanationsIntegratedGradients(**small), ExplanationsOcclusion(**small)]
+    if data.modality == "image":
+        checks.append(ExplanationsGradCam(**small))
+    result = audit(model, data, checks=checks, progress=False)
+    for check in checks:
+        found = result[check.name]
+        assert found.status is not Status.ERROR, found.error
+        assert found.metrics["faithfulness_gain"].value > 0, (name, check.name)
+        assert "examples" in found.figures
+    if data.modality == "text":  # token attributions are shown on the model's own tokens
+        tokens = result["explanations_integrated_gradients"].figures["examples"].data["tokens"]
+        assert all(isinstance(t, str) for row in tokens for t in row)
+    assert result["explanations_integrated_gradients"].metrics["completeness_error"].value < 0.05
