@@ -13,6 +13,8 @@ from . import (  # noqa: F401
     explanations_occlusion,
     explanations_saliency,
     explanations_shap,
+    fairness_disparities,
+    fairness_group_metrics,
     performance_calibration,
     performance_confusion_matrix,
     performance_metrics,

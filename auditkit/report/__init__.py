@@ -6,7 +6,10 @@ that opens offline (inline CSS and SVG, no script, no network request);
 ``AuditResult.save_html`` and ``AuditResult.save_pdf``.
 """
 
-from . import _plots_explanations  # noqa: F401  (registers the explanation plots)
+from . import (
+    _plots_explanations,  # noqa: F401  (registers the explanation plots)
+    _plots_fairness,  # noqa: F401  (registers the fairness plots)
+)
 from ._pdf import render_pdf
 from ._render import render_html
 
