@@ -5,6 +5,7 @@
     auditkit audit --zoo adult-mlp --out report.html [--json result.json] [--pdf report.pdf]
     auditkit audit my_audit.py:build --out report.html
     auditkit report result.json --out report.html
+    auditkit compare a.json b.json [c.json ...] --out diff.html [--names A,B]
     auditkit zoo list | info NAME | train NAME [--device cuda]
     auditkit checks
     auditkit --version
@@ -67,6 +68,15 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("result", help="a JSON file written by 'auditkit audit --json'")
     report.add_argument("--out", metavar="HTML", help="HTML report path")
     report.add_argument("--pdf", metavar="PATH", help="PDF report path")
+
+    compare = commands.add_parser("compare", help="put two or more saved JSON results side "
+                                  "by side")
+    compare.add_argument("results", nargs="*", metavar="RESULT",
+                         help="JSON files written by 'auditkit audit --json' (the first is "
+                         "the baseline)")
+    compare.add_argument("--out", metavar="HTML", help="comparison report path (default: "
+                         "comparison.html)")
+    compare.add_argument("--names", metavar="A,B", help="comma-separated label per result")
 
     zoo = commands.add_parser("zoo", help="the reference models")
     zoo_commands = zoo.add_subparsers(dest="zoo_command", metavar="ZOO_COMMAND")
@@ -179,6 +189,36 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from .results import AuditResult
+
+    if len(args.results) < 2:
+        raise _CliError("The 'compare' command needs at least two JSON results. Got "
+                        f"{len(args.results)} instead.")
+    names = [n.strip() for n in args.names.split(",")] if args.names else None
+    if names is not None and (len(names) != len(args.results) or len(set(names)) != len(names)
+                              or not all(names)):
+        raise _CliError(f"The '--names' option must give one distinct label per result "
+                        f"({len(args.results)}). Got {args.names!r} instead.")
+    audits = []
+    for text in args.results:
+        path = Path(text)
+        if not path.is_file():
+            raise _CliError(f"The 'results' argument must name existing JSON files. Got "
+                            f"{text!r}, which does not exist.")
+        try:
+            audits.append(AuditResult.load_json(path))
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError,
+                ValueError) as exc:
+            problem = " ".join(str(exc).split())
+            raise _CliError(f"The 'results' file {text!r} is not an auditkit JSON result "
+                            f"({type(exc).__name__}: {problem}).") from exc
+    out = Path(args.out or "comparison.html")
+    written = audits[0].save_comparison_html(out, *audits[1:], names=names)
+    print(f"Wrote {written.resolve()}")
+    return 0
+
+
 def _zoo(args: argparse.Namespace) -> int:
     from . import zoo
 
@@ -226,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _audit(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "compare":
+            return _compare(args)
         if args.command == "zoo":
             return _zoo(args)
         return _checks()

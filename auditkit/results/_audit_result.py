@@ -142,6 +142,11 @@ class AuditResult:
         pandas.DataFrame
             Indexed by (check, metric), one value column per audit, plus the
             change from the first audit for each of the others.
+
+        See Also
+        --------
+        save_comparison_html : the same comparison as a report, with intervals,
+            better / worse marks, fairness disparities and per-group rates.
         """
         audits = (self, *others)
         labels = list(names) if names is not None else [a.title for a in audits]
@@ -156,6 +161,35 @@ class AuditResult:
         for label in labels[1:]:
             table[f"change ({label})"] = table[label] - table[labels[0]]
         return table
+
+    def save_comparison_html(self, path: str | PathLike[str], *others: AuditResult,
+                             names: Sequence[str] | None = None) -> Path:
+        """Write a self-contained HTML page comparing this audit with others.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the page.
+        *others : AuditResult
+            One or more audits to read against this one (the baseline).
+        names : sequence of str, optional
+            One distinct label per audit (this one first); defaults to their titles.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+
+        Examples
+        --------
+        >>> before.save_comparison_html("diff.html", after)  # doctest: +SKIP
+        """
+        from ..report import render_comparison_html
+
+        html = render_comparison_html(self, *others, names=names)
+        path = Path(path)
+        path.write_text(html, encoding="utf-8")
+        return path
 
     # -- serialisation -------------------------------------------------------------
 
