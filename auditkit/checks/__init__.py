@@ -16,6 +16,8 @@ from . import (  # noqa: F401
     fairness_counterfactual_text,
     fairness_disparities,
     fairness_group_metrics,
+    fairness_mitigation,
+    fairness_thresholds,
     performance_calibration,
     performance_confusion_matrix,
     performance_metrics,

@@ -97,3 +97,105 @@ def disparity_intervals(figure: Figure) -> Any:
     ax.set_title(figure.title or "Disparities")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=7.0)
     return fig
+
+
+def _group_labels(data: Any) -> list[str]:
+    small = np.asarray(data.get("too_small", np.zeros(len(data["groups"]))), dtype=bool)
+    return [f"{_short(g)} (too small)" if s else _short(g)
+            for g, s in zip(data["groups"], small, strict=True)]
+
+
+@plotter("disparity_curves")
+def disparity_curves(figure: Figure) -> Any:
+    """Per-group selection rate, TPR, FPR and the two disparities against the threshold."""
+    from ._plots import _series_style
+
+    data = figure.data
+    thresholds = np.asarray(data["thresholds"], dtype=float)
+    labels = _group_labels(data)
+    fig = new_figure(FIGSIZE[0] * 1.3, FIGSIZE[1] * 1.4)
+    axes = fig.subplots(2, 2, sharex=True).ravel()
+    operating = float(data.get("operating_threshold", float("nan")))
+    for ax, rate in zip(axes[:3], ("selection_rate", "tpr", "fpr"), strict=True):
+        values = np.atleast_2d(np.asarray(data[rate], dtype=float))
+        for i, (curve, label) in enumerate(zip(values, labels, strict=True)):
+            ax.plot(thresholds, curve, label=label, linewidth=1.2, **_series_style(i))
+        ax.set_title(_RATE_LABELS.get(rate, rate), fontsize=9.0)
+        ax.set_ylim(0, 1.02)
+    ax = axes[3]
+    for i, (metric, key) in enumerate((("demographic_parity_difference",
+                                        "operating_demographic_parity_difference"),
+                                       ("equalized_odds_difference",
+                                        "operating_equalized_odds_difference"))):
+        style = _series_style(i)
+        ax.plot(thresholds, np.asarray(data[metric], dtype=float), label=_METRIC_LABELS[metric],
+                linewidth=1.4, **style)
+        if np.isnan(operating):  # multi-class: argmax is no threshold; show its level
+            ax.axhline(float(data[key]), color=style["color"], linestyle=":", linewidth=1.0)
+        else:
+            ax.plot([operating], [float(data[key])], "o", color=style["color"], markersize=5)
+    ax.set_title("Difference between groups", fontsize=9.0)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7.0, loc="upper right")
+    for ax in axes:
+        if not np.isnan(operating):
+            ax.axvline(operating, color=_GREY, linestyle="--", linewidth=0.8)
+        ax.tick_params(labelsize=7.0)
+    axes[0].legend(fontsize=7.0, loc="upper right")
+    note = (f"threshold on the probability of {_short(data.get('positive_class', ''))!r}; "
+            + ("dashed: the operating point" if not np.isnan(operating)
+               else "dotted: the operating point (argmax)"))
+    fig.suptitle(figure.title or "Disparities across thresholds", fontsize=10.0,
+                 fontweight="bold")
+    fig.supxlabel(note, fontsize=7.0, color=_GREY)
+    return fig
+
+
+@plotter("group_roc_curves")
+def group_roc_curves(figure: Figure) -> Any:
+    """One ROC curve per group with its AUC, and each group's operating point."""
+    from ._plots import _capped_legend, _diagonal, _series_style, _unit_axes
+
+    data = figure.data
+    fpr = np.asarray(data["fpr"], dtype=float)
+    tpr = np.atleast_2d(np.asarray(data["tpr"], dtype=float))
+    auc = np.asarray(data["auc"], dtype=float)
+    labels = _group_labels(data)
+    fig = new_figure()
+    ax = fig.subplots()
+    for i, (curve, label, area) in enumerate(zip(tpr, labels, auc, strict=True)):
+        if np.isnan(area):
+            continue
+        style = _series_style(i)
+        ax.plot(fpr, curve, label=f"{label}, AUC {area:.3f}", linewidth=1.2, **style)
+        ax.plot([float(data["operating_fpr"][i])], [float(data["operating_tpr"][i])], "o",
+                color=style["color"], markersize=5)
+    _diagonal(ax, "chance")
+    _unit_axes(ax, "False positive rate", "True positive rate",
+               figure.title or "ROC curves by group")
+    _capped_legend(ax, len(labels))
+    return fig
+
+
+@plotter("mitigation_tradeoff")
+def mitigation_tradeoff(figure: Figure) -> Any:
+    """Accuracy against each disparity, one labelled point per approach."""
+    data = figure.data
+    approaches = [str(a) for a in data["approaches"]]
+    accuracy = np.asarray(data["accuracy"], dtype=float)
+    fig = new_figure(FIGSIZE[0] * 1.3, FIGSIZE[1])
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, metric in zip(axes, ("demographic_parity_difference", "equalized_odds_difference"),
+                          strict=True):
+        values = np.asarray(data[metric], dtype=float)
+        for i, (x, y, name) in enumerate(zip(values, accuracy, approaches, strict=True)):
+            ax.plot([x], [y], "o", color=PALETTE[i % len(PALETTE)], markersize=6)
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4),
+                        fontsize=7.0)
+        ax.set_xlim(-0.02, max(1.0, float(np.nanmax(values)) + 0.05))
+        ax.set_xlabel(f"{_METRIC_LABELS[metric]} difference (0 = parity)", fontsize=8.0)
+        ax.tick_params(labelsize=7.0)
+    axes[0].set_ylabel("Accuracy (evaluation half)", fontsize=8.0)
+    fig.suptitle(figure.title or "Accuracy against disparity", fontsize=10.0,
+                 fontweight="bold")
+    return fig
