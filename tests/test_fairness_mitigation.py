@@ -158,3 +158,39 @@ def test_equalized_odds_thresholds_close_the_planted_gap(biased_adult):
     assert "half of the audit split" in result.headline
     again = _run("fairness_mitigation", model, data)
     assert again.with_changes(duration_s=0.0) == result.with_changes(duration_s=0.0)
+
+
+def test_exponentiated_gradient_refits_a_scikit_learn_estimator():
+    from sklearn.linear_model import LogisticRegression
+
+    from auditkit import AuditData, audit
+    from auditkit.checks.fairness_mitigation import FairnessMitigation
+
+    rng = np.random.default_rng(5)
+    n = 2000
+    group = rng.integers(0, 2, n)
+    skill = rng.normal(size=n)
+    y = (skill + 0.3 * rng.normal(size=n) > 0).astype(int)
+    # The label leaks through the group column far more for group 1: a biased model.
+    X = np.column_stack([skill, group, group * skill * 2.0])
+    model = LogisticRegression().fit(X, np.where(group == 1, (skill > 0.8).astype(int), y))
+    data = AuditData(X, y, sensitive={"group": np.where(group == 1, "b", "a")})
+    check = FairnessMitigation(grid_size=100, reduction_iterations=8)
+    result = audit(model, data, checks=[check], progress=False)[check.name]
+    table = result.tables["mitigation"]
+    reduced = table.loc["exponentiated_gradient"]
+    assert np.isfinite(reduced["accuracy"]), table["note"].to_dict()
+    assert reduced["equalized_odds_difference"] < table.loc["unmitigated",
+                                                            "equalized_odds_difference"]
+    assert "ExponentiatedGradient" in result.headline
+
+
+def test_exponentiated_gradient_is_not_run_for_torch_models():
+    from auditkit import audit, zoo
+    from auditkit.checks.fairness_mitigation import FairnessMitigation
+
+    model, data = zoo.load("adult-mlp-biased")
+    result = audit(model, data, checks=[FairnessMitigation(grid_size=100)],
+                   progress=False)["fairness_mitigation"]
+    note = result.tables["mitigation"].loc["exponentiated_gradient", "note"]
+    assert note.startswith("not run: ExponentiatedGradient refits a scikit-learn estimator")
