@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 import auditkit
-from auditkit import AuditData, wrap_model, zoo
+from auditkit import AuditData, AuditResult, wrap_model, zoo
 from auditkit.exceptions import ZooError
 
 DATA_DIR = Path(auditkit.zoo.__file__).parent / "data"
@@ -161,3 +161,16 @@ def test_vendored_data_match_sources():
                   if p.is_file() and p.suffix not in (".py", ".md") and p.name != "SOURCES.json"}
     assert data_files <= set(listed), f"not listed in SOURCES.json: {data_files - set(listed)}"
     assert {"adult.data.xz", "adult.test.xz"} <= set(listed)
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_every_zoo_model_gets_a_report_from_the_command(name, tmp_path):
+    from auditkit.cli import main
+
+    out = tmp_path / f"{name}.html"
+    assert main(["audit", "--zoo", name, "--preset", "quick", "--out", str(out), "--json",
+                 str(tmp_path / "r.json"), "--quiet"]) == 0
+    html = out.read_text("utf-8")
+    assert "performance_metrics" in html
+    result = AuditResult.load_json(tmp_path / "r.json")
+    assert all(r.status.value != "ERROR" for r in result), [r.error for r in result]
