@@ -44,6 +44,9 @@ FAMILIES = (
 
 _REGISTRY: dict[str, type[Check]] = {}
 
+NO_SENSITIVE = ("This check needs sensitive features (AuditData(..., sensitive=...)); "
+                "the audited data has none.")
+
 
 @dataclass
 class CheckContext:
@@ -101,6 +104,8 @@ class Check:
     modalities: ClassVar[tuple[str, ...] | None] = None
     #: Position within the family in reports (lower first).
     order: ClassVar[int] = 100
+    #: Whether the check needs sensitive features in the data (fairness checks).
+    needs_sensitive: ClassVar[bool] = False
 
     def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
         """Why the check does not apply to this model and data, or None if it does."""
@@ -114,6 +119,8 @@ class Check:
             needs = "; ".join(CAPABILITY_DESCRIPTIONS.get(c, c) for c in sorted(missing))
             return (f"This check needs {needs}, which this {model.framework} model does not "
                     "provide.")
+        if self.needs_sensitive and data.sensitive is None:
+            return NO_SENSITIVE
         if self.modalities is not None and data.modality not in self.modalities:
             return (f"This check applies to {' or '.join(self.modalities)} data; "
                     f"the audited data is {data.modality}.")

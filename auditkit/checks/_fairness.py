@@ -28,7 +28,7 @@ from scipy import sparse, stats
 from .._stats import BootstrapSpec, bootstrap
 from ..exceptions import BAD_VALUE, CheckError
 from ..inputs import AuditData, ModelAdapter
-from ._base import Check, CheckContext
+from ._base import NO_SENSITIVE, Check, CheckContext
 from ._classification import Predictions, predictions
 
 __all__ = ["FairnessCheck", "GroupSet", "FairnessAnalysis", "fairness_analysis",
@@ -37,8 +37,6 @@ __all__ = ["FairnessCheck", "GroupSet", "FairnessAnalysis", "fairness_analysis",
 
 #: Per-group rates with an interval, in the order of the columns of the sums.
 RATES = ("selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision", "base_rate")
-NO_SENSITIVE = ("This check needs sensitive features (AuditData(..., sensitive=...)); "
-                "the audited data has none.")
 _TN, _FP, _FN, _TP = range(4)
 _SEPARATOR = " & "
 UNKNOWN_BIN_COLUMN = ("The 'bin_edges' option must name sensitive features of the data "
@@ -564,6 +562,7 @@ class FairnessCheck(Check):
     """
 
     requires = frozenset({"predict"})
+    needs_sensitive = True
 
     min_group_size: int = 30
     intersections: bool = True
@@ -577,13 +576,6 @@ class FairnessCheck(Check):
         BootstrapSpec(self.n_resamples, self.confidence)  # raises on a bad option, at once
         check_options(min_group_size=self.min_group_size, n_bins=self.n_bins,
                       max_categories=self.max_categories, bin_edges=self.bin_edges)
-
-    def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
-        """As :meth:`Check.skip_reason`, and SKIP when the data has no sensitive features."""
-        reason = super().skip_reason(model, data)
-        if reason is None and data.sensitive is None:
-            return NO_SENSITIVE
-        return reason
 
     def analysis(self, model: ModelAdapter, data: AuditData,
                  context: CheckContext) -> FairnessAnalysis:

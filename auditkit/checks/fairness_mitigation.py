@@ -24,7 +24,7 @@ from ..inputs import AuditData, ModelAdapter, SklearnClassifier
 from ..results import CheckResult, Figure, Metric, Status
 from ._base import Check, CheckContext, register_check
 from ._classification import predictions
-from ._fairness import NO_SENSITIVE, check_options, sensitive_group_sets
+from ._fairness import check_options, sensitive_group_sets
 
 __all__ = ["FairnessMitigation"]
 
@@ -92,6 +92,7 @@ class FairnessMitigation(Check):
     family = "fairness"
     order = 3
     requires = frozenset({"predict", "probabilities"})
+    needs_sensitive = True
     description = ("Accuracy against demographic parity and equalized odds differences of the "
                    "model and of fairlearn's ThresholdOptimizer post-processing, fitted on half "
                    "of the audit split and judged on the other half.")
@@ -121,13 +122,6 @@ class FairnessMitigation(Check):
                                               got=repr(self.grid_size)))
         check_options(min_group_size=self.min_group_size, n_bins=self.n_bins,
                       max_categories=self.max_categories, bin_edges=None)
-
-    def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
-        """As :meth:`Check.skip_reason`, and SKIP when the data has no sensitive features."""
-        reason = super().skip_reason(model, data)
-        if reason is None and data.sensitive is None:
-            return NO_SENSITIVE
-        return reason
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:

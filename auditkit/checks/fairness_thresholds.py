@@ -23,7 +23,7 @@ from ..inputs import AuditData, ModelAdapter
 from ..results import CheckResult, Figure, Metric, Status
 from ._base import Check, CheckContext, register_check
 from ._classification import Predictions, predictions
-from ._fairness import NO_SENSITIVE, GroupSet, check_options, sensitive_group_sets
+from ._fairness import GroupSet, check_options, sensitive_group_sets
 
 __all__ = ["FairnessThresholds", "threshold_rates"]
 
@@ -103,6 +103,7 @@ class FairnessThresholds(Check):
     family = "fairness"
     order = 2
     requires = frozenset({"predict", "probabilities"})
+    needs_sensitive = True
     description = ("Selection rate, TPR and FPR per group, and the demographic parity and "
                    "equalized odds differences, across decision thresholds with the operating "
                    "point marked; ROC curve and AUC per group.")
@@ -119,13 +120,6 @@ class FairnessThresholds(Check):
                                               got=repr(value)))
         check_options(min_group_size=self.min_group_size, n_bins=self.n_bins,
                       max_categories=self.max_categories, bin_edges=None)
-
-    def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
-        """As :meth:`Check.skip_reason`, and SKIP when the data has no sensitive features."""
-        reason = super().skip_reason(model, data)
-        if reason is None and data.sensitive is None:
-            return NO_SENSITIVE
-        return reason
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
