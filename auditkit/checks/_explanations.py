@@ -313,7 +313,8 @@ def randomised_copy(model: ModelAdapter, seed: int) -> ModelAdapter | None:
         for layer in module.modules():
             if hasattr(layer, "reset_parameters") and layer is not module:
                 layer.reset_parameters()
-    clone = TorchClassifier(module, batch_size=model.batch_size, device=model.device,
+    batch_size = None if getattr(model, "_auto_batch", False) else model.batch_size
+    clone = TorchClassifier(module, batch_size=batch_size, device=model.device,
                             classes=model.classes_, feature_layer=model.feature_layer)
     return clone
 

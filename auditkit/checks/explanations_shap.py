@@ -146,8 +146,11 @@ class ExplanationsShap(ExplanationCheck):
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Shapley values of the explained class's probability, per feature."""
         space = GroupSpace(data)
-        background = space.to_groups(summarised_background(data, self.background_size,
-                                                           context.random_state))
+        key = ("explanations_shap.background", id(data), self.background_size)
+        if key not in context._cache:  # the same background for the sanity and noise reruns
+            context._cache[key] = space.to_groups(summarised_background(
+                data, self.background_size, context.random_state))
+        background = context._cache[key]
         rows = space.to_groups(np.asarray(X, dtype=np.float32))
 
         def predict(Z: np.ndarray) -> np.ndarray:
