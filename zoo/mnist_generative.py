@@ -13,8 +13,13 @@ Bernoulli decoder) and ``reconstruct(x)``; a GAN keeps its ``generator`` and
 ``discriminator`` (``discriminator(x) -> logits``) in one module, so that one
 checkpoint holds both.
 
+Both kinds of model draw their latents from a mixture of Gaussians (fitted
+to the encoder after training for the VAE, fixed for the GANs): from a single
+Gaussian, these small models put blends of two digits between the classes.
+
 ``mnist-gan-memorizing`` is the planted defect: the same GAN trained on 32
-images for many steps, until its samples are near-copies of them.
+images for many steps, with an R1 penalty that makes training converge, until
+its samples are near-copies of them.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from torch import nn
 from torch.distributions import MultivariateNormal
 from torch.nn import functional as F
 
-from ..exceptions import UNKNOWN_NAME, ZooError
+from ..exceptions import BAD_VALUE, UNKNOWN_NAME, ZooError
 from ..inputs import AuditData
 from ._checkpoints import (
     count_parameters,
@@ -168,8 +173,8 @@ class _GenerativeMixin:
             float32 pixels in [0, 1], on the CPU.
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ZooError(f"The 'n' parameter of sample must be a non-negative int. "
-                           f"Got {n!r} instead.")
+            raise ZooError(BAD_VALUE.format(param="n", expected="a non-negative int",
+                                            got=repr(n)))
         # Latents are drawn at once on the CPU so that batching and device do not
         # change which images come out for a given seed.
         z = self.sample_latent(n, generator=generator)
@@ -576,8 +581,9 @@ def memorisation(samples: torch.Tensor, train_images: Any, test_images: Any, *,
     set. The second case makes a high near-copy fraction a conservative finding.
     """
     flat = samples.reshape(len(samples), -1).double()
-    train = torch.as_tensor(np.asarray(train_images)).reshape(len(train_images), -1).double()
-    test = torch.as_tensor(np.asarray(test_images)).reshape(len(test_images), -1).double()
+    # torch.tensor copies, so read-only arrays (an AuditData's) are fine.
+    train = torch.tensor(np.asarray(train_images)).reshape(len(train_images), -1).double()
+    test = torch.tensor(np.asarray(test_images)).reshape(len(test_images), -1).double()
     to_train = torch.cdist(flat, train).min(1).values
     to_test = torch.cdist(flat, test).min(1).values
     ratios = to_train / to_test.clamp_min(1e-12)
@@ -611,7 +617,7 @@ def sample_diversity(samples: torch.Tensor, reference_images: Any) -> dict[str, 
         distances.fill_diagonal_(float("inf"))
         return round(float(distances.min(1).values.median()), 4)
 
-    reference = torch.as_tensor(np.asarray(reference_images))
+    reference = torch.tensor(np.asarray(reference_images))
     return {"n_samples": len(samples), "n_reference": len(reference),
             "median_nn_l2_among_samples": nearest_other(samples),
             "median_nn_l2_among_reference": nearest_other(reference)}
@@ -852,7 +858,7 @@ def _vae_metrics(model: ConvVAE, train_images: np.ndarray, test_images: np.ndarr
 
 def mean_elbo(model: ConvVAE, images: np.ndarray) -> float:
     """Mean per-image ELBO (nats) as the card measures it: one draw, seed ``EVAL_SEED``."""
-    x = torch.from_numpy(np.asarray(images, dtype=np.float32))
+    x = torch.tensor(np.asarray(images, dtype=np.float32))
     return float(model.elbo(x, generator=torch.Generator().manual_seed(EVAL_SEED)).double()
                  .mean())
 

@@ -1,0 +1,244 @@
+"""Zoo models mnist-vae, mnist-gan, mnist-gan-memorizing: checkpoints, samples, defect, training."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from auditkit import AuditData, zoo
+
+NAMES = ("mnist-vae", "mnist-gan", "mnist-gan-memorizing")
+N_MEMORIZING = 32
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def shipped(request):
+    model, data, card = zoo.load_with_card(request.param)
+    return request.param, model, data, card
+
+
+@pytest.fixture(scope="module")
+def vae():
+    return zoo.load_with_card("mnist-vae")
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    model, _ = zoo.load("mnist-cnn")
+    return model
+
+
+def _seeded(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def _nearest(samples, images):
+    flat = samples.reshape(len(samples), -1).double()
+    return torch.cdist(flat, torch.tensor(images).reshape(len(images), -1).double()).min(1).values
+
+
+# -- the shipped checkpoints --------------------------------------------------------------
+
+
+def test_loads_a_generative_module_in_eval_mode_on_the_cpu(shipped):
+    name, model, _, card = shipped
+    assert model.generative is True
+    assert isinstance(model.latent_dim, int) and 16 <= model.latent_dim <= 100
+    assert not any(m.training for m in model.modules())
+    assert all(p.device.type == "cpu" for p in model.parameters())
+    assert model.model_card is card and card["name"] == name
+    assert card["checkpoint"]["format"] == "safetensors"
+    assert len(card["checkpoint"]["sha256"]) == 64
+    assert card["training"]["device"] and card["training"]["seed"] == 0
+    assert card["training"]["duration_s"] > 0
+
+
+def test_checkpoints_fit_the_budget():
+    total = sum(zoo.info(name)["checkpoint"]["size_bytes"] for name in NAMES)
+    assert total <= 8 * 2**20
+
+
+def test_audit_data_is_well_formed(shipped):
+    name, _, data, _ = shipped
+    assert isinstance(data, AuditData)
+    assert data.modality == "image"
+    assert data.X.shape == (1000, 1, 28, 28) and data.X.dtype == np.float32
+    assert 0.0 <= data.X.min() and data.X.max() <= 1.0
+    assert np.bincount(data.y, minlength=10).tolist() == [100] * 10
+    assert data.class_names == tuple(str(d) for d in range(10))
+    n_train = N_MEMORIZING if name == "mnist-gan-memorizing" else 4000
+    assert data.train.X.shape == (n_train, 1, 28, 28)
+    assert set(np.unique(data.train.y)) == set(range(10))
+    np.testing.assert_array_equal(data.reference, data.train.X)
+    assert data.ood["fashion-mnist"].shape == (2000, 1, 28, 28)
+    # Members and non-members are different images.
+    members = {row.tobytes() for row in data.train.X}
+    assert not any(row.tobytes() in members for row in data.X)
+
+
+def test_split_is_the_mnist_classifiers_split():
+    from sklearn.model_selection import train_test_split
+
+    images, labels = zoo.load_mnist_5k()
+    train_index, test_index = train_test_split(np.arange(5000), test_size=1000, stratify=labels,
+                                               random_state=0)
+    _, data = zoo.load("mnist-gan")
+    np.testing.assert_array_equal(data.X[:, 0], images[test_index] / np.float32(255))
+    np.testing.assert_array_equal(data.train.y, labels[train_index])
+    _, few = zoo.load("mnist-gan-memorizing")
+    members = {row.tobytes() for row in data.train.X}
+    assert all(row.tobytes() in members for row in few.train.X)
+    assert np.bincount(few.train.y, minlength=10).min() >= 3
+
+
+@pytest.mark.parametrize("n", [0, 1, 37])
+def test_sample_shape_range_and_determinism(shipped, n):
+    _, model, _, _ = shipped
+    first = model.sample(n, generator=_seeded(7))
+    assert first.shape == (n, 1, 28, 28) and first.dtype == torch.float32
+    assert first.device.type == "cpu"
+    if n:
+        assert 0.0 <= float(first.min()) and float(first.max()) <= 1.0
+    torch.testing.assert_close(model.sample(n, generator=_seeded(7)), first, rtol=0, atol=0)
+    assert not model.training
+
+
+def test_sample_rejects_a_bad_count(vae):
+    from auditkit.exceptions import ZooError
+
+    model, _, _ = vae
+    with pytest.raises(ZooError, match=r"The 'n' parameter must be a non-negative int\. "
+                                       r"Got -1 instead\."):
+        model.sample(-1)
+
+
+def test_sample_varies_with_the_seed_and_restores_the_mode(shipped):
+    _, model, _, _ = shipped
+    assert not torch.equal(model.sample(8, generator=_seeded(1)),
+                           model.sample(8, generator=_seeded(2)))
+    model.train()
+    try:
+        assert model.sample(4).shape == (4, 1, 28, 28)  # global generator
+        assert model.training
+    finally:
+        model.eval()
+
+
+# -- the VAE ------------------------------------------------------------------------------
+
+
+def test_vae_reproduces_its_card_elbo(vae):
+    model, data, card = vae
+    elbo = model.elbo(torch.tensor(data.X), generator=_seeded(0))
+    assert elbo.shape == (1000,) and torch.isfinite(elbo).all()
+    assert (elbo < 0).all()
+    assert abs(float(elbo.double().mean()) - card["metrics"]["test_elbo_nats"]) < 0.05
+    reconstruction = model.reconstruct(torch.tensor(data.X))
+    assert reconstruction.shape == data.X.shape
+    mse = float((reconstruction - torch.tensor(data.X)).pow(2).mean())
+    assert abs(mse - card["metrics"]["test_reconstruction_mse"]) < 1e-4
+    # The fitted prior is what the card credits with the better bound.
+    metrics = card["metrics"]
+    assert metrics["test_elbo_nats"] > metrics["test_elbo_standard_normal_prior_nats"]
+
+
+def test_vae_elbo_is_a_bound_that_averages_over_draws(vae):
+    model, data, _ = vae
+    x = torch.tensor(data.X[:50])
+    one = model.elbo(x, generator=_seeded(3))
+    many = model.elbo(x, generator=_seeded(3), n_samples=8)
+    assert many.shape == (50,)
+    # Averaging draws reduces the noise, not the value: the two agree on the whole.
+    assert abs(float(one.mean() - many.mean())) < 5.0
+    logits, mu, logvar = model(x)
+    assert logits.shape == x.shape and mu.shape == logvar.shape == (50, model.latent_dim)
+
+
+# -- samples: recognisable, and memorised only by the planted defect ------------------------
+
+
+@pytest.mark.parametrize("name", ["mnist-vae", "mnist-gan"])
+def test_samples_are_recognisable_as_the_card_says(name, classifier):
+    from auditkit.zoo import mnist_generative
+
+    model, _, card = zoo.load_with_card(name)
+    samples = model.sample(1000, generator=_seeded(card["metrics"]["recognisability"]
+                                                   ["sample_seed"]))
+    measured = mnist_generative.recognisability(samples, classifier)
+    recorded = card["metrics"]["recognisability"]
+    assert recorded["classifier"].startswith("mnist-cnn")
+    assert abs(measured["confident_fraction"] - recorded["confident_fraction"]) <= 0.005
+    assert measured["confident_fraction"] >= 0.70
+    assert measured["classes_present"] == list(range(10))
+
+
+def test_memorising_gan_copies_its_training_images():
+    few_model, few_data, few_card = zoo.load_with_card("mnist-gan-memorizing")
+    model, data, card = zoo.load_with_card("mnist-gan")
+    few_samples = few_model.sample(200, generator=_seeded(11))
+    samples = model.sample(200, generator=_seeded(11))
+    few_to_train = _nearest(few_samples, few_data.train.X)
+    few_to_test = _nearest(few_samples, few_data.X)
+    to_train = _nearest(samples, data.train.X)
+    to_test = _nearest(samples, data.X)
+    # The memorising GAN's samples sit on its 32 images, far closer than to any
+    # held-out digit; the normal GAN's are about as far from both.
+    assert float(few_to_train.median()) < 0.5 * float(to_train.median())
+    assert float((few_to_train / few_to_test).median()) < 0.5
+    assert float((to_train / to_test).median()) > 0.8
+    assert float((few_to_train < 0.5 * few_to_test).double().mean()) >= 0.5
+    assert float((to_train < 0.5 * to_test).double().mean()) <= 0.05
+    defect = few_card["planted_defect"]
+    assert defect["description"].startswith(f"memorises its {N_MEMORIZING} training images")
+    assert few_card["metrics"]["memorisation"]["near_copy_fraction"] >= 0.5
+    assert card["planted_defect"] is None
+    assert card["metrics"]["memorisation"]["near_copy_fraction"] <= 0.05
+
+
+@pytest.mark.parametrize("name", ["mnist-gan", "mnist-gan-memorizing"])
+def test_gan_keeps_generator_and_discriminator(name):
+    model, data = zoo.load(name)
+    z = torch.randn(5, model.latent_dim, generator=_seeded(0))
+    with torch.inference_mode():
+        images = model(z)
+        logits = model.discriminator(torch.tensor(data.X[:5]))
+    assert images.shape == (5, 1, 28, 28)
+    assert logits.shape == (5, 1) and torch.isfinite(logits).all()
+    state = model.state_dict()
+    assert any(k.startswith("generator.") for k in state)
+    assert any(k.startswith("discriminator.") for k in state)
+
+
+# -- training -----------------------------------------------------------------------------
+
+
+def test_vae_training_smoke(tmp_path):
+    from auditkit.zoo import mnist_generative
+
+    card = mnist_generative.train("mnist-vae", device=torch.device("cpu"), directory=tmp_path,
+                                  max_steps=25)
+    history = card["training"]["loss_history"]
+    assert card["training"]["steps"] == 25 and len(history) >= 3
+    assert history[-1] < history[0]
+    model, _, loaded = mnist_generative.load("mnist-vae", tmp_path)
+    assert loaded["checkpoint"]["sha256"] == card["checkpoint"]["sha256"]
+    assert math.isfinite(card["metrics"]["test_elbo_nats"])
+    assert model.sample(3, generator=_seeded(0)).shape == (3, 1, 28, 28)
+
+
+@pytest.mark.parametrize("name", ["mnist-gan", "mnist-gan-memorizing"])
+def test_gan_training_smoke(tmp_path, name):
+    from auditkit.zoo import mnist_generative
+
+    card = mnist_generative.train(name, device=torch.device("cpu"), directory=tmp_path,
+                                  max_steps=10)
+    training = card["training"]
+    assert training["steps"] == 10
+    for key in ("discriminator_loss_history", "generator_loss_history"):
+        assert training[key] and all(math.isfinite(v) and v > 0 for v in training[key])
+    model, data, _ = mnist_generative.load(name, tmp_path)
+    assert model.sample(2, generator=_seeded(0)).shape == (2, 1, 28, 28)
+    assert len(data.train) == (N_MEMORIZING if name == "mnist-gan-memorizing" else 4000)
