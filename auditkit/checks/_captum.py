@@ -87,8 +87,7 @@ def gradient_attribution(model: TorchClassifier, data: AuditData, X: np.ndarray,
     elif baselines == "units":
         call["baselines"] = _tensor(units.baseline(X), model.device)
     elif baselines == "reference":
-        source = data.reference if data.reference is not None else (
-            data.train.X if data.train is not None else data.X)
+        source = data.reference_inputs
         pick = np.linspace(0, len(source) - 1, min(len(source), 16)).astype(np.int64)
         reference = np.asarray(source)[pick]
         call["baselines"] = _tensor(units.baseline(reference) if is_text else reference,

@@ -183,8 +183,7 @@ class TabularUnits(Units):
         self.unit_of = np.zeros(data.X.shape[1], dtype=np.int64)
         for j, columns in enumerate(space.columns):
             self.unit_of[columns] = j
-        source = data.reference if data.reference is not None else (
-            data.train.X if data.train is not None else data.X)
+        source = data.reference_inputs
         self._baseline = np.asarray(source, dtype=np.float64).mean(axis=0).astype(np.float32)
 
     def baseline(self, X: np.ndarray) -> np.ndarray:

@@ -70,8 +70,7 @@ class ExplanationsLime(ExplanationCheck):
         from lime.lime_tabular import LimeTabularExplainer
 
         space = GroupSpace(data)
-        source = data.reference if data.reference is not None else (
-            data.train.X if data.train is not None else data.X)
+        source = data.reference_inputs
         categorical = [j for j, cat in enumerate(space.categorical) if cat]
         explainer = LimeTabularExplainer(
             space.to_groups(np.asarray(source, dtype=np.float32)), mode="classification",

@@ -97,8 +97,7 @@ def interventional_shapley(predict: callable, rows: np.ndarray, target: np.ndarr
 
 def summarised_background(data: AuditData, size: int, seed: int) -> np.ndarray:
     """K-means medoids of the reference data: real rows, so categories stay valid."""
-    source = data.reference if data.reference is not None else (
-        data.train.X if data.train is not None else data.X)
+    source = data.reference_inputs
     source = np.asarray(source, dtype=np.float64)
     if len(source) <= size:
         return source

@@ -334,6 +334,13 @@ class AuditData:
         return len(self.X)
 
     @property
+    def reference_inputs(self) -> np.ndarray:
+        """In-distribution samples: ``reference``, else the training inputs, else ``X``."""
+        if self.reference is not None:
+            return self.reference
+        return self.train.X if self.train is not None else self.X
+
+    @property
     def labels(self) -> np.ndarray:
         """The distinct labels present in ``y``, sorted."""
         return np.unique(self.y)
