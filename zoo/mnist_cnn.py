@@ -143,6 +143,7 @@ def audit_data() -> AuditData:
         reference=X_train[:N_REFERENCE],
         ood={"fashion-mnist": _scale(fashion)},
         modality="image",
+        input_range=(0.0, 1.0),
         class_names=CLASS_NAMES,
         name="MNIST 5k (test split)",
     )

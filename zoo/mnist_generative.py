@@ -495,6 +495,7 @@ def audit_data(name: str) -> AuditData:
         reference=pixels[train_index],
         ood={"fashion-mnist": fashion[:, None].astype(np.float32) / np.float32(255.0)},
         modality="image",
+        input_range=(0.0, 1.0),
         class_names=CLASS_NAMES,
         name=f"MNIST 5k (stratified test split of {TEST_SIZE} images)",
     )

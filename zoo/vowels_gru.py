@@ -49,6 +49,8 @@ N_CLASSES = 9
 #: The longest utterance in the archive (train and test); ``encode`` pads to it.
 MAX_LENGTH = 29
 CLASS_NAMES = tuple(f"speaker {i}" for i in range(1, N_CLASSES + 1))
+#: The 12 standardised LPC cepstrum coefficients, then the mask channel (never perturbed).
+CHANNEL_NAMES = tuple(f"lpc{i}" for i in range(1, N_CHANNELS + 1)) + ("mask",)
 HIDDEN = 64
 DROPOUT = 0.2
 RECIPE = Recipe(epochs=60, batch_size=32, lr=3e-3, weight_decay=1e-4, seed=0)
@@ -176,6 +178,8 @@ def audit_data(normalisation: dict[str, Any]) -> AuditData:
         train=(X_train, y_train),
         reference=X_train,
         modality="sequence",
+        feature_names=CHANNEL_NAMES,
+        mutable_features=CHANNEL_NAMES[:N_CHANNELS],
         class_names=CLASS_NAMES,
         name="UEA/UCR JapaneseVowels (test split, padded to 29 frames + mask channel)",
     )

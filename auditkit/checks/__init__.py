@@ -21,6 +21,9 @@ from . import (  # noqa: F401
     performance_calibration,
     performance_confusion_matrix,
     performance_metrics,
+    robustness_corruptions,
+    robustness_tabular,
+    robustness_text,
 )
 from ._base import (
     FAMILIES,

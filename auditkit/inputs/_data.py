@@ -218,6 +218,21 @@ class AuditData:
         Text: turns raw strings into token ids (``tokenizer(texts)``).
     texts : sequence of str, optional
         Text: the raw strings behind ``X``.
+    input_range : tuple (low, high), optional
+        The valid values of an input: attacks and corruptions keep every
+        perturbed input inside it, and measure an attack's epsilon in units of
+        ``high - low`` (so eps 0.1 lets each value move by a tenth of its
+        range, and a model that normalises its inputs gets the same budget as
+        one that does not). ``low`` and ``high`` are scalars or arrays that
+        broadcast to one sample's shape (e.g. per channel). By default the
+        range observed in ``X`` and ``reference``: per column (tabular), per
+        channel (images with several channels, sequences with channels), or
+        one range (single-channel images). Not used for text.
+    mutable_features : sequence of str, optional
+        Tabular: the features (names in ``feature_names`` or keys of
+        ``feature_groups``) an adversary or a corruption may change; sequences:
+        the channels (named by ``feature_names``, one per channel). By default
+        every feature may change.
     name : str, optional
         A name for the dataset, shown in the report.
 
@@ -242,6 +257,8 @@ class AuditData:
     class_names: Sequence[str] | None = None
     tokenizer: Any = None
     texts: Sequence[str] | None = None
+    input_range: Any = None
+    mutable_features: Sequence[str] | None = None
     name: str | None = None
     _fingerprint: list = field(default_factory=list, repr=False, compare=False)
 
@@ -285,6 +302,7 @@ class AuditData:
                 raise DataValidationError(BAD_TYPE.format(param="texts", expected="a sequence "
                                                           "of str", got="non-string items"))
             set_(self, "texts", tuple(texts))
+        self._check_domain(X)
 
     def _check_train(self, train: Any, X: np.ndarray) -> Split | None:
         if train is None:
@@ -310,6 +328,10 @@ class AuditData:
                 raise DataValidationError(BAD_VALUE.format(
                     param="feature_names", expected=f"{n_columns} names, one per column of 'X'",
                     got=f"{len(names)} names"))
+            if self.modality == "sequence" and X.ndim == 3 and len(names) != X.shape[2]:
+                raise DataValidationError(BAD_VALUE.format(
+                    param="feature_names", expected=f"{X.shape[2]} names, one per channel of 'X'",
+                    got=f"{len(names)} names"))
             set_(self, "feature_names", names)
         if self.feature_groups is not None:
             groups = {}
@@ -326,6 +348,68 @@ class AuditData:
         if self.categorical_features is not None:
             set_(self, "categorical_features", tuple(str(c) for c in self.categorical_features))
 
+    def _check_domain(self, X: np.ndarray) -> None:
+        set_ = object.__setattr__
+        if self.mutable_features is not None:
+            if self.modality not in ("tabular", "sequence"):
+                raise DataValidationError(BAD_VALUE.format(
+                    param="mutable_features", expected="None for image and text data (it names "
+                    "tabular features or sequence channels)", got=list(self.mutable_features)))
+            if isinstance(self.mutable_features, str):
+                raise DataValidationError(BAD_TYPE.format(param="mutable_features",
+                                                          expected="a sequence of feature names",
+                                                          got="str"))
+            mutable = tuple(str(f) for f in self.mutable_features)
+            known = self._feature_units()
+            unknown = [f for f in mutable if f not in known]
+            if unknown:
+                raise DataValidationError(BAD_VALUE.format(
+                    param="mutable_features", expected=f"names among {list(known)[:40]}",
+                    got=f"unknown names {unknown}"))
+            set_(self, "mutable_features", mutable)
+        if self.modality == "text":
+            if self.input_range is not None:
+                raise DataValidationError(BAD_VALUE.format(
+                    param="input_range", expected="None for text (token ids have no range)",
+                    got=repr(self.input_range)))
+            return
+        if self.input_range is None:
+            return
+        if not isinstance(self.input_range, (tuple, list)) or len(self.input_range) != 2:
+            raise DataValidationError(BAD_TYPE.format(param="input_range",
+                                                      expected="a tuple (low, high)",
+                                                      got=repr(self.input_range)))
+        shape = X.shape[1:]
+        try:
+            low = np.broadcast_to(np.asarray(self.input_range[0], dtype=np.float64), shape)
+            high = np.broadcast_to(np.asarray(self.input_range[1], dtype=np.float64), shape)
+        except (ValueError, TypeError) as exc:
+            raise DataValidationError(BAD_VALUE.format(
+                param="input_range", expected=f"scalars or arrays broadcastable to a sample's "
+                f"shape {shape}", got=f"{exc}")) from exc
+        if not (np.isfinite(low).all() and np.isfinite(high).all()) or (low > high).any():
+            raise DataValidationError(BAD_VALUE.format(param="input_range",
+                                                       expected="finite bounds with low <= high",
+                                                       got=repr(self.input_range)))
+        for param, array in (("X", X), ("reference", self.reference)):
+            if array is None:
+                continue
+            outside = (array < low - 1e-6) | (array > high + 1e-6)
+            if outside.any():
+                raise DataValidationError(BAD_VALUE.format(
+                    param="input_range", expected=f"bounds that hold every value of {param!r}",
+                    got=f"{repr(self.input_range)}, with {int(outside.sum())} values of "
+                    f"{param!r} outside (range of {param!r}: [{array.min():.4g}, "
+                    f"{array.max():.4g}])"))
+        set_(self, "input_range", (np.asarray(self.input_range[0], dtype=np.float64),
+                                   np.asarray(self.input_range[1], dtype=np.float64)))
+
+    def _feature_units(self) -> tuple[str, ...]:
+        """Names that ``mutable_features`` may use."""
+        names = tuple(self.feature_names or ())
+        groups = tuple(self.feature_groups or ())
+        return tuple(dict.fromkeys(groups + names))
+
     # -- convenience ---------------------------------------------------------------
 
     @property
@@ -339,6 +423,60 @@ class AuditData:
         if self.reference is not None:
             return self.reference
         return self.train.X if self.train is not None else self.X
+
+    def valid_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) of valid inputs, each broadcast to one sample's shape.
+
+        ``input_range`` when given; otherwise the range observed in ``X`` and
+        ``reference`` (see :class:`AuditData`).
+        """
+        shape = self.X.shape[1:]
+        if self.modality == "text":
+            raise DataValidationError(BAD_VALUE.format(param="modality",
+                                                       expected="non-text data for value bounds",
+                                                       got="'text'"))
+        if self.input_range is not None:
+            low, high = self.input_range
+        else:
+            arrays = [self.X] + ([self.reference] if self.reference is not None else [])
+            axes = self._range_axes()
+            low = np.min([a.min(axis=axes, keepdims=True)[0] for a in arrays], axis=0)
+            high = np.max([a.max(axis=axes, keepdims=True)[0] for a in arrays], axis=0)
+        return (np.broadcast_to(np.asarray(low, dtype=np.float64), shape).copy(),
+                np.broadcast_to(np.asarray(high, dtype=np.float64), shape).copy())
+
+    def _range_axes(self) -> tuple[int, ...]:
+        # Axes (of the batch) pooled when inferring the range: all but the channel axis.
+        ndim = self.X.ndim
+        if self.modality == "tabular":
+            return (0,)
+        if self.modality == "image":
+            if ndim == 4 and self.X.shape[1] > 1:
+                return (0, 2, 3)
+            return tuple(range(ndim))
+        return (0, 1) if ndim == 3 else tuple(range(ndim))
+
+    def mutable_mask(self) -> np.ndarray:
+        """Boolean array of one sample's shape: True where a value may be perturbed."""
+        shape = self.X.shape[1:]
+        mask = np.ones(shape, dtype=bool)
+        if self.mutable_features is None:
+            return mask
+        mutable = set(self.mutable_features)
+        if self.modality == "tabular":
+            mask[:] = False
+            groups = self.feature_groups or {}
+            names = self.feature_names or ()
+            for unit in mutable:
+                if unit in groups:
+                    mask[list(groups[unit])] = True
+                else:
+                    mask[names.index(unit)] = True
+            return mask
+        channels = [i for i, name in enumerate(self.feature_names or ()) if name in mutable]
+        mask[:] = False
+        mask[..., channels] = True
+        return mask
 
     @property
     def labels(self) -> np.ndarray:

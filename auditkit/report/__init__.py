@@ -11,6 +11,10 @@ puts two or more audits side by side. Usually called through
 from . import (
     _plots_explanations,  # noqa: F401  (registers the explanation plots)
     _plots_fairness,  # noqa: F401  (registers the fairness plots)
+    _plots_robustness,  # noqa: F401  (registers the robustness plots)
+    _plots_robustness_corruptions,  # noqa: F401  (registers the corruption plots)
+    _plots_robustness_tabular,  # noqa: F401  (registers the tabular attack plots)
+    _plots_robustness_text,  # noqa: F401  (registers the text attack plots)
     _plots_text_fairness,  # noqa: F401  (registers the counterfactual text plots)
 )
 from ._compare import render_comparison_html

@@ -1,0 +1,1 @@
+"""Robustness plots: being written."""
