@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--preset", default="standard", help="quick, standard, full or a family")
     run.add_argument("--checks", metavar="A,B", help="comma-separated check names (instead of "
                      "the preset)")
+    run.add_argument("--option", metavar="[CHECK.]NAME=VALUE", action="append", default=[],
+                     help="set a check's option, e.g. robustness_pgd.steps=40; without CHECK "
+                     "it applies to every check of the run that has the option (e.g. "
+                     "n_samples=200); repeatable")
     run.add_argument("--policy", metavar="YAML", help="policy file with thresholds")
     run.add_argument("--seed", type=int, default=0, help="random state (default 0)")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -128,6 +132,42 @@ def _load_target(target: str) -> tuple[Any, Any]:
                     f"'model' and 'data'. Got {type(built).__name__} instead.")
 
 
+def _with_options(names: list[str] | None, preset: str, options: list[str]) -> list[Any]:
+    """Check instances of the run, with ``--option`` values applied."""
+    import ast
+    from dataclasses import fields
+
+    from .checks import check_class, get_check
+    from .presets import preset_checks
+
+    names = names if names is not None else preset_checks(preset)
+    per_check: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for option in options:
+        key, sep, text = option.partition("=")
+        if not sep or not key.strip():
+            raise _CliError(f"The '--option' value must look like CHECK.NAME=VALUE or "
+                            f"NAME=VALUE. Got {option!r} instead.")
+        try:
+            value = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            value = text.strip()
+        check, _, param = key.strip().rpartition(".")
+        if check:
+            if check not in per_check:
+                raise _CliError(f"The '--option' {option!r} names check {check!r}, which this "
+                                f"run does not include: {sorted(per_check)}.")
+            per_check[check][param] = value
+            continue
+        takers = [n for n in per_check
+                  if param in {f.name for f in fields(check_class(n))}]  # type: ignore[arg-type]
+        if not takers:
+            raise _CliError(f"No check of this run has the option {param!r} given by "
+                            f"'--option {option}'.")
+        for name in takers:
+            per_check[name].setdefault(param, value)
+    return [get_check(name, **params) for name, params in per_check.items()]
+
+
 def _audit(args: argparse.Namespace) -> int:
     from . import audit
     from .results import Status
@@ -143,6 +183,8 @@ def _audit(args: argparse.Namespace) -> int:
     else:
         model, data = _load_target(args.target)
     checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
+    if args.option:
+        checks = _with_options(checks, args.preset, args.option)
     result = audit(model, data, preset=args.preset, checks=checks, policy=args.policy,
                    random_state=args.seed, device=args.device, n_jobs=args.jobs,
                    progress=False if args.quiet else None,

@@ -33,6 +33,13 @@ LOG_SCALED = ("capital_gain", "capital_loss")
 CATEGORICAL = ("workclass", "marital_status", "occupation", "relationship", "race", "sex",
                "native_country")
 SENSITIVE = ("sex", "race")
+# What a person could change about their record, so what a robustness attack may change.
+# Age, sex, race and native country are attributes, not choices. Relationship and
+# marital status are left out too: "Husband"/"Wife" restate sex (switching a man to "Wife"
+# writes an inconsistent record), and neither is a lever anyone pulls to change a
+# decision. Work, occupation, schooling, hours and capital income can all differ.
+MUTABLE = ("workclass", "education_num", "occupation", "capital_gain", "capital_loss",
+           "hours_per_week")
 CLASS_NAMES = ("<=50K", ">50K")
 RECIPE = Recipe(epochs=12, batch_size=256, lr=1e-3, weight_decay=1e-4, seed=0)
 HIDDEN = (64, 32)
@@ -128,6 +135,7 @@ def audit_data(encoding: dict[str, Any]) -> AuditData:
         categorical_features=list(CATEGORICAL),
         feature_groups=groups,
         class_names=CLASS_NAMES,
+        mutable_features=list(MUTABLE),
         name="UCI Adult (test split)",
     )
 

@@ -79,6 +79,11 @@ OVERFIT_RECIPE = Recipe(epochs=600, batch_size=64, lr=3e-3, weight_decay=0.0, se
 COMPAS_NUMERIC = ("age", "priors_count", "juv_fel_count", "juv_misd_count", "juv_other_count")
 COMPAS_CATEGORICAL = ("c_charge_degree", "sex", "race", "age_cat")
 COMPAS_SENSITIVE = ("race", "sex", "age_cat")
+# What could differ in a defendant's record (a prior or juvenile count recorded or not, a
+# charge filed as a felony or a misdemeanour), so what a robustness attack may change.
+# Age (and its category), sex and race are the person, not the record.
+COMPAS_MUTABLE = ("priors_count", "juv_fel_count", "juv_misd_count", "juv_other_count",
+                  "c_charge_degree")
 COMPAS_TARGET = "two_year_recid"
 COMPAS_CLASS_NAMES = ("no recidivism within two years", "recidivism within two years")
 COMPAS_SPLIT_SEED = 0
@@ -195,6 +200,7 @@ def _adult_audit_data(encoding: dict[str, Any], members: pd.DataFrame, y_members
         categorical_features=list(adult_mlp.CATEGORICAL),
         feature_groups=groups,
         class_names=adult_mlp.CLASS_NAMES,
+        mutable_features=list(adult_mlp.MUTABLE),
         name=name,
     )
 
@@ -577,6 +583,7 @@ def _load_compas(directory: Path | None) -> tuple[nn.Module, AuditData, dict[str
         categorical_features=list(COMPAS_CATEGORICAL),
         feature_groups=groups,
         class_names=COMPAS_CLASS_NAMES,
+        mutable_features=list(COMPAS_MUTABLE),
         name="COMPAS two-year recidivism (30% test split)",
     )
     model = CompasMLP(data.X.shape[1], tuple(card["architecture"]["hidden"]),

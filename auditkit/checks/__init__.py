@@ -22,6 +22,12 @@ from . import (  # noqa: F401
     performance_confusion_matrix,
     performance_metrics,
     robustness_corruptions,
+    robustness_fgsm,
+    robustness_gradient_masking,
+    robustness_minimal_perturbation,
+    robustness_pgd,
+    robustness_pgd_l2,
+    robustness_square,
     robustness_tabular,
     robustness_text,
 )
