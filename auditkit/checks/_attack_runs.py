@@ -23,10 +23,11 @@ from ..exceptions import BAD_VALUE, CheckError
 from ..inputs import AuditData, ModelAdapter
 from ..results import Figure, Metric
 from ._attacks import AttackOutcome, Domain, frozen_parameters
-from ._base import CheckContext, map_units
+from ._base import Check, CheckContext, map_units
 from ._robustness import group_robustness_table, proportion
 
 __all__ = [
+    "AttackCheck",
     "AttackRun",
     "Prepared",
     "WHITE_BOX_MODALITIES",
@@ -41,8 +42,8 @@ __all__ = [
 #: Modalities whose inputs gradient attacks may move continuously (token ids and
 #: one-hot tabular rows have their own attacks).
 WHITE_BOX_MODALITIES = ("image", "sequence")
-WHITE_BOX_SKIP = ("Gradient attacks move inputs continuously; {modality} inputs are attacked "
-                  "by {other}, which keeps them valid.")
+WHITE_BOX_SKIP = ("{kind} move inputs continuously; {modality} inputs are attacked by {other}, "
+                  "which keeps them valid.")
 OTHER_ATTACK = {"tabular": "robustness_tabular", "text": "robustness_text"}
 
 
@@ -74,6 +75,33 @@ class Prepared:
     def n(self) -> int:
         """Number of selected samples."""
         return len(self.indices)
+
+
+class AttackCheck(Check):
+    """Base of the checks that attack continuous inputs (images and sequences).
+
+    Tabular rows and token ids have attacks of their own that keep them valid;
+    these checks SKIP them and say which check to read instead.
+    """
+
+    family = "robustness"
+    modalities = WHITE_BOX_MODALITIES
+    #: How the SKIP reason names this check's kind of attack.
+    attack_kind = "Gradient attacks"
+
+    def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
+        """Tabular and text data are attacked by their own checks."""
+        if data.modality in OTHER_ATTACK:
+            return WHITE_BOX_SKIP.format(kind=self.attack_kind, modality=data.modality,
+                                         other=OTHER_ATTACK[data.modality])
+        return super().skip_reason(model, data)
+
+    def nothing_to_attack(self) -> Any:
+        """The SKIP result when no selected sample is classified correctly."""
+        from ..results import Status
+
+        return self.result(Status.SKIP, "The model classifies none of the selected samples "
+                           "correctly, so there is nothing to attack.")
 
 
 @dataclass(frozen=True)

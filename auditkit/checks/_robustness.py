@@ -53,8 +53,9 @@ def wilson_interval(successes: np.ndarray | float, n: np.ndarray | float,
         denom = 1.0 + z**2 / n
         centre = (p + z**2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-        lower = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-        upper = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+        # at k = 0 (k = n) the bound is exactly 0 (1); rounding would leave ~1e-18
+        lower = np.where(n > 0, np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0)), np.nan)
+        upper = np.where(n > 0, np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0)), np.nan)
     return lower, upper
 
 

@@ -16,16 +16,14 @@ import pandas as pd
 from ..inputs import AuditData, ModelAdapter
 from ..results import CheckResult, Metric, Status
 from ._attack_runs import (
-    OTHER_ATTACK,
-    WHITE_BOX_MODALITIES,
-    WHITE_BOX_SKIP,
+    AttackCheck,
     accuracy_metric,
     attack_examples,
     check_epsilons,
     curve_figure,
     prepare,
 )
-from ._base import Check, CheckContext, register_check
+from ._base import CheckContext, register_check
 from ._robustness import check_fraction, check_positive_int
 from .robustness_pgd import fgsm_robust, verdict_words
 
@@ -34,7 +32,7 @@ __all__ = ["RobustnessFGSM"]
 
 @register_check
 @dataclass(frozen=True)
-class RobustnessFGSM(Check):
+class RobustnessFGSM(AttackCheck):
     """Robust accuracy under FGSM across L-inf epsilons.
 
     Parameters
@@ -48,11 +46,9 @@ class RobustnessFGSM(Check):
     """
 
     name = "robustness_fgsm"
-    family = "robustness"
     order = 1
     description = "Accuracy under the one-step Fast Gradient Sign Method across budgets."
     requires = frozenset({"predict", "gradients"})
-    modalities = WHITE_BOX_MODALITIES
 
     epsilons: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3)
     epsilon: float = 0.1
@@ -64,19 +60,12 @@ class RobustnessFGSM(Check):
         check_positive_int(self.n_samples, "n_samples", allow_none=True)
         check_fraction(self.confidence, "confidence", inclusive_low=False)
 
-    def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
-        """Gradient attacks apply to continuous inputs of models with gradients."""
-        if data.modality in OTHER_ATTACK:
-            return WHITE_BOX_SKIP.format(modality=data.modality, other=OTHER_ATTACK[data.modality])
-        return super().skip_reason(model, data)
-
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
         """Attack at every epsilon; see the class docstring."""
         prepared = prepare(model, data, context, self.n_samples)
         if not prepared.correct.any():
-            return self.result(Status.SKIP, "The model classifies none of the selected samples "
-                               "correctly, so there is nothing to attack.")
+            return self.nothing_to_attack()
         runs = {eps: fgsm_robust(model, prepared, context, eps=eps) for eps in self.epsilons}
         metrics_by_eps = {eps: accuracy_metric(run.robust, self.confidence)
                           for eps, run in runs.items()}

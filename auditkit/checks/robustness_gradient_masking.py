@@ -5,8 +5,8 @@ A model can look robust because its gradients are useless to an attacker
 because it is robust. Carlini et al. (2019, "On Evaluating Adversarial
 Robustness") and Athalye et al. (2018) list symptoms; this check tests five:
 
-1. robust accuracy rises anywhere as epsilon grows, or does not fall at all (PGD,
-   L-inf);
+1. robust accuracy rises anywhere as epsilon grows, or does not fall at all
+   (PGD on the cross-entropy, L-inf, as the curve of ``robustness_pgd``);
 2. it does not approach zero at a large epsilon (half of each value's range);
 3. one FGSM step breaks more samples than PGD;
 4. the black-box Square attack breaks more samples than white-box PGD;
@@ -27,8 +27,8 @@ import pandas as pd
 
 from ..inputs import AuditData, ModelAdapter
 from ..results import CheckResult, Metric, Status
-from ._attack_runs import OTHER_ATTACK, WHITE_BOX_MODALITIES, WHITE_BOX_SKIP, prepare
-from ._base import Check, CheckContext, register_check
+from ._attack_runs import AttackCheck, prepare
+from ._base import CheckContext, register_check
 from ._robustness import check_fraction, check_positive_int
 from .robustness_pgd import LOSSES, fgsm_robust, pgd_robust
 from .robustness_square import square_robust
@@ -38,7 +38,7 @@ __all__ = ["RobustnessGradientMasking"]
 
 @register_check
 @dataclass(frozen=True)
-class RobustnessGradientMasking(Check):
+class RobustnessGradientMasking(AttackCheck):
     """Five symptoms of gradient masking, each reported as a flag.
 
     Parameters
@@ -64,12 +64,10 @@ class RobustnessGradientMasking(Check):
     """
 
     name = "robustness_gradient_masking"
-    family = "robustness"
     order = 9
     description = ("Sanity checks of the attacks against gradient masking: monotone curves, "
                    "near-zero accuracy at large budgets, white-box stronger than black-box.")
     requires = frozenset({"predict", "gradients"})
-    modalities = WHITE_BOX_MODALITIES
 
     epsilons: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3)
     epsilon: float = 0.1
@@ -96,12 +94,6 @@ class RobustnessGradientMasking(Check):
         check_positive_int(self.n_samples, "n_samples", allow_none=True)
         check_positive_int(self.square_samples, "square_samples", allow_none=True)
 
-    def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
-        """Gradient attacks apply to continuous inputs of models with gradients."""
-        if data.modality in OTHER_ATTACK:
-            return WHITE_BOX_SKIP.format(modality=data.modality, other=OTHER_ATTACK[data.modality])
-        return super().skip_reason(model, data)
-
     def _pgd(self, model: ModelAdapter, prepared, context: CheckContext, eps: float,  # noqa: ANN001
              *, steps: int | None = None, restarts: int | None = None,
              losses: tuple[str, ...] = LOSSES):
@@ -114,14 +106,13 @@ class RobustnessGradientMasking(Check):
         """Run the five tests; see the module docstring."""
         prepared = prepare(model, data, context, self.n_samples)
         if not prepared.correct.any():
-            return self.result(Status.SKIP, "The model classifies none of the selected samples "
-                               "correctly, so there is nothing to attack.")
+            return self.nothing_to_attack()
         n = prepared.n
         noise = max(self.tolerance, 2.0 / n)
         rows = []
 
-        curve = [float(self._pgd(model, prepared, context, eps)[LOSSES[-1]].robust.mean())
-                 for eps in self.epsilons]
+        curve = [float(self._pgd(model, prepared, context, eps, losses=LOSSES[:1])[LOSSES[0]]
+                       .robust.mean()) for eps in self.epsilons]
         rises = [(a, b, ra, rb) for a, b, ra, rb in zip(self.epsilons, self.epsilons[1:], curve,
                                                         curve[1:], strict=False)
                  if rb > ra + noise]
@@ -132,7 +123,7 @@ class RobustnessGradientMasking(Check):
                      + " -> ".join(f"{v:.1%}" for v in curve)))
 
         large = float(self._pgd(model, prepared, context, self.large_epsilon)[LOSSES[-1]]
-                      .robust.mean())
+                      .robust.mean())  # the full ensemble: the strongest default attack
         rows.append((f"accuracy near zero at epsilon {self.large_epsilon:g}",
                      large <= self.near_zero, f"{large:.1%} (at most {self.near_zero:.0%})"))
 

@@ -18,9 +18,9 @@ import pandas as pd
 
 from ..inputs import AuditData, ModelAdapter
 from ..results import CheckResult, Figure, Metric, Status
-from ._attack_runs import OTHER_ATTACK, WHITE_BOX_MODALITIES, WHITE_BOX_SKIP, prepare, run_attack
+from ._attack_runs import AttackCheck, prepare, run_attack
 from ._attacks import deepfool
-from ._base import Check, CheckContext, register_check
+from ._base import CheckContext, register_check
 from ._robustness import check_fraction, check_positive_int
 
 __all__ = ["RobustnessMinimalPerturbation"]
@@ -28,7 +28,7 @@ __all__ = ["RobustnessMinimalPerturbation"]
 
 @register_check
 @dataclass(frozen=True)
-class RobustnessMinimalPerturbation(Check):
+class RobustnessMinimalPerturbation(AttackCheck):
     """Median smallest L2 perturbation that flips a prediction, found by DeepFool.
 
     Parameters
@@ -45,12 +45,10 @@ class RobustnessMinimalPerturbation(Check):
     """
 
     name = "robustness_minimal_perturbation"
-    family = "robustness"
     order = 4
     description = ("How far each correctly classified sample is from a decision boundary: the "
                    "smallest L2 perturbation DeepFool finds that flips it.")
     requires = frozenset({"predict", "gradients"})
-    modalities = WHITE_BOX_MODALITIES
 
     steps: int = 50
     overshoot: float = 0.02
@@ -68,19 +66,12 @@ class RobustnessMinimalPerturbation(Check):
         if self.n_resamples != 0:
             check_positive_int(self.n_resamples, "n_resamples")
 
-    def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
-        """Gradient attacks apply to continuous inputs of models with gradients."""
-        if data.modality in OTHER_ATTACK:
-            return WHITE_BOX_SKIP.format(modality=data.modality, other=OTHER_ATTACK[data.modality])
-        return super().skip_reason(model, data)
-
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
         """Run DeepFool on the correct samples; see the class docstring."""
         prepared = prepare(model, data, context, self.n_samples)
         if not prepared.correct.any():
-            return self.result(Status.SKIP, "The model classifies none of the selected samples "
-                               "correctly, so there is nothing to attack.")
+            return self.nothing_to_attack()
 
         def attack(function, u, y, generator, rows):  # noqa: ANN001, ANN202
             return deepfool(function, u, y, domain=prepared.domain, steps=self.steps,

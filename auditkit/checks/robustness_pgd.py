@@ -21,9 +21,7 @@ from ..exceptions import BAD_VALUE, CheckError
 from ..inputs import AuditData, ModelAdapter
 from ..results import CheckResult, Metric, Status
 from ._attack_runs import (
-    OTHER_ATTACK,
-    WHITE_BOX_MODALITIES,
-    WHITE_BOX_SKIP,
+    AttackCheck,
     AttackRun,
     Prepared,
     accuracy_metric,
@@ -35,13 +33,14 @@ from ._attack_runs import (
     run_attack,
 )
 from ._attacks import fgsm, pgd
-from ._base import Check, CheckContext, register_check
+from ._base import CheckContext, register_check
 from ._robustness import check_fraction, check_positive_int, wilson_interval
 
 __all__ = ["RobustnessPGD", "fgsm_robust", "pgd_robust", "random_targets", "verdict_words"]
 
 LOSSES = ("ce", "margin")
 LOSS_NAMES = {"ce": "cross-entropy", "margin": "margin (CW)"}
+LOSS_SHORT = {"ce": "CE", "margin": "margin"}
 
 
 def random_targets(prepared: Prepared, n_classes: int, context: CheckContext) -> torch.Tensor:
@@ -62,8 +61,8 @@ def pgd_robust(model: ModelAdapter, prepared: Prepared, context: CheckContext, *
     runs: dict[str, AttackRun] = {}
     survivors = None
     for loss in losses:
-        key = ("pgd", norm, float(eps), steps, restarts, step_size, loss, tuple(losses),
-               targets is not None)
+        key = ("pgd", norm, float(eps), steps, restarts, step_size,
+               tuple(losses[:losses.index(loss) + 1]), targets is not None)
 
         def attack(function, u, y, generator, rows, *, loss=loss):  # noqa: ANN001, ANN202
             goal = None if targets is None else targets[rows].to(u.device)
@@ -111,7 +110,7 @@ def fgsm_robust(model: ModelAdapter, prepared: Prepared, context: CheckContext, 
 
 @register_check
 @dataclass(frozen=True)
-class RobustnessPGD(Check):
+class RobustnessPGD(AttackCheck):
     """Robust accuracy under L-inf PGD (cross-entropy then margin loss) across epsilons.
 
     Parameters
@@ -126,6 +125,11 @@ class RobustnessPGD(Check):
     step_size : float, optional
         Defaults to ``2.5 * eps / steps``.
     losses : tuple of str, default=("ce", "margin")
+        Each loss attacks the survivors of the previous ones.
+    every_loss_at_every_epsilon : bool, default=False
+        Run every loss at every epsilon; by default the curve uses the first
+        loss and the later losses run at ``epsilon`` only (where the headline
+        is read), which halves the cost on robust models.
     targeted : bool, default=False
         Also report the targeted success rate (a random other class per sample).
     n_samples : int or None, default=500
@@ -135,12 +139,10 @@ class RobustnessPGD(Check):
     """
 
     name = "robustness_pgd"
-    family = "robustness"
     order = 2
     description = ("Accuracy under projected gradient descent attacks (L-inf) across budgets, "
                    "per class and per sensitive group.")
     requires = frozenset({"predict", "gradients"})
-    modalities = WHITE_BOX_MODALITIES
 
     epsilons: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3)
     epsilon: float = 0.1
@@ -148,6 +150,7 @@ class RobustnessPGD(Check):
     restarts: int = 1
     step_size: float | None = None
     losses: tuple[str, ...] = LOSSES
+    every_loss_at_every_epsilon: bool = False
     targeted: bool = False
     n_samples: int | None = 500
     confidence: float = 0.95
@@ -170,25 +173,19 @@ class RobustnessPGD(Check):
                 len(set(self.losses)) != len(self.losses):
             raise CheckError(BAD_VALUE.format(param="losses", expected=f"distinct names among "
                                               f"{list(LOSSES)}", got=repr(self.losses)))
-        if not isinstance(self.targeted, bool):
-            raise CheckError(BAD_VALUE.format(param="targeted", expected="True or False",
-                                              got=repr(self.targeted)))
-
-    def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
-        """Gradient attacks apply to continuous inputs of models with gradients."""
-        if data.modality in OTHER_ATTACK:
-            return WHITE_BOX_SKIP.format(modality=data.modality, other=OTHER_ATTACK[data.modality])
-        return super().skip_reason(model, data)
+        for name in ("targeted", "every_loss_at_every_epsilon"):
+            if not isinstance(getattr(self, name), bool):
+                raise CheckError(BAD_VALUE.format(param=name, expected="True or False",
+                                                  got=repr(getattr(self, name))))
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
         """Attack at every epsilon; see the class docstring."""
         prepared = prepare(model, data, context, self.n_samples)
         if not prepared.correct.any():
-            return self.result(Status.SKIP, "The model classifies none of the selected samples "
-                               "correctly, so there is nothing to attack.")
+            return self.nothing_to_attack()
         losses = tuple(self.losses)
-        label = {loss: f"PGD ({' + '.join(LOSS_NAMES[x] for x in losses[:i + 1])})"
+        label = {loss: f"PGD ({' + '.join(LOSS_SHORT[x] for x in losses[:i + 1])})"
                  for i, loss in enumerate(losses)}
         curves: dict[str, list[float]] = {label[x]: [] for x in losses}
         lowers: dict[str, list[float]] = {label[x]: [] for x in losses}
@@ -198,13 +195,16 @@ class RobustnessPGD(Check):
                 curves[name], lowers[name], uppers[name] = [], [], []
         reference_runs: dict[str, AttackRun] = {}
         for eps in self.epsilons:
+            ensemble = self.every_loss_at_every_epsilon or eps == self.epsilon
             runs = pgd_robust(model, prepared, context, eps=eps, norm=self.norm, steps=self.steps,
-                              restarts=self.restarts, losses=losses, step_size=self.step_size)
+                              restarts=self.restarts, losses=losses if ensemble else losses[:1],
+                              step_size=self.step_size)
             if self.norm == "linf":
                 runs_fgsm = fgsm_robust(model, prepared, context, eps=eps)
                 self._append(curves, lowers, uppers, "FGSM", runs_fgsm.robust)
             for loss in losses:
-                self._append(curves, lowers, uppers, label[loss], runs[loss].robust)
+                self._append(curves, lowers, uppers, label[loss], runs[loss].robust
+                             if loss in runs else None)
             if eps == self.epsilon:
                 reference_runs = runs
         final = reference_runs[losses[-1]]
@@ -223,7 +223,8 @@ class RobustnessPGD(Check):
             "mean_gradient_steps": Metric(float(final.queries[prepared.correct].mean()),
                                           n=int(attacked)),
         }
-        last = curves[label[losses[-1]]]
+        pgd_curves = np.array([curves[label[x]] for x in losses], dtype=float)
+        last = list(np.nanmin(pgd_curves, axis=0))  # the strongest PGD run at each epsilon
         for eps, value in zip(self.epsilons, last, strict=True):
             metrics[f"robust_accuracy_at_{eps:g}"] = Metric(value, n=prepared.n,
                                                             higher_is_better=True)
@@ -259,7 +260,11 @@ class RobustnessPGD(Check):
         return "L-inf" if self.norm == "linf" else "L2"
 
     def _append(self, curves: dict, lowers: dict, uppers: dict, name: str,
-                robust: np.ndarray) -> None:
+                robust: np.ndarray | None) -> None:
+        if robust is None:  # this loss did not run at this epsilon
+            for values in (curves, lowers, uppers):
+                values[name].append(float("nan"))
+            return
         metric = accuracy_metric(robust, self.confidence)
         curves[name].append(metric.value)
         lowers[name].append(metric.lower)

@@ -19,9 +19,7 @@ import pandas as pd
 from ..inputs import AuditData, ModelAdapter
 from ..results import CheckResult, Figure, Metric, Status
 from ._attack_runs import (
-    OTHER_ATTACK,
-    WHITE_BOX_MODALITIES,
-    WHITE_BOX_SKIP,
+    AttackCheck,
     AttackRun,
     Prepared,
     accuracy_metric,
@@ -30,7 +28,7 @@ from ._attack_runs import (
     run_attack,
 )
 from ._attacks import square_linf
-from ._base import Check, CheckContext, register_check
+from ._base import CheckContext, register_check
 from ._robustness import check_fraction, check_positive_int, proportion
 from .robustness_pgd import verdict_words
 
@@ -51,7 +49,7 @@ def square_robust(model: ModelAdapter, prepared: Prepared, context: CheckContext
 
 @register_check
 @dataclass(frozen=True)
-class RobustnessSquare(Check):
+class RobustnessSquare(AttackCheck):
     """Black-box robust accuracy under the L-inf Square Attack, and its query cost.
 
     Parameters
@@ -68,12 +66,11 @@ class RobustnessSquare(Check):
     """
 
     name = "robustness_square"
-    family = "robustness"
     order = 5
     description = ("Accuracy under a score-based black-box attack (Square, L-inf) and the "
                    "queries it needs.")
     requires = frozenset({"predict", "probabilities"})
-    modalities = WHITE_BOX_MODALITIES
+    attack_kind = "Square attacks"
 
     epsilon: float = 0.1
     n_queries: int = 500
@@ -88,21 +85,12 @@ class RobustnessSquare(Check):
         check_positive_int(self.n_samples, "n_samples", allow_none=True)
         check_fraction(self.confidence, "confidence", inclusive_low=False)
 
-    def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
-        """Square perturbs continuous inputs; tabular and text have their own attacks."""
-        if data.modality in OTHER_ATTACK:
-            return WHITE_BOX_SKIP.format(modality=data.modality,
-                                         other=OTHER_ATTACK[data.modality]).replace(
-                "Gradient attacks move", "The Square attack moves")
-        return super().skip_reason(model, data)
-
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
         """Attack within the query budget; see the class docstring."""
         prepared = prepare(model, data, context, self.n_samples)
         if not prepared.correct.any():
-            return self.result(Status.SKIP, "The model classifies none of the selected samples "
-                               "correctly, so there is nothing to attack.")
+            return self.nothing_to_attack()
         run = square_robust(model, prepared, context, eps=self.epsilon,
                             n_queries=self.n_queries, p_init=self.p_init,
                             sequence=data.modality == "sequence")

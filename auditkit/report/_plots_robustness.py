@@ -34,7 +34,7 @@ def robust_accuracy_curve(figure: Figure) -> Any:
     for i, attack in enumerate(data["attacks"]):
         style = _series_style(i)
         ax.plot(xs, np.concatenate([[clean], accuracy[i]]), marker="o", markersize=3.5,
-                label=_short(attack) if len(str(attack)) < 40 else str(attack)[:38], **style)
+                label=str(attack)[:40], **style)
         ax.fill_between(eps, lower[i], upper[i], color=style["color"], alpha=0.15, linewidth=0)
     ax.axvline(float(data["reference"]), color=_GREY, linestyle=":", linewidth=1.0,
                label=f"headline epsilon {float(data['reference']):g}")
