@@ -273,3 +273,30 @@ def test_gradient_checks_skip_tabular_text_and_black_boxes(mnist):
 def test_bad_options_name_the_parameter(name, options, param):
     with pytest.raises(AuditkitError, match=f"'{param}'"):
         get_check(name, **options)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_gives_the_cpu_verdicts(mnist):
+    from auditkit import audit, list_checks
+
+    model, data = mnist
+    checks = [get_check(n, **({"n_samples": 60} if "n_samples" in get_check(n).params()
+                              else {})) for n in list_checks("robustness")]
+    on_cpu = audit(model, data, checks=checks, device="cpu", progress=False)
+    on_cuda = audit(model, data, checks=checks, device="cuda", progress=False)
+    assert [r.status for r in on_cuda] == [r.status for r in on_cpu]
+    for cpu_result, cuda_result in zip(on_cpu, on_cuda, strict=True):
+        for name, metric in cpu_result.metrics.items():
+            # the same random starts; float differences may move a sample or two
+            assert cuda_result.metrics[name].value == pytest.approx(metric.value, abs=0.05), name
+
+
+def test_the_thread_executor_gives_the_same_numbers(mnist):
+    from auditkit.checks import LocalExecutor
+
+    model, data = mnist
+    check = get_check("robustness_pgd", n_samples=40, epsilons=(0.1,), steps=5)
+    adapter = wrap_model(model, device="cpu", batch_size=16)
+    one = check.run(adapter, data, context=CheckContext(executor=LocalExecutor(1)))
+    two = check.run(adapter, data, context=CheckContext(executor=LocalExecutor(2)))
+    assert one.metrics == two.metrics

@@ -113,6 +113,9 @@ def _draw_line(ax: Any, x: float, y: float, line: list[tuple[str, bool]], side: 
     face, edge = _BOX[side]
     previous = None
     for text, marked in line:
+        # SVG text collapses leading and trailing spaces in a browser: keep them as
+        # no-break spaces, so a marked word stays apart from its neighbours
+        text = text.replace(" ", "\u00a0")
         style: dict[str, Any] = {"fontsize": _FONT, "va": "baseline", "ha": "left",
                                  "color": "#1A1A1A"}
         if marked:
