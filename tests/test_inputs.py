@@ -556,3 +556,41 @@ def test_black_box_used_by_other_tests_is_binary(black_box, make_binary):
     proba = black_box(make_binary(n=5)[0])
     assert proba.shape == (5, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_threads_share_eval_mode_and_the_last_one_restores_training():
+    import threading
+
+    import torch
+    from torch import nn
+
+    from auditkit import wrap_model
+
+    seen = []
+    barrier = threading.Barrier(2)
+
+    class Recorder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(3, 2)
+
+        def forward(self, x):
+            seen.append(self.training)
+            return self.linear(x)
+
+    module = Recorder().train()
+    adapter = wrap_model(module, device="cpu", batch_size=1)
+    X = torch.zeros((4, 3)).numpy()
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(20):
+            adapter.predict_proba(X)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen and not any(seen)  # every forward pass ran in eval mode
+    assert module.training  # and the module is back in training mode

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -196,6 +197,44 @@ def _evaluating(module: nn.Module, device: torch.device) -> Iterator[None]:
             layer.training = training
 
 
+class _SharedEval:
+    """Eval mode on a device while any thread is inside; the last to leave restores the modes.
+
+    Checks hand batches to threads (``n_jobs > 1``); each call entering and
+    leaving :func:`_evaluating` on its own would let one thread restore a
+    training-mode module while another still predicts with it.
+    """
+
+    def __init__(self, module: nn.Module, device: torch.device) -> None:
+        self.module, self.device = module, device
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._stack: contextlib.ExitStack | None = None
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                stack = contextlib.ExitStack()
+                stack.enter_context(_evaluating(self.module, self.device))
+                self._stack = stack
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._stack is not None:
+                    stack, self._stack = self._stack, None
+                    stack.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"module": self.module, "device": self.device}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["module"], state["device"])  # type: ignore[misc]
+
+
 def _torch_fingerprint(module: nn.Module) -> str:
     """SHA-256 of a module's parameters and buffers, in state-dict order."""
     digest = hashlib.sha256()
@@ -243,6 +282,7 @@ class TorchClassifier(ModelAdapter):
                                               got=type(module).__name__))
         self.module = module
         self._device = resolve_device(device)
+        self._eval_scope = _SharedEval(module, self._device)
         self._binary_single_logit: bool | None = None
         modules = dict(module.named_modules())
         if feature_layer is not None and feature_layer not in modules:
@@ -257,7 +297,7 @@ class TorchClassifier(ModelAdapter):
         return str(self._device)
 
     def _evaluating(self) -> contextlib.AbstractContextManager[None]:
-        return _evaluating(self.module, self._device)
+        return self._eval_scope()
 
     def _to_tensor(self, X: Any) -> torch.Tensor:
         if isinstance(X, torch.Tensor):
