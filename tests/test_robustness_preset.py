@@ -44,6 +44,8 @@ def test_robustness_preset_runs_for_every_modality(name, tmp_path):
     assert all(r.headline for r in skipped)
     html = out.read_text("utf-8")
     assert "robustness" in html.lower() and "<svg" in html
+    # a skipped check gives no evidence: only the checks that ran list their clauses
+    assert html.count("<h4>Evidence for</h4>") == len(ran)
 
 
 def test_option_without_a_check_applies_to_every_check_that_has_it(tmp_path):
