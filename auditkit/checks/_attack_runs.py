@@ -11,7 +11,8 @@ checks already computed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,11 +216,7 @@ def run_attack(model: ModelAdapter, prepared: Prepared, context: CheckContext, *
                          generator, chunk)
         return outcome.adversarial.cpu(), outcome.success.cpu(), outcome.queries.cpu()
 
-    scope = _torch_scope(model) if (gradients or hasattr(model, "forward_logits")) else None
-    if scope is not None:
-        with scope[0](), scope[1]():
-            outcomes = map_units(context, unit, range(len(chunks)), description=description)
-    else:
+    with _torch_scope(model):
         outcomes = map_units(context, unit, range(len(chunks)), description=description)
     adversarial = prepared.u.clone()
     success = np.zeros(prepared.n, dtype=bool)
@@ -233,11 +230,15 @@ def run_attack(model: ModelAdapter, prepared: Prepared, context: CheckContext, *
     return run
 
 
-def _torch_scope(model: ModelAdapter) -> tuple[Callable[[], Any], Callable[[], Any]] | None:
+@contextlib.contextmanager
+def _torch_scope(model: ModelAdapter) -> Iterator[None]:
+    """Eval mode and frozen parameters for a torch model, once for all chunks; else nothing."""
     module = getattr(model, "module", None)
     if module is None or not hasattr(model, "evaluating"):
-        return None
-    return model.evaluating, lambda: frozen_parameters(module)  # type: ignore[attr-defined]
+        yield
+        return
+    with model.evaluating(), frozen_parameters(module):  # type: ignore[attr-defined]
+        yield
 
 
 def accuracy_metric(robust: np.ndarray, confidence: float) -> Metric:
@@ -296,8 +297,8 @@ def attack_examples(prepared: Prepared, run: AttackRun, model: ModelAdapter, dat
         return None
     clean = prepared.u[broken]
     adversarial = run.adversarial[broken]
-    domain = Domain.from_arrays(*data.valid_bounds(), data.mutable_mask())
-    proba = model.predict_proba(domain.from_unit(adversarial).numpy())
+    domain = prepared.domain
+    proba = model.predict_proba(domain.from_unit(adversarial.to(domain.low.device)).cpu().numpy())
     names = data.class_names or tuple(str(c) for c in model.classes_)
     label = [names[i] for i in prepared.y[broken].numpy()]
     predicted = [names[i] for i in proba.argmax(1)]

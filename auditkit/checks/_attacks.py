@@ -369,22 +369,19 @@ def deepfool(logits_fn: LogitFunction, u: torch.Tensor, y: torch.Tensor, *, doma
             (g,) = torch.autograd.grad(chosen, x, retain_graph=j < k - 1)
             grads.append(g)
         grad_true = domain.masked(grads[0][keep])
-        best_ratio = None
-        direction = None
+        true_logit = logits.detach().gather(1, labels[:, None])[keep]
+        shape = (-1,) + (1,) * (grad_true.ndim - 1)
+        best_ratio = torch.full((int(keep.sum()),), float("inf"), device=u.device)
+        direction = torch.zeros_like(grad_true)
         for j in range(k):
             w = domain.masked(grads[j + 1][keep]) - grad_true
-            f = (logits.detach().gather(1, others[:, j:j + 1])[:, 0]
-                 - logits.detach().gather(1, labels[:, None])[:, 0])[keep]
+            f = (logits.detach().gather(1, others[:, j:j + 1])[keep] - true_logit)[:, 0]
             w_norm = w.flatten(1).norm(dim=1)
             ratio = f.abs() / (w_norm + 1e-8)
-            if best_ratio is None:
-                best_ratio, direction = ratio, w * ((f.abs() + 1e-4) / (w_norm**2 + 1e-8)).view(
-                    -1, *([1] * (w.ndim - 1)))
-            else:
-                better = ratio < best_ratio
-                step = w * ((f.abs() + 1e-4) / (w_norm**2 + 1e-8)).view(-1, *([1] * (w.ndim - 1)))
-                best_ratio = torch.where(better, ratio, best_ratio)
-                direction = torch.where(better.view(-1, *([1] * (w.ndim - 1))), step, direction)
+            better = ratio < best_ratio
+            step = w * ((f.abs() + 1e-4) / (w_norm**2 + 1e-8)).view(shape)
+            best_ratio = torch.where(better, ratio, best_ratio)
+            direction = torch.where(better.view(shape), step, direction)
         active = active[keep]
         total[active] = total[active] + direction
         current[active] = (u[active] + (1 + overshoot) * total[active]).clamp(0.0, 1.0)

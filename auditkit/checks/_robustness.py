@@ -20,6 +20,7 @@ from ..results import Metric
 
 __all__ = [
     "WILSON",
+    "check_confidence",
     "check_positive_int",
     "check_fraction",
     "group_robustness_table",
@@ -91,13 +92,25 @@ def select_samples(data: AuditData, n_samples: int | None, rng: np.random.Genera
     return np.sort(rng.choice(pool, size=n_samples, replace=False))
 
 
-def check_positive_int(value: object, param: str, *, allow_none: bool = False) -> None:
-    """Raise a CheckError unless ``value`` is a positive int (or None when allowed)."""
+def check_positive_int(value: object, param: str, *, allow_none: bool = False,
+                       allow_zero: bool = False) -> None:
+    """Raise a CheckError unless ``value`` is a positive int (or None, or 0, when allowed)."""
     if value is None and allow_none:
         return
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise CheckError(BAD_VALUE.format(param=param, expected="a positive integer"
+    low = 0 if allow_zero else 1
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+        expected = "a non-negative integer" if allow_zero else "a positive integer"
+        raise CheckError(BAD_VALUE.format(param=param, expected=expected
                                           + (" or None" if allow_none else ""), got=repr(value)))
+
+
+def check_confidence(value: object, param: str = "confidence") -> None:
+    """Raise a CheckError unless ``value`` is a confidence level in (0, 1)."""
+    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and \
+        0.0 < value < 1.0
+    if not ok:
+        raise CheckError(BAD_VALUE.format(param=param, expected="a number in (0, 1)",
+                                          got=repr(value)))
 
 
 def check_fraction(value: object, param: str, *, low: float = 0.0, high: float = 1.0,

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .fairness_counterfactual_text import _cased  # a word's case, kept on its replacement
+
 __all__ = [
     "ATTACKS",
     "KEYBOARD",
@@ -102,15 +104,6 @@ def _stop_words() -> frozenset[str]:
 def attackable(word: str) -> bool:
     """Whether the attacks may change ``word``: alphabetic, long enough, not a stop word."""
     return len(word) >= MIN_WORD_LENGTH and word.isalpha() and word.lower() not in _stop_words()
-
-
-def _cased(word: str, replacement: str) -> str:
-    """``replacement`` written in the case of ``word`` (UPPER, Title or lower)."""
-    if len(word) > 1 and word.isupper():
-        return replacement.upper()
-    if word[:1].isupper():
-        return replacement[:1].upper() + replacement[1:]
-    return replacement
 
 
 # -- synonyms -----------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from ._corruptions import (
     corruptions_for,
 )
 from ._robustness import (
+    check_confidence,
     check_positive_int,
     group_robustness_table,
     proportion,
@@ -122,10 +123,7 @@ class RobustnessCorruptions(Check):
         check_positive_int(self.min_group_size, "min_group_size")
         object.__setattr__(self, "severities", check_severities(self.severities))
         object.__setattr__(self, "corruptions", _validated_names(self.corruptions))
-        if not isinstance(self.confidence, (float, int)) or isinstance(self.confidence, bool) \
-                or not 0.0 < self.confidence < 1.0:
-            raise CheckError(BAD_VALUE.format(param="confidence", expected="a number in (0, 1)",
-                                              got=repr(self.confidence)))
+        check_confidence(self.confidence)
 
     def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
         """Why the check does not apply: also text without raw texts, or no chosen corruption."""

@@ -24,7 +24,7 @@ from ._attack_runs import (
     prepare,
 )
 from ._base import CheckContext, register_check
-from ._robustness import check_fraction, check_positive_int
+from ._robustness import check_confidence, check_positive_int
 from .robustness_pgd import fgsm_robust, verdict_words
 
 __all__ = ["RobustnessFGSM"]
@@ -58,7 +58,7 @@ class RobustnessFGSM(AttackCheck):
     def __post_init__(self) -> None:
         check_epsilons(self.epsilons, self.epsilon, norm="linf")
         check_positive_int(self.n_samples, "n_samples", allow_none=True)
-        check_fraction(self.confidence, "confidence", inclusive_low=False)
+        check_confidence(self.confidence)
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..inputs import AuditData, ModelAdapter
 from ..results import CheckResult, Metric, Status
-from ._attack_runs import AttackCheck, prepare
+from ._attack_runs import AttackCheck, check_epsilons, prepare
 from ._base import CheckContext, register_check
 from ._robustness import check_fraction, check_positive_int
 from .robustness_pgd import LOSSES, fgsm_robust, pgd_robust
@@ -82,8 +82,6 @@ class RobustnessGradientMasking(AttackCheck):
     p_init: float = 0.8
 
     def __post_init__(self) -> None:
-        from ._attack_runs import check_epsilons
-
         check_epsilons(self.epsilons, self.epsilon, norm="linf")
         check_fraction(self.large_epsilon, "large_epsilon", inclusive_low=False)
         check_fraction(self.near_zero, "near_zero")

@@ -21,7 +21,7 @@ from ..results import CheckResult, Figure, Metric, Status
 from ._attack_runs import AttackCheck, prepare, run_attack
 from ._attacks import deepfool
 from ._base import CheckContext, register_check
-from ._robustness import check_fraction, check_positive_int
+from ._robustness import check_confidence, check_fraction, check_positive_int
 
 __all__ = ["RobustnessMinimalPerturbation"]
 
@@ -62,7 +62,7 @@ class RobustnessMinimalPerturbation(AttackCheck):
         check_positive_int(self.candidates, "candidates")
         check_positive_int(self.n_samples, "n_samples", allow_none=True)
         check_fraction(self.overshoot, "overshoot", high=1.0)
-        check_fraction(self.confidence, "confidence", inclusive_low=False)
+        check_confidence(self.confidence)
         if self.n_resamples != 0:
             check_positive_int(self.n_resamples, "n_resamples")
 

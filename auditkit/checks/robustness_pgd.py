@@ -34,7 +34,7 @@ from ._attack_runs import (
 )
 from ._attacks import fgsm, pgd
 from ._base import CheckContext, register_check
-from ._robustness import check_fraction, check_positive_int, wilson_interval
+from ._robustness import check_confidence, check_fraction, check_positive_int, wilson_interval
 
 __all__ = ["RobustnessPGD", "fgsm_robust", "pgd_robust", "random_targets", "verdict_words"]
 
@@ -165,7 +165,7 @@ class RobustnessPGD(AttackCheck):
         check_positive_int(self.restarts, "restarts")
         check_positive_int(self.n_samples, "n_samples", allow_none=True)
         check_positive_int(self.min_group_size, "min_group_size")
-        check_fraction(self.confidence, "confidence", inclusive_low=False)
+        check_confidence(self.confidence)
         if self.step_size is not None:
             check_fraction(self.step_size, "step_size", high=float("inf"), inclusive_low=False)
         if not isinstance(self.losses, (tuple, list)) or not self.losses or \
@@ -191,8 +191,7 @@ class RobustnessPGD(AttackCheck):
         lowers: dict[str, list[float]] = {label[x]: [] for x in losses}
         uppers: dict[str, list[float]] = {label[x]: [] for x in losses}
         if self.norm == "linf":
-            for name in ("FGSM",):
-                curves[name], lowers[name], uppers[name] = [], [], []
+            curves["FGSM"], lowers["FGSM"], uppers["FGSM"] = [], [], []
         reference_runs: dict[str, AttackRun] = {}
         for eps in self.epsilons:
             ensemble = self.every_loss_at_every_epsilon or eps == self.epsilon

@@ -29,7 +29,7 @@ from ._attack_runs import (
 )
 from ._attacks import square_linf
 from ._base import CheckContext, register_check
-from ._robustness import check_fraction, check_positive_int, proportion
+from ._robustness import check_confidence, check_fraction, check_positive_int, proportion
 from .robustness_pgd import verdict_words
 
 __all__ = ["RobustnessSquare", "square_robust"]
@@ -83,7 +83,7 @@ class RobustnessSquare(AttackCheck):
         check_fraction(self.p_init, "p_init", inclusive_low=False)
         check_positive_int(self.n_queries, "n_queries")
         check_positive_int(self.n_samples, "n_samples", allow_none=True)
-        check_fraction(self.confidence, "confidence", inclusive_low=False)
+        check_confidence(self.confidence)
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:

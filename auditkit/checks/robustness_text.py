@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import BAD_VALUE, CheckError
 from ..inputs import AuditData, ModelAdapter
 from ..results import CheckResult, Figure, Metric, Status
 from ._base import Check, CheckContext, map_units, register_check
 from ._classification import predictions
 from ._robustness import (
+    check_confidence,
     check_fraction,
     check_positive_int,
     group_robustness_table,
@@ -111,15 +111,8 @@ class RobustnessText(Check):
         check_fraction(self.max_fraction_changed, "max_fraction_changed", inclusive_low=False)
         check_positive_int(self.n_typos, "n_typos")
         check_positive_int(self.min_group_size, "min_group_size")
-        if not isinstance(self.n_examples, (int, np.integer)) or \
-                isinstance(self.n_examples, bool) or self.n_examples < 0:
-            raise CheckError(BAD_VALUE.format(param="n_examples",
-                                              expected="a non-negative integer",
-                                              got=repr(self.n_examples)))
-        check_fraction(self.confidence, "confidence", inclusive_low=False)
-        if self.confidence == 1:
-            raise CheckError(BAD_VALUE.format(param="confidence", expected="a number in (0, 1)",
-                                              got=repr(self.confidence)))
+        check_positive_int(self.n_examples, "n_examples", allow_zero=True)
+        check_confidence(self.confidence)
 
     def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
         """Why the check does not apply: also when the raw texts or the tokenizer are missing."""
