@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .exceptions import BAD_VALUE, AuditkitError
 
@@ -23,6 +24,8 @@ __all__ = [
     "WeightedAUC",
     "weighted_auc",
     "percentile_interval",
+    "expected_calibration_error",
+    "calibration_bin_index",
 ]
 
 _BLOCK = 100
@@ -170,3 +173,41 @@ def weighted_auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray) 
     ndarray of shape (b,)
     """
     return WeightedAUC(scores, positive)(weights)
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray,
+                               n_bins: int = 15) -> tuple[float, pd.DataFrame]:
+    """ECE over equal-width confidence bins, and the per-bin table.
+
+    Parameters
+    ----------
+    confidence : ndarray of shape (n,)
+        Top predicted probability of each sample.
+    correct : ndarray of shape (n,)
+        1.0 where the prediction is right, else 0.0.
+    n_bins : int, default=15
+
+    Returns
+    -------
+    ece : float
+    bins : pandas.DataFrame
+        One row per bin: lower, upper, count, mean confidence, accuracy, gap.
+    """
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    index = calibration_bin_index(confidence, n_bins)
+    count = np.bincount(index, minlength=n_bins)
+    conf_sum = np.bincount(index, weights=confidence, minlength=n_bins)
+    hit_sum = np.bincount(index, weights=correct, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_conf = np.where(count > 0, conf_sum / count, np.nan)
+        accuracy = np.where(count > 0, hit_sum / count, np.nan)
+    gap = accuracy - mean_conf
+    ece = float(np.abs(hit_sum - conf_sum).sum() / len(confidence))
+    table = pd.DataFrame({"lower": edges[:-1], "upper": edges[1:], "count": count,
+                          "mean_confidence": mean_conf, "accuracy": accuracy, "gap": gap})
+    return ece, table
+
+
+def calibration_bin_index(confidence: np.ndarray, n_bins: int) -> np.ndarray:
+    # Bins are (lower, upper]; a confidence of exactly 0 joins the first bin.
+    return np.clip(np.ceil(confidence * n_bins).astype(np.int64) - 1, 0, n_bins - 1)

@@ -1,4 +1,4 @@
-"""Adversarial attacks as functions on batches of tensors, for stress tests outside an audit.
+"""Adversarial attacks and natural corruptions as functions, for stress tests outside an audit.
 
 The robustness checks run these on the audited samples; they are public so
 that a user can generate adversarial examples directly. Every attack works in
@@ -17,7 +17,9 @@ Examples
 True
 """
 
-from .checks._attacks import (
+from ._resources import synonym_table
+from .checks._text import split_words
+from .checks.robustness._attacks import (
     AttackOutcome,
     Domain,
     attack_loss,
@@ -27,6 +29,34 @@ from .checks._attacks import (
     pgd,
     square_linf,
 )
+from .checks.robustness.corruptions import CORRUPTIONS, corrupt, corrupt_text
+from .checks.robustness.text import (
+    KEYBOARD,
+    adjacent_swaps,
+    deletions,
+    keyboard_insertions,
+    keyboard_substitutions,
+    typos,
+)
 
-__all__ = ["AttackOutcome", "Domain", "attack_loss", "deepfool", "fgsm", "frozen_parameters",
-           "pgd", "square_linf"]
+__all__ = [
+    "CORRUPTIONS",
+    "KEYBOARD",
+    "AttackOutcome",
+    "Domain",
+    "adjacent_swaps",
+    "attack_loss",
+    "corrupt",
+    "corrupt_text",
+    "deepfool",
+    "deletions",
+    "fgsm",
+    "frozen_parameters",
+    "keyboard_insertions",
+    "keyboard_substitutions",
+    "pgd",
+    "split_words",
+    "square_linf",
+    "synonym_table",
+    "typos",
+]

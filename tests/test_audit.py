@@ -11,8 +11,8 @@ from sklearn.svm import LinearSVC
 
 import auditkit
 from auditkit import AuditData, AuditResult, Check, Status, audit, preset_checks, wrap_model
+from auditkit.checks import PerformanceMetrics
 from auditkit.checks import _base as checks_base
-from auditkit.checks.performance_metrics import PerformanceMetrics
 
 VERDICTS = {Status.PASS, Status.WARN, Status.FAIL, Status.INFO, Status.SKIP}
 

@@ -25,8 +25,7 @@ from auditkit import (
     preset_checks,
     wrap_model,
 )
-from auditkit.checks.performance_calibration import PerformanceCalibration
-from auditkit.checks.performance_metrics import PerformanceMetrics
+from auditkit.checks import PerformanceCalibration, PerformanceMetrics
 from auditkit.cli import main
 from auditkit.exceptions import (
     CheckError,

@@ -11,11 +11,14 @@ import torch
 from torch import nn
 
 from auditkit import AuditData, audit, register_check, zoo
-from auditkit.checks.explanations_integrated_gradients import ExplanationsIntegratedGradients
-from auditkit.checks.explanations_lime import ExplanationsLime
-from auditkit.checks.explanations_occlusion import ExplanationsOcclusion
-from auditkit.checks.explanations_saliency import ExplanationsSaliency
-from auditkit.checks.explanations_shap import ExplanationsShap, interventional_shapley
+from auditkit.checks import (
+    ExplanationsIntegratedGradients,
+    ExplanationsLime,
+    ExplanationsOcclusion,
+    ExplanationsSaliency,
+    ExplanationsShap,
+)
+from auditkit.checks.explanations import interventional_shapley
 from auditkit.results import Status
 
 FAST = {"n_samples": 12, "n_resamples": 50, "sensitivity_draws": 0}
@@ -160,7 +163,7 @@ def test_biased_model_ranks_sex_in_the_top_three_of_global_importance():
 @pytest.mark.parametrize("name", ["mnist-cnn", "sentiment-lstm", "sentiment-transformer",
                                   "vowels-gru"])
 def test_explanations_run_on_every_modality_and_beat_random(name):
-    from auditkit.checks.explanations_gradcam import ExplanationsGradCam
+    from auditkit.checks import ExplanationsGradCam
 
     model, data = zoo.load(name)
     small = {"n_samples": 8, "n_resamples": 50, "sensitivity_draws": 0, "sanity_check": False,

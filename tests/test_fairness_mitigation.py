@@ -164,7 +164,7 @@ def test_exponentiated_gradient_refits_a_scikit_learn_estimator():
     from sklearn.linear_model import LogisticRegression
 
     from auditkit import AuditData, audit
-    from auditkit.checks.fairness_mitigation import FairnessMitigation
+    from auditkit.checks import FairnessMitigation
 
     rng = np.random.default_rng(5)
     n = 2000
@@ -187,7 +187,7 @@ def test_exponentiated_gradient_refits_a_scikit_learn_estimator():
 
 def test_exponentiated_gradient_is_not_run_for_torch_models():
     from auditkit import audit, zoo
-    from auditkit.checks.fairness_mitigation import FairnessMitigation
+    from auditkit.checks import FairnessMitigation
 
     model, data = zoo.load("adult-mlp-biased")
     result = audit(model, data, checks=[FairnessMitigation(grid_size=100)],

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from auditkit import AuditData, CheckContext, CheckResult, Status, get_check, wrap_model
-from auditkit.checks.fairness_counterfactual_text import GENDER_PAIRS, TEMPLATES, swap_terms
+from auditkit.checks.fairness import GENDER_PAIRS, TEMPLATES, swap_terms
 from auditkit.report._plots import to_svg
 
 NAME = "fairness_counterfactual_text"
@@ -41,9 +41,9 @@ def test_swap_names_only_when_case_sensitive_match():
 
 
 def test_gender_pairs_cover_the_weat_gender_terms():
-    from auditkit.zoo._datasets import load_weat_terms
+    from auditkit._resources import weat_terms
 
-    weat = load_weat_terms()
+    weat = weat_terms()
     covered = {w for pair in GENDER_PAIRS for w in pair}
     assert set(weat["male_terms"]["words"]) | set(weat["female_terms"]["words"]) <= covered
     assert len(weat["european_american_names"]["words"]) == 18

@@ -14,12 +14,8 @@ from sklearn import metrics as skm
 
 import auditkit._stats as stats
 from auditkit import AuditData, CheckContext, wrap_model
-from auditkit.checks.performance_calibration import (
-    PerformanceCalibration,
-    expected_calibration_error,
-)
-from auditkit.checks.performance_confusion_matrix import PerformanceConfusionMatrix
-from auditkit.checks.performance_metrics import PerformanceMetrics
+from auditkit._stats import expected_calibration_error
+from auditkit.checks import PerformanceCalibration, PerformanceConfusionMatrix, PerformanceMetrics
 
 METRIC_NAMES = ["accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro",
                 "roc_auc", "log_loss", "brier_score"]

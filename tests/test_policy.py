@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from auditkit import CheckResult, Metric, Policy, Status, audit
-from auditkit.checks.performance_metrics import PerformanceMetrics
+from auditkit.checks import PerformanceMetrics
 from auditkit.policy import Rule
 
 DEFAULT_CLAUSES = ("EU-AI-Act-Art-13", "EU-AI-Act-Art-15", "NIST-AI-RMF-MEASURE-2.3")

@@ -21,8 +21,7 @@ from auditkit import (
     audit,
     wrap_model,
 )
-from auditkit.checks.performance_confusion_matrix import PerformanceConfusionMatrix
-from auditkit.checks.performance_metrics import PerformanceMetrics
+from auditkit.checks import PerformanceConfusionMatrix, PerformanceMetrics
 from auditkit.results import Threshold
 
 

@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 
 from auditkit import AuditData, CheckContext, Status, get_check, wrap_model, zoo
-from auditkit.checks.robustness_corruptions import (
-    CORRUPTIONS,
-    RobustnessCorruptions,
-    corrupt,
-    corrupt_text,
-)
+from auditkit.attacks import CORRUPTIONS, corrupt, corrupt_text
+from auditkit.checks import RobustnessCorruptions
 from auditkit.exceptions import CheckError
 
 IMAGE_CORRUPTIONS = list(CORRUPTIONS["image"])

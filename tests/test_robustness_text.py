@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 
 from auditkit import AuditData, CheckContext, CheckResult, Status, get_check, wrap_model
-from auditkit.checks import LocalExecutor
-from auditkit.checks.robustness_text import (
+from auditkit.attacks import (
     KEYBOARD,
     adjacent_swaps,
     deletions,
     keyboard_insertions,
     keyboard_substitutions,
-    load_synonyms,
     split_words,
+    synonym_table,
     typos,
 )
+from auditkit.checks import LocalExecutor
 from auditkit.exceptions import CheckError
 from auditkit.report._plots import to_svg
 
@@ -82,7 +82,7 @@ def test_synonym_table_is_small_and_sensible():
 
     path = Path(zoo.__file__).parent / "data" / "wordnet_synonyms.json.xz"
     assert path.stat().st_size < 1_000_000
-    table = load_synonyms()
+    table = synonym_table()
     assert len(table) > 30_000
     assert {"satisfactory", "solid"} & set(table["good"])
     assert "film" in table["movie"] and "terrible" in table["awful"]

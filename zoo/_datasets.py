@@ -279,23 +279,6 @@ def load_newsgroups_sentences() -> tuple[list[str], list[str]]:
     return df["text"].tolist(), df["group"].tolist()
 
 
-def load_weat_terms() -> dict[str, dict]:
-    """Load the WEAT name and gender-term lists (Caliskan et al., 2017).
-
-    Returns
-    -------
-    dict of str to dict
-        For each of ``european_american_names``, ``african_american_names``
-        (Bertrand & Mullainathan, 18 each), ``male_names``, ``female_names``
-        (8 each), ``male_terms`` and ``female_terms`` (8 each): its ``name``,
-        its ``words`` (a list of str, names capitalised, in the published
-        order: within a name set the male names come first), the ``weat_test``
-        and ``role`` it was taken from and the ``reference`` of the original
-        finding.
-    """
-    return json.loads(_read("weat_terms.json").decode("utf-8"))
-
-
 def _read_ts(name: str) -> tuple[list[np.ndarray], np.ndarray]:
     """Parse a multivariate, unequal-length ``.ts`` file (sktime/aeon format)."""
     lines = _read(name).decode("utf-8").splitlines()

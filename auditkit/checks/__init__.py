@@ -1,36 +1,12 @@
-"""Audit checks: one file per check, registered by a decorator.
+"""Audit checks: one package per family, one module per check, one class per check.
 
-Importing this package imports every check module, which registers it.
+Importing this package imports every family package, and each family package
+imports its check modules, which registers them (:func:`register_check`). The
+check classes are public here: ``from auditkit.checks import RobustnessPGD``.
 """
 
-# Each import registers the checks of one file.
-from . import (  # noqa: F401
-    explanations_agreement,
-    explanations_gradcam,
-    explanations_gradient_shap,
-    explanations_integrated_gradients,
-    explanations_lime,
-    explanations_occlusion,
-    explanations_saliency,
-    explanations_shap,
-    fairness_counterfactual_text,
-    fairness_disparities,
-    fairness_group_metrics,
-    fairness_mitigation,
-    fairness_thresholds,
-    performance_calibration,
-    performance_confusion_matrix,
-    performance_metrics,
-    robustness_corruptions,
-    robustness_fgsm,
-    robustness_gradient_masking,
-    robustness_minimal_perturbation,
-    robustness_pgd,
-    robustness_pgd_l2,
-    robustness_square,
-    robustness_tabular,
-    robustness_text,
-)
+# Each family package imports its check modules, which registers them.
+from . import explanations, fairness, performance, robustness  # noqa: F401
 from ._base import (
     FAMILIES,
     Check,
@@ -43,6 +19,35 @@ from ._base import (
 )
 from ._executor import Executor, LocalExecutor
 from ._progress import Progress
+from .explanations import (
+    ExplanationsAgreement,
+    ExplanationsGradCam,
+    ExplanationsGradientShap,
+    ExplanationsIntegratedGradients,
+    ExplanationsLime,
+    ExplanationsOcclusion,
+    ExplanationsSaliency,
+    ExplanationsShap,
+)
+from .fairness import (
+    FairnessCounterfactualText,
+    FairnessDisparities,
+    FairnessGroupMetrics,
+    FairnessMitigation,
+    FairnessThresholds,
+)
+from .performance import PerformanceCalibration, PerformanceConfusionMatrix, PerformanceMetrics
+from .robustness import (
+    RobustnessCorruptions,
+    RobustnessFGSM,
+    RobustnessGradientMasking,
+    RobustnessMinimalPerturbation,
+    RobustnessPGD,
+    RobustnessPGDL2,
+    RobustnessSquare,
+    RobustnessTabular,
+    RobustnessText,
+)
 
 __all__ = [
     "FAMILIES",
@@ -56,4 +61,30 @@ __all__ = [
     "list_checks",
     "map_units",
     "register_check",
+    # the checks, family by family
+    "PerformanceCalibration",
+    "PerformanceConfusionMatrix",
+    "PerformanceMetrics",
+    "ExplanationsAgreement",
+    "ExplanationsGradCam",
+    "ExplanationsGradientShap",
+    "ExplanationsIntegratedGradients",
+    "ExplanationsLime",
+    "ExplanationsOcclusion",
+    "ExplanationsSaliency",
+    "ExplanationsShap",
+    "FairnessCounterfactualText",
+    "FairnessDisparities",
+    "FairnessGroupMetrics",
+    "FairnessMitigation",
+    "FairnessThresholds",
+    "RobustnessCorruptions",
+    "RobustnessFGSM",
+    "RobustnessGradientMasking",
+    "RobustnessMinimalPerturbation",
+    "RobustnessPGD",
+    "RobustnessPGDL2",
+    "RobustnessSquare",
+    "RobustnessTabular",
+    "RobustnessText",
 ]

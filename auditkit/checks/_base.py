@@ -9,8 +9,9 @@ means adding one file with one class decorated by :func:`register_check`.
 
 from __future__ import annotations
 
+import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
@@ -20,6 +21,7 @@ from ..exceptions import UNKNOWN_NAME, CheckError
 from ..inputs import AuditData, ModelAdapter
 from ..results import CheckResult, Figure, Metric, Status
 from ._executor import Executor, LocalExecutor
+from ._params import validate_option
 from ._progress import Progress
 
 __all__ = [
@@ -43,6 +45,7 @@ FAMILIES = (
 )
 
 _REGISTRY: dict[str, type[Check]] = {}
+T = TypeVar("T")
 
 NO_SENSITIVE = ("This check needs sensitive features (AuditData(..., sensitive=...)); "
                 "the audited data has none.")
@@ -68,20 +71,53 @@ class CheckContext:
     device: str = "cpu"
     progress: Progress = field(default_factory=lambda: Progress(enabled=False))
     executor: Executor = field(default_factory=LocalExecutor)
-    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _shared: dict[Hashable, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def rng(self, name: str) -> np.random.Generator:
         """A generator seeded by the audit's seed and ``name``, the same on every run."""
         return np.random.default_rng([self.random_state, zlib.crc32(name.encode())])
 
+    def shared(self, name: str, key: Hashable, compute: Callable[[], T]) -> T:
+        """A value several checks use, computed once per audit.
+
+        Parameters
+        ----------
+        name : str
+            What the value is, as listed in a check's ``shares`` (for example
+            ``"predictions"`` or ``"robustness.attack_run"``).
+        key : hashable
+            What the value depends on besides the audit (the model's identity,
+            the options that change it).
+        compute : callable
+            Called without arguments the first time; its return value is kept.
+
+        Returns
+        -------
+        object
+            The value ``compute`` returned, the first time or now.
+        """
+        cache_key = (name, key)
+        with self._lock:
+            if cache_key in self._shared:
+                return self._shared[cache_key]
+        value = compute()
+        with self._lock:
+            return self._shared.setdefault(cache_key, value)
+
+    def peek(self, name: str, key: Hashable) -> Any | None:
+        """The shared value ``(name, key)`` if some check computed it already, else None."""
+        with self._lock:
+            return self._shared.get((name, key))
+
     def predict_proba(self, model: ModelAdapter, X: np.ndarray, *, key: str) -> np.ndarray:
         """``model.predict_proba(X)``, computed once per ``key`` and shared by the checks."""
-        cache_key = ("proba", id(model), key)
-        if cache_key not in self._cache:
+        def compute() -> np.ndarray:
             proba = np.asarray(model.predict_proba(X), dtype=np.float64)
             proba.setflags(write=False)
-            self._cache[cache_key] = proba
-        return self._cache[cache_key]
+            return proba
+
+        return self.shared("proba", (id(model), key), compute)
 
     def test_proba(self, model: ModelAdapter, data: AuditData) -> np.ndarray:
         """Predicted probabilities on the audited samples (computed once per audit)."""
@@ -93,7 +129,10 @@ class Check:
 
     Subclasses are frozen dataclasses that set the class attributes ``name``,
     ``family``, ``description`` and, when they need them, ``requires`` (model
-    capabilities) and ``modalities``; and implement :meth:`compute`.
+    capabilities) and ``modalities``; declare ``parameter_constraints`` for
+    every option (see :mod:`auditkit.checks._params`), and ``shares`` for the
+    values they compute once per audit with other checks; and implement
+    :meth:`compute`.
     """
 
     name: ClassVar[str]
@@ -106,6 +145,26 @@ class Check:
     order: ClassVar[int] = 100
     #: Whether the check needs sensitive features in the data (fairness checks).
     needs_sensitive: ClassVar[bool] = False
+    #: Accepted values of each option: option name -> list of constraints.
+    parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    #: Names of the values (see :meth:`CheckContext.shared`) this check computes once per
+    #: audit with other checks. A check that reads another check's output lists it here, and
+    #: computes it itself when it runs alone.
+    shares: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for option in fields(self):  # type: ignore[arg-type]
+            constraints = self.parameter_constraints.get(option.name)
+            if constraints is None:  # TODO(restructure): every option declares constraints
+                continue
+            validate_option(self.name, option.name, getattr(self, option.name), constraints)
+        self.validate_options()
+
+    def validate_options(self) -> None:
+        """Check relations between options, once each option is valid on its own.
+
+        Raise :class:`~auditkit.exceptions.CheckError` with :data:`BAD_OPTION`'s sentence.
+        """
 
     def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
         """Why the check does not apply to this model and data, or None if it does."""
@@ -164,6 +223,8 @@ class Check:
 
 C = TypeVar("C", bound=type[Check])
 
+UNKNOWN_OPTIONS = "The options of check {name!r} must be among {known}. Got {got} instead."
+
 
 def register_check(cls: C) -> C:
     """Class decorator adding a check to the registry under ``cls.name``."""
@@ -194,12 +255,11 @@ def get_check(name: str, **options: Any) -> Check:
     if name not in _REGISTRY:
         raise CheckError(UNKNOWN_NAME.format(param="checks", expected=sorted(_REGISTRY), got=name))
     cls = _REGISTRY[name]
-    try:
-        return cls(**options)
-    except TypeError as exc:
-        known = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-        raise CheckError(f"The options of check {name!r} must be among {known}. "
-                         f"Got {sorted(options)} instead.") from exc
+    known = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise CheckError(UNKNOWN_OPTIONS.format(name=name, known=known, got=unknown))
+    return cls(**options)
 
 
 def list_checks(family: str | None = None) -> list[str]:

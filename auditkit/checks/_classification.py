@@ -106,9 +106,9 @@ class Predictions:
 
 def predictions(model: ModelAdapter, data: AuditData, context: CheckContext) -> Predictions:
     """The audited samples' labels and probabilities, computed once per audit."""
-    key = ("predictions", id(model))
-    if key not in context._cache:
+    def compute() -> Predictions:
         proba = context.test_proba(model, data)
         names = data.class_names or tuple(str(c) for c in model.classes_)
-        context._cache[key] = Predictions(model.label_indices(data.y), proba, tuple(names))
-    return context._cache[key]
+        return Predictions(model.label_indices(data.y), proba, tuple(names))
+
+    return context.shared("predictions", id(model), compute)

@@ -10,6 +10,7 @@ from ._adapters import (
     wrap_model,
 )
 from ._data import MODALITIES, AuditData, Split
+from ._groups import GroupSpace
 from ._validation import validate_model_on_data
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "AuditData",
     "CallableClassifier",
     "GenerativeAdapter",
+    "GroupSpace",
     "ModelAdapter",
     "SklearnClassifier",
     "Split",

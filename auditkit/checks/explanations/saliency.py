@@ -1,0 +1,70 @@
+"""Explanations: Saliency (Simonyan et al. 2014) through captum.
+
+The absolute gradient of the explained class's logit with respect to the
+input (text: the gradient's norm at each token's embedding). Cheap, and a
+useful contrast in the sanity check: saliency maps often survive weight
+randomisation better than they should.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...inputs import AuditData, ModelAdapter
+from .._base import CheckContext, register_check
+from ._captum import gradient_attribution
+from ._common import ExplanationCheck, Units
+
+__all__ = ["ExplanationsSaliency"]
+
+
+@register_check
+@dataclass(frozen=True)
+class ExplanationsSaliency(ExplanationCheck):
+    """Saliency maps (absolute input gradients), with faithfulness and sanity checks.
+
+    Parameters
+    ----------
+    layer : str, optional
+        Text models: the embedding layer (default: the first nn.Embedding).
+    """
+
+    name = "explanations_saliency"
+    description = ("Saliency (absolute input gradients, captum) with deletion/insertion "
+                   "faithfulness, the model-randomisation sanity check and stability.")
+    requires = frozenset({"predict", "gradients"})
+    order = 1
+    method = "Saliency"
+
+    layer: str | None = None
+
+    def attribute(self, model: ModelAdapter, data: AuditData, X: np.ndarray,
+                  target: np.ndarray, units: Units, context: CheckContext
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Absolute gradient of the explained class's logit."""
+        from captum.attr import LayerGradientXActivation, Saliency
+
+        if data.modality == "text":
+            def make(forward, layer):  # noqa: ANN001, ANN202
+                return LayerGradientXActivation(forward, layer, multiply_by_inputs=False)
+
+            inputs_grad, _ = _layer_gradients(model, data, X, target, units, make, self.layer)
+            return inputs_grad, {}
+        attributions, _ = gradient_attribution(
+            model, data, X, target, units, make=lambda forward, _: Saliency(forward),
+            baselines="none", abs=True)
+        return attributions, {}
+
+
+def _layer_gradients(model, data, X, target, units, make, layer):  # noqa: ANN001, ANN202
+    import torch
+
+    from ._captum import _tensor, embedding_layer
+
+    inputs = _tensor(X, model.device)
+    method = make(model.forward_logits, embedding_layer(model.module, layer))
+    with model.evaluating(), torch.backends.cudnn.flags(enabled=False):
+        grads = method.attribute(inputs, target=torch.from_numpy(target).to(model.device))
+    return grads.detach().float().cpu().norm(dim=-1).numpy().astype(np.float64), None

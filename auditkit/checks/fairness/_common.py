@@ -1,0 +1,599 @@
+"""Shared work of the fairness checks: groups, per-group rates and their bootstrap.
+
+The sensitive features of :class:`~auditkit.AuditData` become *group sets*:
+each feature on its own (a continuous one cut into stated bins) and, when
+asked, every intersection of two or more features. Point estimates per group
+come from fairlearn's :class:`~fairlearn.metrics.MetricFrame`.
+
+For the intervals, every per-group rate is a ratio of per-group sums of a few
+cells: for each class (one vs rest) the (true, predicted) pair is one of TN,
+FP, FN, TP, and a sample is either classified correctly or not. A sparse
+design matrix ``D`` of shape (n_samples, sum over groups of cells) has one
+entry per sample, group set and cell, so for bootstrap counts ``W`` of shape
+(b, n) the sums of every group, cell and resample are one product ``W @ D``.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+from ..._stats import BootstrapSpec, bootstrap, expected_calibration_error
+from ...exceptions import BAD_VALUE, CheckError
+from ...inputs import AuditData, ModelAdapter
+from .._base import NO_SENSITIVE, Check, CheckContext
+from .._classification import Predictions, predictions
+
+__all__ = ["FairnessCheck", "GroupSet", "FairnessAnalysis", "fairness_analysis",
+           "sensitive_group_sets", "disparity_values", "disparity_tests", "RATES", "DISPARITIES",
+           "NO_SENSITIVE"]
+
+#: Per-group rates with an interval, in the order of the columns of the sums.
+RATES = ("selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision", "base_rate")
+_TN, _FP, _FN, _TP = range(4)
+_SEPARATOR = " & "
+UNKNOWN_BIN_COLUMN = ("The 'bin_edges' option must name sensitive features of the data "
+                      "({expected}). Got {got} instead.")
+NOT_NUMERIC_BIN_COLUMN = ("The 'bin_edges' option can only bin numeric sensitive features. "
+                          "Got the non-numeric feature {got!r} instead.")
+
+
+@dataclass(frozen=True)
+class GroupSet:
+    """One sensitive feature, or an intersection of several, as group codes.
+
+    Attributes
+    ----------
+    name : str
+        ``"sex"``, or ``"sex & race"`` for an intersection.
+    features : tuple of str
+    groups : tuple of str
+        Group labels in table order (``"Female & White"`` for an intersection).
+    codes : ndarray of shape (n_samples,)
+        Index into ``groups`` of each sample.
+    counts : ndarray of shape (n_groups,)
+    """
+
+    name: str
+    features: tuple[str, ...]
+    groups: tuple[str, ...]
+    codes: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def is_intersection(self) -> bool:
+        return len(self.features) > 1
+
+    def labels(self) -> pd.Series:
+        """The group label of each sample (what fairlearn gets as sensitive feature)."""
+        return pd.Series(np.asarray(self.groups, dtype=object)[self.codes], name=self.name)
+
+
+def _cut_label(edges: np.ndarray, i: int) -> str:
+    if i == 0:
+        return f"< {edges[0]:g}"
+    if i == len(edges):
+        return f">= {edges[-1]:g}"
+    return f"{edges[i - 1]:g} to < {edges[i]:g}"
+
+
+def _single_set(name: str, column: pd.Series, *, edges: Sequence[float] | None, n_bins: int,
+                max_categories: int) -> tuple[GroupSet, dict[str, Any] | None]:
+    numeric = (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column))
+    if edges is not None and not numeric:
+        raise CheckError(NOT_NUMERIC_BIN_COLUMN.format(got=name))
+    if edges is not None or (numeric and column.nunique() > max_categories):
+        values = column.to_numpy(dtype=np.float64)
+        if edges is None:  # quantile cut points, rounded so the stated bins are the real ones
+            raw = np.quantile(values, np.arange(1, n_bins) / n_bins)
+            cuts = np.unique([float(f"{c:.4g}") for c in raw])
+            how = f"{n_bins} quantile bins"
+        else:
+            cuts = np.unique(np.asarray(edges, dtype=np.float64))
+            how = "given cut points"
+        bin_index = np.searchsorted(cuts, values, side="right")
+        present, codes = np.unique(bin_index, return_inverse=True)
+        groups = tuple(_cut_label(cuts, int(i)) for i in present)
+        binning = {"feature": name, "how": how, "cut_points": cuts.tolist(), "bins": groups}
+    else:
+        text = column.astype(str).to_numpy()
+        groups_array, codes = np.unique(text, return_inverse=True)
+        groups = tuple(str(g) for g in groups_array)
+        binning = None
+    codes = codes.astype(np.int64)
+    counts = np.bincount(codes, minlength=len(groups))
+    return GroupSet(name, (name,), groups, codes, counts), binning
+
+
+def sensitive_group_sets(sensitive: pd.DataFrame, *, bin_edges: Mapping[str, Sequence[float]]
+                         | None = None, n_bins: int = 4, max_categories: int = 10,
+                         intersections: bool = True) -> tuple[list[GroupSet], list[dict]]:
+    """Group sets of each sensitive feature and, optionally, of their intersections.
+
+    Parameters
+    ----------
+    sensitive : pandas.DataFrame
+        One column per sensitive feature, no missing values.
+    bin_edges : mapping of str to sequence of float, optional
+        Cut points of numeric features to bin (``[25, 45]`` gives ``< 25``,
+        ``25 to < 45``, ``>= 45``).
+    n_bins : int, default=4
+        Quantile bins of a numeric feature with more than ``max_categories``
+        distinct values and no given cut points.
+    max_categories : int, default=10
+    intersections : bool, default=True
+        Add every intersection of two or more features.
+
+    Returns
+    -------
+    group_sets : list of GroupSet
+        The single features first, then the intersections.
+    binnings : list of dict
+        How each binned feature was cut.
+    """
+    bin_edges = dict(bin_edges or {})
+    unknown = sorted(set(bin_edges) - set(sensitive.columns))
+    if unknown:
+        raise CheckError(UNKNOWN_BIN_COLUMN.format(expected=list(sensitive.columns), got=unknown))
+    singles, binnings = [], []
+    for name in sensitive.columns:
+        group_set, binning = _single_set(name, sensitive[name], edges=bin_edges.get(name),
+                                         n_bins=n_bins, max_categories=max_categories)
+        singles.append(group_set)
+        if binning is not None:
+            binnings.append(binning)
+    sets = list(singles)
+    if intersections:
+        for size in range(2, len(singles) + 1):
+            for combo in itertools.combinations(singles, size):
+                shape = tuple(len(s.groups) for s in combo)
+                flat = np.ravel_multi_index(tuple(s.codes for s in combo), shape)
+                present, codes = np.unique(flat, return_inverse=True)
+                parts = np.unravel_index(present, shape)
+                groups = tuple(_SEPARATOR.join(s.groups[p[j]] for s, p in zip(combo, parts,
+                                                                                 strict=True))
+                               for j in range(len(present)))
+                codes = codes.astype(np.int64)
+                sets.append(GroupSet(_SEPARATOR.join(s.name for s in combo),
+                                     tuple(s.name for s in combo), groups, codes,
+                                     np.bincount(codes, minlength=len(groups))))
+    return sets, binnings
+
+
+def evaluated_classes(pred: Predictions) -> list[int]:
+    """The classes judged one vs rest: the positive class (index 1) of a binary model, else all."""
+    return [1] if pred.n_classes == 2 else list(range(pred.n_classes))
+
+
+# -- point estimates (fairlearn) ----------------------------------------------------------
+
+
+def _base_rate(y_true: Any, y_pred: Any, sample_weight: Any) -> float:
+    return float(np.average(y_true, weights=sample_weight))
+
+
+def point_frames(pred: Predictions, group_set: GroupSet, classes: Sequence[int], *,
+                 with_ece: bool) -> tuple[pd.DataFrame, dict[int, pd.DataFrame]]:
+    """Per-group metrics from fairlearn's MetricFrame, rows in ``group_set.groups`` order.
+
+    MetricFrame's cost grows with the rows it is given, so it gets one row per
+    distinct (group, true class, predicted class), weighted by how many samples
+    share it: every metric here is a ratio of weighted counts, so the numbers
+    are those of the unweighted samples (the tests compare the two).
+
+    Returns
+    -------
+    overall : pandas.DataFrame
+        count, accuracy and (with probabilities) ECE per group.
+    per_class : dict of int to pandas.DataFrame
+        For each class (one vs rest): base_rate, selection_rate, tpr, fpr, fnr, precision.
+    """
+    from fairlearn.metrics import (
+        MetricFrame,
+        false_negative_rate,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
+    from sklearn.metrics import accuracy_score, precision_score
+
+
+    k = pred.n_classes
+    distinct, inverse = np.unique((group_set.codes * k + pred.y) * k + pred.predicted,
+                                  return_inverse=True)
+    weight = np.bincount(inverse).astype(np.float64)
+    group, y_true, y_pred = distinct // (k * k), (distinct // k) % k, distinct % k
+    labels = pd.Series(np.asarray(group_set.groups, dtype=object)[group], name=group_set.name)
+    order = list(group_set.groups)
+
+    def frame(metrics: dict[str, Any], truth: np.ndarray, guess: np.ndarray) -> pd.DataFrame:
+        params = {name: {"sample_weight": weight} for name in metrics}
+        result = MetricFrame(metrics=metrics, y_true=truth, y_pred=guess,
+                             sensitive_features=labels, sample_params=params).by_group
+        return result.reindex(order).astype(np.float64)
+
+    overall = frame({"accuracy": accuracy_score}, y_true, y_pred)
+    overall.insert(0, "count", group_set.counts.astype(np.int64))
+    ece = np.full(len(order), np.nan)
+    if with_ece:  # auditkit's ECE (fairlearn has none), the same as performance_calibration's
+        for g in range(len(order)):
+            members = group_set.codes == g
+            ece[g] = expected_calibration_error(pred.confidence[members], pred.correct[members])[0]
+    overall["ece"] = ece
+    one_vs_rest = {
+        "base_rate": _base_rate,
+        "selection_rate": functools.partial(selection_rate, pos_label=1),
+        "tpr": functools.partial(true_positive_rate, pos_label=1),
+        "fpr": functools.partial(false_positive_rate, pos_label=1),
+        "fnr": functools.partial(false_negative_rate, pos_label=1),
+        "precision": functools.partial(precision_score, pos_label=1, zero_division=0),
+    }
+    per_class = {c: frame(one_vs_rest, (y_true == c).astype(np.int64),
+                          (y_pred == c).astype(np.int64)) for c in classes}
+    return overall, per_class
+
+
+# -- bootstrap of per-group sums ----------------------------------------------------------
+
+
+def _design(pred: Predictions, group_sets: Sequence[GroupSet],
+            classes: Sequence[int]) -> tuple[sparse.csr_matrix, list[int]]:
+    """Sparse (n, columns) indicator of (group set, group, class, cell) plus correctness."""
+    n, width = pred.n, 4 * len(classes) + 1
+    cells = [2 * (pred.y == k).astype(np.int64) + (pred.predicted == k).astype(np.int64)
+             for k in classes]
+    rows, cols, vals, offsets, offset = [], [], [], [], 0
+    samples = np.arange(n)
+    for group_set in group_sets:
+        offsets.append(offset)
+        base = offset + group_set.codes * width
+        for j, cell in enumerate(cells):
+            rows.append(samples)
+            cols.append(base + 4 * j + cell)
+            vals.append(np.ones(n))
+        rows.append(samples)
+        cols.append(base + 4 * len(classes))
+        vals.append(pred.correct)
+        offset += len(group_set.groups) * width
+    design = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
+                                                       np.concatenate(cols))), shape=(n, offset))
+    return design, offsets
+
+
+def rates_from_sums(sums: np.ndarray, n_groups: int, n_classes: int) -> dict[str, np.ndarray]:
+    """Per-group rates from per-group cell sums.
+
+    Parameters
+    ----------
+    sums : ndarray of shape (b, n_groups * (4 * n_classes + 1))
+    n_groups, n_classes : int
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``accuracy`` and ``count`` of shape (b, n_groups); the one-vs-rest rates of
+        shape (b, n_groups, n_classes). Zero denominators follow scikit-learn (a
+        rate of 0), except a group absent from a resample, whose rates are NaN.
+    """
+    b = sums.shape[0]
+    block = sums.reshape(b, n_groups, 4 * n_classes + 1)
+    cells = block[:, :, :-1].reshape(b, n_groups, n_classes, 4)
+    tn, fp, fn, tp = (cells[..., i] for i in (_TN, _FP, _FN, _TP))
+    count = tn[..., 0] + fp[..., 0] + fn[..., 0] + tp[..., 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        present = (count > 0)[..., None]
+        size = count[..., None]
+
+        def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+            return np.where(present, np.where(den > 0, num / den, 0.0), np.nan)
+
+        tpr = ratio(tp, tp + fn)
+        out = {
+            "count": count,
+            "accuracy": np.where(count > 0, block[:, :, -1] / count, np.nan),
+            "selection_rate": ratio(tp + fp, size),
+            "base_rate": ratio(tp + fn, size),
+            "tpr": tpr,
+            "fpr": ratio(fp, fp + tn),
+            "fnr": ratio(fn, tp + fn),
+            "precision": ratio(tp, tp + fp),
+        }
+    return out
+
+
+@dataclass(frozen=True)
+class FairnessAnalysis:
+    """Everything both fairness checks need, computed once per audit and options."""
+
+    pred: Predictions
+    group_sets: tuple[GroupSet, ...]
+    binnings: tuple[dict, ...]
+    classes: tuple[int, ...]
+    overall: tuple[pd.DataFrame, ...]  # per group set
+    per_class: tuple[dict[int, pd.DataFrame], ...]  # per group set
+    point_sums: tuple[np.ndarray, ...]  # per group set, shape (1, columns)
+    boot_sums: tuple[np.ndarray, ...] | None  # per group set, shape (b, columns)
+    spec: BootstrapSpec
+
+    def point_rates(self, s: int) -> dict[str, np.ndarray]:
+        """Rates of group set ``s`` on the whole sample (for the tests' counts)."""
+        return rates_from_sums(self.point_sums[s], len(self.group_sets[s].groups),
+                               len(self.classes))
+
+    def boot_rates(self, s: int) -> dict[str, np.ndarray] | None:
+        """Rates of group set ``s`` in every resample, or None without resamples."""
+        if self.boot_sums is None:
+            return None
+        return rates_from_sums(self.boot_sums[s], len(self.group_sets[s].groups),
+                               len(self.classes))
+
+    def class_name(self, k: int) -> str:
+        return self.pred.class_names[k]
+
+
+def fairness_analysis(model: ModelAdapter, data: AuditData, context: CheckContext, *,
+                      spec: BootstrapSpec, bin_edges: Mapping[str, Sequence[float]] | None,
+                      n_bins: int, max_categories: int,
+                      intersections: bool) -> FairnessAnalysis:
+    """Groups, fairlearn's per-group metrics and the bootstrap sums, once per audit.
+
+    The resamples come from ``context.rng("fairness")``, so every fairness check
+    of an audit reads the same resamples.
+    """
+    edges_key = tuple(sorted((k, tuple(v)) for k, v in (bin_edges or {}).items()))
+    key = (id(model), spec, edges_key, n_bins, max_categories, intersections)
+    return context.shared("fairness.analysis", key, lambda: _fairness_analysis(
+        model, data, context, spec=spec, bin_edges=bin_edges, n_bins=n_bins,
+        max_categories=max_categories, intersections=intersections))
+
+
+def _fairness_analysis(model: ModelAdapter, data: AuditData, context: CheckContext, *,
+                       spec: BootstrapSpec, bin_edges: Mapping[str, Sequence[float]] | None,
+                       n_bins: int, max_categories: int, intersections: bool
+                       ) -> FairnessAnalysis:
+    pred = predictions(model, data, context)
+    group_sets, binnings = sensitive_group_sets(data.sensitive, bin_edges=bin_edges,
+                                                n_bins=n_bins, max_categories=max_categories,
+                                                intersections=intersections)
+    classes = evaluated_classes(pred)
+    with_ece = "probabilities" in model.capabilities
+    frames = [point_frames(pred, s, classes, with_ece=with_ece) for s in group_sets]
+    design, offsets = _design(pred, group_sets, classes)
+    bounds = list(zip(offsets, offsets[1:] + [design.shape[1]], strict=True))
+    totals = np.asarray(design.sum(axis=0))
+    point_sums = tuple(totals[:, a:b] for a, b in bounds)
+    boot_sums = None
+    if spec.n_resamples:
+        design_t = design.T.tocsr()
+        samples = bootstrap(lambda counts: {"sums": (design_t @ counts.T).T}, pred.n, spec=spec,
+                            rng=context.rng("fairness"), executor=context.executor)
+        boot_sums = tuple(samples["sums"][:, a:b] for a, b in bounds)
+    analysis = FairnessAnalysis(pred, tuple(group_sets), tuple(binnings), tuple(classes),
+                                tuple(f[0] for f in frames), tuple(f[1] for f in frames),
+                                point_sums, boot_sums, spec)
+    return analysis
+
+
+# -- significance ------------------------------------------------------------------------
+
+
+def chi_square(successes: np.ndarray, totals: np.ndarray) -> tuple[float, int]:
+    """Pearson's chi-square of equal proportions across groups: (statistic, df).
+
+    Groups with no trials are left out. With two groups this is the square of
+    the pooled two-proportion z statistic. No variation at all gives 0.
+    """
+    keep = totals > 0
+    successes, totals = successes[keep].astype(np.float64), totals[keep].astype(np.float64)
+    if len(totals) < 2:
+        return float("nan"), 0
+    pooled = successes.sum() / totals.sum()
+    if pooled in (0.0, 1.0):
+        return 0.0, len(totals) - 1
+    expected = totals * pooled
+    statistic = (((successes - expected) ** 2) / (expected * (1 - pooled))).sum()
+    return float(statistic), len(totals) - 1
+
+
+def p_value(*tests: tuple[float, int]) -> float:
+    """Upper tail of the summed chi-square statistics (independent strata add up)."""
+    statistic = sum(t[0] for t in tests)
+    df = sum(t[1] for t in tests)
+    if df == 0 or np.isnan(statistic):
+        return float("nan")
+    return float(stats.chi2.sf(statistic, df))
+
+
+def check_options(*, min_group_size: Any, n_bins: Any, max_categories: Any,
+                  bin_edges: Any) -> None:
+    """Raise on a bad option of a fairness check, at construction."""
+    for param, value, low in (("min_group_size", min_group_size, 1), ("n_bins", n_bins, 2),
+                              ("max_categories", max_categories, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise CheckError(BAD_VALUE.format(param=param, expected=f"an integer >= {low}",
+                                              got=repr(value)))
+    if bin_edges is None:
+        return
+    if not isinstance(bin_edges, Mapping) or not all(
+            isinstance(v, (list, tuple)) and v and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
+                for x in v) for v in bin_edges.values()):
+        raise CheckError(BAD_VALUE.format(param="bin_edges", expected="a mapping of feature "
+                                          "name to a non-empty list of finite cut points",
+                                          got=repr(bin_edges)))
+
+
+# -- disparities ---------------------------------------------------------------------------
+
+#: Disparity -> (the per-group rate(s) it compares, higher is better).
+DISPARITIES = {
+    "demographic_parity_difference": (("selection_rate",), False),
+    "demographic_parity_ratio": (("selection_rate",), True),
+    "equalized_odds_difference": (("tpr", "fpr"), False),
+    "equalized_odds_ratio": (("tpr", "fpr"), True),
+    "equal_opportunity_difference": (("tpr",), False),
+    "predictive_parity_difference": (("precision",), False),
+    "disparate_impact_ratio": (("selection_rate",), True),
+    "worst_group_accuracy": (("accuracy",), True),
+}
+
+
+def _spread(values: np.ndarray, ratio: bool) -> np.ndarray:
+    """Max - min (or min / max) over axis 1, ignoring groups absent from a resample."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        high, low = np.nanmax(values, axis=1), np.nanmin(values, axis=1)
+        if not ratio:
+            return high - low
+        return np.where(high > 0, low / high, np.nan)
+
+
+def disparity_values(rates: Mapping[str, np.ndarray], judged: np.ndarray) -> dict[str, np.ndarray]:
+    """Every disparity over the judged groups, per row and class.
+
+    Parameters
+    ----------
+    rates : mapping of str to ndarray
+        ``accuracy`` of shape (b, n_groups); one-vs-rest rates of shape
+        (b, n_groups, n_classes) (see :func:`rates_from_sums`).
+    judged : bool ndarray of shape (n_groups,)
+
+    Returns
+    -------
+    dict of str to ndarray of shape (b, n_classes)
+        ``worst_group_accuracy`` is the same for every class.
+    """
+    def spread(rate: str, ratio: bool) -> np.ndarray:
+        return _spread(rates[rate][:, judged], ratio)
+
+    dp_ratio = spread("selection_rate", True)
+    n_classes = rates["tpr"].shape[2]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        worst_accuracy = np.nanmin(rates["accuracy"][:, judged], axis=1)
+    return {
+        "demographic_parity_difference": spread("selection_rate", False),
+        "demographic_parity_ratio": dp_ratio,
+        "equalized_odds_difference": np.maximum(spread("tpr", False), spread("fpr", False)),
+        "equalized_odds_ratio": np.minimum(spread("tpr", True), spread("fpr", True)),
+        "equal_opportunity_difference": spread("tpr", False),
+        "predictive_parity_difference": spread("precision", False),
+        "disparate_impact_ratio": dp_ratio,
+        "worst_group_accuracy": np.repeat(worst_accuracy[:, None], n_classes, axis=1),
+    }
+
+
+def frame_rates(analysis: FairnessAnalysis, s: int) -> dict[str, np.ndarray]:
+    """Fairlearn's per-group point estimates of group set ``s``, shaped like one resample."""
+    overall, per_class = analysis.overall[s], analysis.per_class[s]
+    out = {"accuracy": overall["accuracy"].to_numpy(dtype=np.float64)[None, :],
+           "count": overall["count"].to_numpy(dtype=np.float64)[None, :]}
+    for rate in ("selection_rate", "base_rate", "tpr", "fpr", "fnr", "precision"):
+        out[rate] = np.stack([per_class[k][rate].to_numpy(dtype=np.float64)
+                              for k in analysis.classes], axis=-1)[None, :, :]
+    return out
+
+
+def disparity_tests(point_sums: np.ndarray, n_groups: int, n_classes: int,
+                    judged: np.ndarray) -> dict[str, np.ndarray]:
+    """p-value of each disparity per class: chi-square tests of equal rates across groups.
+
+    Selection rate (demographic parity, disparate impact): selected vs not, all
+    samples. Equal opportunity: among true positives. Equalized odds: the TPR
+    and FPR tests summed (positives and negatives are disjoint strata).
+    Predictive parity: among predicted positives. Accuracy: correct vs not.
+    """
+    block = point_sums.reshape(n_groups, 4 * n_classes + 1)[judged]
+    cells = block[:, :-1].reshape(len(block), n_classes, 4)
+    count = cells[:, 0].sum(axis=1)
+    accuracy = p_value(chi_square(block[:, -1], count))
+    out: dict[str, list[float]] = {name: [] for name in DISPARITIES}
+    for k in range(n_classes):
+        tn, fp, fn, tp = (cells[:, k, i] for i in range(4))
+        selection = p_value(chi_square(tp + fp, count))
+        tpr_test, fpr_test = chi_square(tp, tp + fn), chi_square(fp, fp + tn)
+        values = {"demographic_parity_difference": selection,
+                  "demographic_parity_ratio": selection,
+                  "equalized_odds_difference": p_value(tpr_test, fpr_test),
+                  "equalized_odds_ratio": p_value(tpr_test, fpr_test),
+                  "equal_opportunity_difference": p_value(tpr_test),
+                  "predictive_parity_difference": p_value(chi_square(tp, tp + fp)),
+                  "disparate_impact_ratio": selection,
+                  "worst_group_accuracy": accuracy}
+        for name, value in values.items():
+            out[name].append(value)
+    return {name: np.asarray(v) for name, v in out.items()}
+
+
+TEST_METHOD = ("Pearson chi-square test of equal rates across the judged groups (for two "
+               "groups, the two-sided pooled two-proportion z-test); equalized odds sums the "
+               "tests among true positives and true negatives. Not adjusted for multiple tests.")
+
+
+# -- the base of the fairness checks ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FairnessCheck(Check):
+    """Options and set-up shared by the fairness checks (not registered itself).
+
+    Parameters
+    ----------
+    min_group_size : int, default=30
+        Groups with fewer samples are flagged as too small to judge and left
+        out of the disparities (they stay in the per-group tables).
+    intersections : bool, default=True
+        Also audit every intersection of two or more sensitive features.
+    bin_edges : mapping of str to list of float, optional
+        Cut points of numeric sensitive features (``{"age": [25, 45]}``).
+    n_bins : int, default=4
+        Quantile bins of a numeric sensitive feature with more than
+        ``max_categories`` distinct values and no given cut points.
+    max_categories : int, default=10
+    n_resamples : int, default=1000
+        Bootstrap resamples for the intervals (0 for none).
+    confidence : float, default=0.95
+    """
+
+    requires = frozenset({"predict"})
+    needs_sensitive = True
+
+    min_group_size: int = 30
+    intersections: bool = True
+    bin_edges: Mapping[str, Sequence[float]] | None = None
+    n_bins: int = 4
+    max_categories: int = 10
+    n_resamples: int = 1000
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        BootstrapSpec(self.n_resamples, self.confidence)  # raises on a bad option, at once
+        check_options(min_group_size=self.min_group_size, n_bins=self.n_bins,
+                      max_categories=self.max_categories, bin_edges=self.bin_edges)
+
+    def analysis(self, model: ModelAdapter, data: AuditData,
+                 context: CheckContext) -> FairnessAnalysis:
+        """The shared analysis for this check's options (cached in ``context``)."""
+        return fairness_analysis(model, data, context,
+                                 spec=BootstrapSpec(self.n_resamples, self.confidence),
+                                 bin_edges=self.bin_edges, n_bins=self.n_bins,
+                                 max_categories=self.max_categories,
+                                 intersections=self.intersections)
+
+
+def describe_p(p: float) -> str:
+    """``"p < 0.001"`` or ``"p = 0.042"``."""
+    if np.isnan(p):
+        return "no test"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

@@ -1,0 +1,196 @@
+"""Fairness: how far apart the groups of each sensitive feature are treated.
+
+Demographic parity difference and ratio, equalized odds difference and ratio,
+equal opportunity difference, predictive parity difference, the disparate
+impact ratio (the four-fifths rule reads it against 0.8) and worst-group
+accuracy, as fairlearn defines them (between the groups' extremes), over the
+groups with at least ``min_group_size`` samples. Each has a percentile
+bootstrap interval and a chi-square test of equal rates. Multi-class models
+are read one class against the rest; the headline metrics are the worst case
+over the single sensitive features and classes (intersections are in a table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ...inputs import AuditData, ModelAdapter
+from ...results import CheckResult, Figure, Metric, Status
+from .._base import CheckContext, register_check
+from ._common import (
+    DISPARITIES,
+    FairnessAnalysis,
+    FairnessCheck,
+    describe_p,
+    disparity_tests,
+    disparity_values,
+    frame_rates,
+)
+
+__all__ = ["FairnessDisparities"]
+
+_FIGURE_METRICS = ("demographic_parity_difference", "equalized_odds_difference",
+                   "equal_opportunity_difference", "predictive_parity_difference")
+
+
+@register_check
+@dataclass(frozen=True)
+class FairnessDisparities(FairnessCheck):
+    """Disparity metrics per sensitive feature and intersection, with intervals and p-values.
+
+    Parameters
+    ----------
+    min_group_size, intersections, bin_edges, n_bins, max_categories, n_resamples, confidence
+        See :class:`~auditkit.checks._fairness.FairnessCheck`.
+    """
+
+    name = "fairness_disparities"
+    family = "fairness"
+    order = 1
+    description = ("Demographic parity, equalized odds, equal opportunity, predictive parity, "
+                   "disparate impact (four-fifths rule) and worst-group accuracy per sensitive "
+                   "feature and intersection, with bootstrap intervals and significance tests.")
+
+    def compute(self, model: ModelAdapter, data: AuditData, *,
+                context: CheckContext) -> CheckResult:
+        """Compute the check's metrics; see the class docstring."""
+        analysis = self.analysis(model, data, context)
+        rows = [self._rows(analysis, s) for s in range(len(analysis.group_sets))]
+        table = pd.concat(rows)
+        tables = {}
+        for key, intersection in (("disparities", False), ("intersection_disparities", True)):
+            names = [g.name for g in analysis.group_sets if g.is_intersection == intersection]
+            if names:
+                part = table[table.index.get_level_values("sensitive_feature").isin(names)]
+                tables[key] = part
+        singles = tables["disparities"]
+        metrics = {name: self._worst(singles, name, higher) for name, (_, higher)
+                   in DISPARITIES.items()}
+        return self.result(Status.INFO, self._headline(analysis, singles), metrics=metrics,
+                           tables=tables, figures={"disparities": self._figure(table)})
+
+    def _rows(self, analysis: FairnessAnalysis, s: int) -> pd.DataFrame:
+        group_set = analysis.group_sets[s]
+        judged = group_set.counts >= self.min_group_size
+        n_classes = len(analysis.classes)
+        point_rates = frame_rates(analysis, s)
+        points = disparity_values(point_rates, judged)
+        boot = analysis.boot_rates(s)
+        samples = disparity_values(boot, judged) if boot is not None else None
+        tests = disparity_tests(analysis.point_sums[s][0], len(group_set.groups), n_classes,
+                                judged)
+        alpha = (1.0 - self.confidence) / 2.0
+        records, index = [], []
+        for j, k in enumerate(analysis.classes):
+            for name, (rates, _) in DISPARITIES.items():
+                value = float(points[name][0, j]) if judged.sum() >= 2 else float("nan")
+                low = high = None
+                if samples is not None and not np.isnan(value):
+                    finite = samples[name][:, j][np.isfinite(samples[name][:, j])]
+                    if finite.size:
+                        low, high = (float(q) for q in np.quantile(finite, [alpha, 1 - alpha]))
+                high_group, low_group, high_rate, low_rate = _extremes(
+                    point_rates, rates, judged, j, group_set.groups)
+                records.append({"value": value, "lower": np.nan if low is None else low,
+                                "upper": np.nan if high is None else high,
+                                "p_value": float(tests[name][j]) if judged.sum() >= 2
+                                else float("nan"),
+                                "highest_group": high_group, "highest_rate": high_rate,
+                                "lowest_group": low_group, "lowest_rate": low_rate,
+                                "groups_judged": int(judged.sum()),
+                                "samples_judged": int(group_set.counts[judged].sum()),
+                                "groups_too_small": int((~judged).sum())})
+                index.append((group_set.name, analysis.class_name(k), name))
+        frame = pd.DataFrame.from_records(records)
+        frame.index = pd.MultiIndex.from_tuples(index, names=["sensitive_feature", "class",
+                                                              "disparity"])
+        if n_classes == 1:  # binary: one class, the positive one; the level says nothing
+            frame.index = frame.index.droplevel("class")
+        return frame
+
+    def _worst(self, singles: pd.DataFrame, name: str, higher_is_better: bool) -> Metric:
+        part = singles[singles.index.get_level_values("disparity") == name]
+        part = part[part["value"].notna()]
+        if part.empty:
+            return Metric(float("nan"), higher_is_better=higher_is_better)
+        row = part.loc[part["value"].idxmin() if higher_is_better else part["value"].idxmax()]
+        has_interval = bool(np.isfinite(row["lower"]) and np.isfinite(row["upper"]))
+        return Metric(row["value"], row["lower"] if has_interval else None,
+                      row["upper"] if has_interval else None,
+                      self.confidence if has_interval else None, int(row["samples_judged"]),
+                      f"percentile bootstrap, {self.n_resamples} resamples"
+                      if has_interval else None, higher_is_better)
+
+    def _figure(self, table: pd.DataFrame) -> Figure:
+        part = table[table.index.get_level_values("disparity").isin(_FIGURE_METRICS)]
+        features = list(dict.fromkeys(part.index.get_level_values("sensitive_feature")))
+        shape = (len(_FIGURE_METRICS), len(features))
+        values, lower, upper = (np.full(shape, np.nan) for _ in range(3))
+        for i, metric in enumerate(_FIGURE_METRICS):
+            for j, feature in enumerate(features):
+                rows = part[(part.index.get_level_values("disparity") == metric)
+                            & (part.index.get_level_values("sensitive_feature") == feature)]
+                if rows["value"].notna().any():  # multi-class: the worst class
+                    row = rows.loc[rows["value"].idxmax()]
+                    values[i, j], lower[i, j], upper[i, j] = row[["value", "lower", "upper"]]
+        return Figure("disparity_intervals", {"features": features,
+                                              "metrics": list(_FIGURE_METRICS), "values": values,
+                                              "lower": lower, "upper": upper,
+                                              "confidence": self.confidence},
+                      "Disparities between groups, with intervals")
+
+    def _headline(self, analysis: FairnessAnalysis, singles: pd.DataFrame) -> str:
+        def worst(metric: str, lowest: bool = False) -> tuple[tuple, pd.Series] | None:
+            rows = singles[(singles.index.get_level_values("disparity") == metric)
+                           & singles["value"].notna()]
+            if rows.empty:
+                return None
+            key = rows["value"].idxmin() if lowest else rows["value"].idxmax()
+            return key, rows.loc[key]
+
+        found = worst("demographic_parity_difference")
+        if found is None:
+            return (f"No sensitive feature has two groups of at least {self.min_group_size} "
+                    "samples: the disparities cannot be judged.")
+        key, row = found
+        positive = analysis.class_name(analysis.classes[0]) if len(key) == 2 else key[1]
+        text = (f"By {key[0]}, the model predicts {positive!r} for {row['highest_rate']:.1%} of "
+                f"{row['highest_group']} and {row['lowest_rate']:.1%} of {row['lowest_group']}: "
+                f"a demographic parity difference of {row['value']:.3f}{self._interval(row)}.")
+        key, row = worst("equalized_odds_difference")
+        rate = ("true positive rate" if np.isclose(row["value"], singles.loc[
+            (*key[:-1], "equal_opportunity_difference"), "value"]) else "false positive rate")
+        text += (f" Largest error-rate gap: equalized odds difference {row['value']:.3f} by "
+                 f"{key[0]}{self._interval(row)}, with a {rate} of {row['highest_rate']:.1%} "
+                 f"for {row['highest_group']} and {row['lowest_rate']:.1%} for "
+                 f"{row['lowest_group']}.")
+        key, row = worst("worst_group_accuracy", lowest=True)
+        text += f" Worst-group accuracy {row['value']:.1%} ({row['lowest_group']}, by {key[0]})."
+        return text
+
+    def _interval(self, row: pd.Series) -> str:
+        p = describe_p(row["p_value"])
+        if not np.isfinite(row["lower"]):
+            return f" ({p})"
+        return (f" ({self.confidence:.0%} CI {row['lower']:.3f} to {row['upper']:.3f}; "
+                f"chi-square test {p})")
+
+
+def _extremes(rates: dict[str, np.ndarray], names: tuple[str, ...], judged: np.ndarray, j: int,
+              groups: tuple[str, ...]) -> tuple[str, str, float, float]:
+    """The judged groups with the highest and lowest rate behind a disparity (the wider one)."""
+    best = ("", "", float("nan"), float("nan"))
+    candidates = np.flatnonzero(judged)
+    if len(candidates) < 2:
+        return best
+    for name in names:
+        values = rates[name][0]
+        values = values[:, j] if values.ndim == 2 else values
+        sub = values[candidates]
+        high, low = candidates[np.argmax(sub)], candidates[np.argmin(sub)]
+        if np.isnan(best[2]) or values[high] - values[low] > best[2] - best[3]:
+            best = (groups[high], groups[low], float(values[high]), float(values[low]))
+    return best

@@ -1,0 +1,314 @@
+"""Fairness mitigation: what post-processing would buy, and what it would cost in accuracy.
+
+fairlearn's :class:`~fairlearn.postprocessing.ThresholdOptimizer` (group-specific,
+possibly randomised thresholds on the positive-class probability) under
+demographic parity and under equalized odds, maximising accuracy. The audit
+split is the only labelled data the model was not trained on, so it is cut in
+two with the audit's seed, stratified by group and label: the thresholds are
+fitted on one half and judged on the other. Accuracy, demographic parity and
+equalized odds differences (fairlearn) of the unmitigated model and of each
+mitigated one, by the first sensitive feature. Binary classifiers only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from ...exceptions import BAD_VALUE, CheckError
+from ...inputs import AuditData, ModelAdapter, SklearnClassifier
+from ...results import CheckResult, Figure, Metric, Status
+from .._base import Check, CheckContext, register_check
+from .._classification import predictions
+from ._common import check_options, sensitive_group_sets
+
+__all__ = ["FairnessMitigation"]
+
+CONSTRAINTS = ("demographic_parity", "equalized_odds")
+NOT_BINARY = ("fairlearn's ThresholdOptimizer post-processes binary classifiers; the audited "
+              "model has {n} classes.")
+NO_SAMPLE_WEIGHT = ("ExponentiatedGradient refits the estimator with sample weights; this "
+                    "estimator's fit takes none ({error}).")
+NOT_REFITTABLE = ("ExponentiatedGradient refits a scikit-learn estimator; the audited model is "
+                  "a {framework} model.")
+_LABELS = {"unmitigated": "Unmitigated",
+           "demographic_parity": "Parity thresholds",
+           "equalized_odds": "Equalized-odds thresholds",
+           "exponentiated_gradient": "ExponentiatedGradient"}
+
+
+class _ScoreLookup(ClassifierMixin, BaseEstimator):
+    """A prefit 'estimator' whose input is a sample's row number in the audit split.
+
+    ThresholdOptimizer only needs ``predict_proba``; handing it row numbers
+    instead of samples lets it work for any model with probabilities (images,
+    text, black boxes) and reuses the probabilities the audit already computed.
+    """
+
+    def __init__(self, proba: np.ndarray) -> None:
+        self.proba = proba
+        self.classes_ = np.arange(proba.shape[1])
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def fit(self, X: Any, y: Any) -> _ScoreLookup:
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self.proba[np.asarray(X, dtype=np.int64).ravel()]
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.argmax(self.predict_proba(X), axis=1)
+
+
+@register_check
+@dataclass(frozen=True)
+class FairnessMitigation(Check):
+    """Post-processing for fairness (fairlearn's ThresholdOptimizer), fitted and judged on halves.
+
+    Parameters
+    ----------
+    constraints : tuple of str, default=("demographic_parity", "equalized_odds")
+        The fairness constraints to post-process for.
+    evaluation_fraction : float, default=0.5
+        Share of the audit split held out to judge the mitigated models.
+    grid_size : int, default=1000
+        Thresholds ThresholdOptimizer searches.
+    reduction_iterations : int, default=15
+        Iterations of ExponentiatedGradient (scikit-learn estimators only).
+    min_group_size : int, default=30
+        The sensitive feature's groups with fewer samples in the audit split
+        are left out (ThresholdOptimizer cannot fit a threshold to a handful).
+    n_bins, max_categories : int
+        How a numeric sensitive feature is binned (as the other fairness checks).
+    """
+
+    name = "fairness_mitigation"
+    family = "fairness"
+    order = 3
+    requires = frozenset({"predict", "probabilities"})
+    needs_sensitive = True
+    description = ("Accuracy against demographic parity and equalized odds differences of the "
+                   "model and of fairlearn's ThresholdOptimizer post-processing, fitted on half "
+                   "of the audit split and judged on the other half.")
+
+    constraints: tuple[str, ...] = CONSTRAINTS
+    evaluation_fraction: float = 0.5
+    grid_size: int = 1000
+    reduction_iterations: int = 15
+    min_group_size: int = 30
+    n_bins: int = 4
+    max_categories: int = 10
+
+    def __post_init__(self) -> None:
+        if (not isinstance(self.constraints, (tuple, list)) or not self.constraints
+                or not set(self.constraints) <= set(CONSTRAINTS)):
+            raise CheckError(BAD_VALUE.format(param="constraints", expected=f"a non-empty "
+                                              f"tuple of {CONSTRAINTS}",
+                                              got=repr(self.constraints)))
+        fraction = self.evaluation_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not (
+                0.0 < fraction < 1.0):
+            raise CheckError(BAD_VALUE.format(param="evaluation_fraction",
+                                              expected="a float in (0, 1)", got=repr(fraction)))
+        if isinstance(self.grid_size, bool) or not isinstance(self.grid_size, int) \
+                or self.grid_size < 10:
+            raise CheckError(BAD_VALUE.format(param="grid_size", expected="an integer >= 10",
+                                              got=repr(self.grid_size)))
+        check_options(min_group_size=self.min_group_size, n_bins=self.n_bins,
+                      max_categories=self.max_categories, bin_edges=None)
+
+    def compute(self, model: ModelAdapter, data: AuditData, *,
+                context: CheckContext) -> CheckResult:
+        """Fit the thresholds on one half, judge every approach on the other."""
+        from fairlearn.postprocessing import ThresholdOptimizer
+
+        pred = predictions(model, data, context)
+        if pred.n_classes != 2:
+            return self.result(Status.SKIP, NOT_BINARY.format(n=pred.n_classes))
+        feature = str(data.sensitive.columns[0])
+        (group_set,), _ = sensitive_group_sets(data.sensitive[[feature]], n_bins=self.n_bins,
+                                               max_categories=self.max_categories,
+                                               intersections=False)
+        kept_groups = group_set.counts >= self.min_group_size
+        if kept_groups.sum() < 2:
+            return self.result(Status.SKIP, f"The sensitive feature {feature!r} has fewer than "
+                               f"two groups of at least {self.min_group_size} samples: there is "
+                               "nothing to post-process for.")
+        rows = np.flatnonzero(kept_groups[group_set.codes])
+        fit_rows, eval_rows = self._split(rows, group_set.codes, pred.y, context)
+        groups = group_set.labels().to_numpy()
+        seed = int(context.rng("fairness_mitigation.predict").integers(2**31 - 1))
+        lookup = _ScoreLookup(pred.proba)
+        y_eval, s_eval = pred.y[eval_rows], groups[eval_rows]
+        outcomes = {"unmitigated": self._scores(y_eval, pred.predicted[eval_rows], s_eval)}
+        for constraint in self.constraints:
+            optimizer = ThresholdOptimizer(estimator=lookup, constraints=constraint,
+                                           objective="accuracy_score", grid_size=self.grid_size,
+                                           prefit=True, predict_method="predict_proba")
+            optimizer.fit(fit_rows[:, None], pred.y[fit_rows], sensitive_features=groups[fit_rows])
+            mitigated = optimizer.predict(eval_rows[:, None], sensitive_features=s_eval,
+                                          random_state=seed)
+            outcomes[constraint] = self._scores(y_eval, np.asarray(mitigated), s_eval)
+        notes = {name: "" for name in outcomes}
+        notes["unmitigated"] = "the model's argmax predictions"
+        for constraint in self.constraints:
+            notes[constraint] = ("fairlearn ThresholdOptimizer, prefit, objective accuracy, "
+                                 "randomised thresholds")
+        outcomes["exponentiated_gradient"], notes["exponentiated_gradient"] = \
+            self._reduction(model, data, fit_rows, eval_rows, groups, pred.y, context)
+        table = pd.DataFrame.from_dict(outcomes, orient="index")
+        table.index.name = "approach"
+        table["accuracy_cost_points"] = 100.0 * (outcomes["unmitigated"]["accuracy"]
+                                                 - table["accuracy"])
+        table["note"] = [notes[name] for name in table.index]
+        n_groups = len(group_set.groups)
+        split = pd.DataFrame({
+            "audit_split": group_set.counts.astype(np.int64),
+            "fit_half": np.bincount(group_set.codes[fit_rows], minlength=n_groups),
+            "evaluation_half": np.bincount(group_set.codes[eval_rows], minlength=n_groups),
+            "used": kept_groups},
+            index=pd.Index(list(group_set.groups), name=feature))
+        return self.result(Status.INFO, self._headline(feature, table, split),
+                           metrics=self._metrics(table, len(eval_rows)),
+                           tables={"mitigation": table, "split": split},
+                           figures={"mitigation_tradeoff": self._figure(feature, table)})
+
+    def _split(self, rows: np.ndarray, codes: np.ndarray, y: np.ndarray,
+               context: CheckContext) -> tuple[np.ndarray, np.ndarray]:
+        """Stratified halves (by group and label) of ``rows``, from the audit's seed."""
+        from sklearn.model_selection import train_test_split
+
+        strata = codes[rows] * 2 + y[rows]
+        _, counts = np.unique(strata, return_counts=True)
+        seed = int(context.rng("fairness_mitigation.split").integers(2**31 - 1))
+        fit_rows, eval_rows = train_test_split(
+            rows, test_size=self.evaluation_fraction, random_state=seed,
+            stratify=strata if counts.min() >= 2 else None)
+        return np.sort(fit_rows), np.sort(eval_rows)
+
+    def _reduction(self, model: ModelAdapter, data: AuditData, fit_rows: np.ndarray,
+                   eval_rows: np.ndarray, groups: np.ndarray, y: np.ndarray,
+                   context: CheckContext) -> tuple[dict[str, float], str]:
+        """Refit a clone of the estimator with fairlearn's ExponentiatedGradient.
+
+        The clone is refitted under the headline constraint on the fit half (its samples
+        carry sensitive features; the training set's do not) and judged on the
+        evaluation half.
+        """
+        missing = {"accuracy": np.nan, "demographic_parity_difference": np.nan,
+                   "equalized_odds_difference": np.nan}
+        if not isinstance(model, SklearnClassifier):
+            return missing, "not run: " + NOT_REFITTABLE.format(framework=model.framework)
+        from fairlearn.reductions import DemographicParity, EqualizedOdds, ExponentiatedGradient
+        from sklearn.base import clone
+
+        constraint = self._headline_constraint()
+        moment = EqualizedOdds() if constraint == "equalized_odds" else DemographicParity()
+        X = np.asarray(data.X)
+        reduction = ExponentiatedGradient(clone(model.estimator), constraints=moment,
+                                          max_iter=self.reduction_iterations)
+        try:
+            reduction.fit(model._frame(X[fit_rows]), y[fit_rows],
+                          sensitive_features=groups[fit_rows])
+        except TypeError as exc:  # fit(..., sample_weight=...) unsupported
+            return missing, "not run: " + NO_SAMPLE_WEIGHT.format(error=exc)
+        seed = int(context.rng("fairness_mitigation.reduction").integers(2**31 - 1))
+        predicted = reduction.predict(model._frame(X[eval_rows]), random_state=seed)
+        # It was fitted on class indices, so it predicts class indices.
+        return (self._scores(y[eval_rows], np.asarray(predicted).astype(np.int64),
+                             groups[eval_rows]),
+                f"fairlearn ExponentiatedGradient ({constraint.replace('_', ' ')}), a clone of "
+                "the estimator refitted on the fit half")
+
+    @staticmethod
+    def _scores(y: np.ndarray, predicted: np.ndarray, groups: np.ndarray) -> dict[str, float]:
+        from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+        from sklearn.metrics import accuracy_score
+
+        return {"accuracy": float(accuracy_score(y, predicted)),
+                "demographic_parity_difference": float(demographic_parity_difference(
+                    y, predicted, sensitive_features=groups)),
+                "equalized_odds_difference": float(equalized_odds_difference(
+                    y, predicted, sensitive_features=groups))}
+
+    def _metrics(self, table: pd.DataFrame, n: int) -> dict[str, Metric]:
+        base = table.loc["unmitigated"]
+        metrics = {"accuracy_unmitigated": Metric(base["accuracy"], n=n, higher_is_better=True),
+                   "demographic_parity_difference_unmitigated": Metric(
+                       base["demographic_parity_difference"], n=n, higher_is_better=False),
+                   "equalized_odds_difference_unmitigated": Metric(
+                       base["equalized_odds_difference"], n=n, higher_is_better=False)}
+        for constraint in self.constraints:
+            disparity = f"{constraint}_difference"
+            row = table.loc[constraint]
+            metrics[f"{disparity}_mitigated"] = Metric(row[disparity], n=n,
+                                                       higher_is_better=False)
+            metrics[f"accuracy_{constraint}"] = Metric(row["accuracy"], n=n,
+                                                       higher_is_better=True)
+            metrics[f"accuracy_cost_points_{constraint}"] = Metric(
+                row["accuracy_cost_points"], n=n, higher_is_better=False)
+        headline = self._headline_constraint()
+        metrics["accuracy_cost_points"] = Metric(table.loc[headline, "accuracy_cost_points"],
+                                                 n=n, higher_is_better=False)
+        return metrics
+
+    def _headline_constraint(self) -> str:
+        return "equalized_odds" if "equalized_odds" in self.constraints else self.constraints[0]
+
+    def _headline(self, feature: str, table: pd.DataFrame, split: pd.DataFrame) -> str:
+        parts = []
+        for i, constraint in enumerate(sorted(self.constraints, reverse=True)):
+            disparity = f"{constraint}_difference"
+            before, after = table.loc["unmitigated", disparity], table.loc[constraint, disparity]
+            cost = table.loc[constraint, "accuracy_cost_points"]
+            price = (f"at a cost of {cost:.1f} points of accuracy" if cost >= 0.05 else
+                     f"with a gain of {-cost:.1f} points of accuracy" if cost <= -0.05 else
+                     "at no cost in accuracy")
+            label = constraint.replace("_", " ").replace("equalized odds", "equalized-odds") \
+                .replace("demographic parity", "demographic-parity")
+            if i == 0 and after < before:
+                parts.append(f"Post-processing with {label} thresholds cuts the "
+                             f"{constraint.replace('_', ' ')} difference by {feature} from "
+                             f"{before:.2f} to {after:.2f} {price}")
+            elif i == 0:
+                parts.append(f"Post-processing with {label} thresholds does not reduce the "
+                             f"{constraint.replace('_', ' ')} difference by {feature} "
+                             f"({before:.2f} before, {after:.2f} after) and comes "
+                             f"{price}")
+            else:
+                parts.append(f"with {label} thresholds, the {constraint.replace('_', ' ')} "
+                             f"difference goes from {before:.2f} to {after:.2f} {price}")
+        used = split[split["used"]]
+        smallest = used["evaluation_half"].idxmin()
+        text = ("; ".join(parts) + f" (fitted on half of the audit split, evaluated on the other "
+                f"half: {int(used['evaluation_half'].sum()):,} samples, the smallest group "
+                f"{smallest} with {int(used.loc[smallest, 'evaluation_half'])}).")
+        reduction = table.loc["exponentiated_gradient"]
+        if np.isfinite(reduction["accuracy"]):
+            constraint = self._headline_constraint()
+            text += (" ExponentiatedGradient, refitting the estimator on the fit half, reaches "
+                     f"an {constraint.replace('_', ' ')} difference of "
+                     f"{reduction[constraint + '_difference']:.2f} at "
+                     f"{reduction['accuracy']:.1%} accuracy.")
+        left_out = split[~split["used"]]
+        if len(left_out):
+            named = ", ".join(f"{g} (n={int(c)})" for g, c in left_out["audit_split"].items())
+            text += (f" Left out as too small to fit thresholds to (fewer than "
+                     f"{self.min_group_size} samples): {named}.")
+        return text
+
+    def _figure(self, feature: str, table: pd.DataFrame) -> Figure:
+        done = table[table["accuracy"].notna()]
+        return Figure("mitigation_tradeoff", {
+            "feature": feature, "approaches": [_LABELS.get(a, a) for a in done.index],
+            "accuracy": done["accuracy"].to_numpy(np.float64),
+            "demographic_parity_difference":
+                done["demographic_parity_difference"].to_numpy(np.float64),
+            "equalized_odds_difference": done["equalized_odds_difference"].to_numpy(np.float64),
+        }, f"Accuracy against disparity by {feature} (evaluation half)")

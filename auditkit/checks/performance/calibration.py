@@ -1,0 +1,109 @@
+"""Performance: whether the model's confidence matches how often it is right.
+
+Expected calibration error (ECE, Naeini et al. 2015; Guo et al. 2017): the
+samples are binned by confidence (the top predicted probability) and ECE is
+the sample-weighted mean gap |accuracy - mean confidence| over the bins;
+maximum calibration error (MCE) is the largest gap. Reliability-diagram data
+come with them, and the class-1 calibration curve of scikit-learn for binary
+models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sklearn.calibration import calibration_curve
+
+from ..._stats import (
+    BootstrapSpec,
+    bootstrap,
+    calibration_bin_index,
+    expected_calibration_error,
+    percentile_interval,
+)
+from ...exceptions import BAD_VALUE, CheckError
+from ...inputs import AuditData, ModelAdapter
+from ...results import CheckResult, Figure, Metric, Status
+from .._base import Check, CheckContext, register_check
+from .._classification import predictions
+
+__all__ = ["PerformanceCalibration"]
+
+
+@register_check
+@dataclass(frozen=True)
+class PerformanceCalibration(Check):
+    """Expected and maximum calibration error, with reliability-diagram data.
+
+    Parameters
+    ----------
+    n_bins : int, default=15
+        Equal-width confidence bins.
+    n_resamples : int, default=1000
+        Bootstrap resamples for the ECE interval (0 for none).
+    confidence : float, default=0.95
+    """
+
+    name = "performance_calibration"
+    family = "performance"
+    order = 2
+    description = ("Whether predicted probabilities can be read as probabilities: expected "
+                   "calibration error and a reliability diagram.")
+    requires = frozenset({"predict", "probabilities"})
+
+    n_bins: int = 15
+    n_resamples: int = 1000
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        BootstrapSpec(self.n_resamples, self.confidence)  # raises on a bad option, at once
+        if not isinstance(self.n_bins, int) or self.n_bins < 2:
+            raise CheckError(BAD_VALUE.format(param="n_bins", expected="an integer >= 2",
+                                              got=repr(self.n_bins)))
+
+    def compute(self, model: ModelAdapter, data: AuditData, *,
+                context: CheckContext) -> CheckResult:
+        """Compute the check's metrics; see the class docstring."""
+        spec = BootstrapSpec(self.n_resamples, self.confidence)
+        pred = predictions(model, data, context)
+        ece, bins = expected_calibration_error(pred.confidence, pred.correct, self.n_bins)
+        index = calibration_bin_index(pred.confidence, self.n_bins)
+        low = high = None
+        if spec.n_resamples:
+            samples = bootstrap(lambda c: {"ece": pred.resampled_ece(index, c)},
+                                pred.n, spec=spec, rng=context.rng(self.name),
+                                executor=context.executor)
+            low, high = percentile_interval(samples["ece"], spec.confidence)
+        populated = bins[bins["count"] > 0]
+        mce = float(populated["gap"].abs().max())
+        mean_conf, accuracy = float(pred.confidence.mean()), float(pred.correct.mean())
+        metrics = {
+            "expected_calibration_error": Metric(ece, low, high, spec.confidence if low is not None
+                                                 else None, pred.n,
+                                                 spec.method if low is not None else None, False),
+            "maximum_calibration_error": Metric(mce, n=pred.n, higher_is_better=False),
+            "mean_confidence": Metric(mean_conf, n=pred.n),
+            "accuracy": Metric(accuracy, n=pred.n, higher_is_better=True),
+        }
+        direction = ("over-confident" if mean_conf > accuracy + 0.005 else
+                     "under-confident" if mean_conf < accuracy - 0.005 else "about as confident "
+                     "as it is accurate")
+        headline = (f"Expected calibration error {ece:.3f} over {self.n_bins} bins: on average "
+                    f"the model is {direction} (mean confidence {mean_conf:.1%}, accuracy "
+                    f"{accuracy:.1%}).")
+        figure_data = {"bin_lower": bins["lower"].to_numpy(), "bin_upper": bins["upper"].to_numpy(),
+                       "mean_confidence": bins["mean_confidence"].to_numpy(),
+                       "accuracy": bins["accuracy"].to_numpy(),
+                       "count": bins["count"].to_numpy()}
+        figures = {"reliability": Figure("reliability_diagram", figure_data,
+                                         "Reliability diagram")}
+        if pred.n_classes == 2:
+            frac_pos, mean_pred = calibration_curve(pred.y == 1, pred.proba[:, 1],
+                                                    n_bins=min(self.n_bins, 10),
+                                                    strategy="quantile")
+            figures["calibration_curve"] = Figure(
+                "calibration_curve", {"mean_predicted": mean_pred, "fraction_positive": frac_pos,
+                                      "positive_class": pred.class_names[1]},
+                f"Calibration curve of class {pred.class_names[1]!r} (quantile bins)")
+        return self.result(Status.INFO, headline, metrics=metrics, tables={"bins": bins},
+                           figures=figures)

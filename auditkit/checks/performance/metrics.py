@@ -1,0 +1,141 @@
+"""Performance: how often and how well the model classifies the audited samples.
+
+Accuracy, balanced accuracy, macro precision / recall / F1, ROC AUC (binary,
+or one-vs-rest macro), log loss and Brier score, each from scikit-learn on
+the whole sample with a percentile-bootstrap confidence interval; per-class
+precision, recall, F1 and support; ROC curves per class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from ..._stats import BootstrapSpec, bootstrap, percentile_interval
+from ...inputs import AuditData, ModelAdapter
+from ...results import CheckResult, Figure, Metric, Status
+from .._base import Check, CheckContext, register_check
+from .._classification import Predictions, predictions
+
+__all__ = ["PerformanceMetrics"]
+
+_HIGHER_IS_BETTER = {
+    "accuracy": True, "balanced_accuracy": True, "precision_macro": True, "recall_macro": True,
+    "f1_macro": True, "roc_auc": True, "log_loss": False, "brier_score": False,
+}
+_ROC_POINTS = 200
+
+
+@register_check
+@dataclass(frozen=True)
+class PerformanceMetrics(Check):
+    """Classification metrics with bootstrap confidence intervals.
+
+    Parameters
+    ----------
+    n_resamples : int, default=1000
+        Bootstrap resamples for the intervals (0 for none).
+    confidence : float, default=0.95
+        Level of the intervals.
+    """
+
+    name = "performance_metrics"
+    family = "performance"
+    requires = frozenset({"predict"})
+    order = 0
+    description = ("Accuracy, balanced accuracy, precision, recall, F1, ROC AUC, log loss and "
+                   "Brier score on the audited samples, with bootstrap confidence intervals.")
+
+    n_resamples: int = 1000
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        BootstrapSpec(self.n_resamples, self.confidence)  # raises on a bad option, at once
+
+    def compute(self, model: ModelAdapter, data: AuditData, *,
+                context: CheckContext) -> CheckResult:
+        """Compute the check's metrics; see the class docstring."""
+        spec = BootstrapSpec(self.n_resamples, self.confidence)
+        pred = predictions(model, data, context)
+        labels = np.arange(pred.n_classes)
+        values = _point_estimates(pred, labels)
+        samples = bootstrap(pred.resampled_metrics, pred.n, spec=spec,
+                            rng=context.rng(self.name),
+                            executor=context.executor) if spec.n_resamples else {}
+        samples = {k: v for k, v in samples.items() if not np.isnan(values[k])}
+        metrics = {}
+        for name, value in values.items():
+            low, high = (percentile_interval(samples[name], spec.confidence)
+                         if name in samples else (None, None))
+            metrics[name] = Metric(value, low, high, spec.confidence if name in samples else None,
+                                   pred.n, spec.method if name in samples else None,
+                                   _HIGHER_IS_BETTER[name])
+        per_class = _per_class_table(pred, labels)
+        accuracy = metrics["accuracy"]
+        headline = (f"Accuracy {accuracy.value:.1%}"
+                    + (f" (95% CI {accuracy.lower:.1%} to {accuracy.upper:.1%})"
+                       if accuracy.has_interval and spec.confidence == 0.95 else "")
+                    + f", balanced accuracy {metrics['balanced_accuracy'].value:.1%} and ROC AUC "
+                    f"{metrics['roc_auc'].value:.3f} on {pred.n:,} samples.")
+        worst = per_class["recall"].idxmin()
+        if pred.n_classes > 2 or per_class["recall"].min() < per_class["recall"].max() - 0.1:
+            headline += (f" Lowest recall: class {worst!r} "
+                         f"({per_class.loc[worst, 'recall']:.1%}).")
+        return self.result(Status.INFO, headline, metrics=metrics,
+                           tables={"per_class": per_class},
+                           figures={"roc": _roc_figure(pred)})
+
+
+def _point_estimates(pred: Predictions, labels: np.ndarray) -> dict[str, float]:
+    y, guess, proba = pred.y, pred.predicted, pred.proba
+    present = np.unique(y)
+    if pred.n_classes == 2:
+        roc_auc = skm.roc_auc_score(y, proba[:, 1])
+    elif len(present) == pred.n_classes:
+        roc_auc = skm.roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=labels)
+    else:  # one-vs-rest over the classes present (scikit-learn needs all of them)
+        roc_auc = float(np.mean([skm.roc_auc_score(y == k, proba[:, k]) for k in present]))
+    return {
+        "accuracy": skm.accuracy_score(y, guess),
+        "balanced_accuracy": skm.balanced_accuracy_score(y, guess),
+        "precision_macro": skm.precision_score(y, guess, labels=labels, average="macro",
+                                               zero_division=0),
+        "recall_macro": skm.recall_score(y, guess, labels=labels, average="macro",
+                                         zero_division=0),
+        "f1_macro": skm.f1_score(y, guess, labels=labels, average="macro", zero_division=0),
+        "roc_auc": float(roc_auc),
+        "log_loss": skm.log_loss(y, proba, labels=labels),
+        "brier_score": skm.brier_score_loss(y, proba if pred.n_classes > 2 else proba[:, 1],
+                                            labels=labels),
+    }
+
+
+def _per_class_table(pred: Predictions, labels: np.ndarray) -> pd.DataFrame:
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        pred.y, pred.predicted, labels=labels, zero_division=0)
+    auc = [skm.roc_auc_score(pred.y == k, pred.proba[:, k]) if 0 < support[k] < pred.n
+           else np.nan for k in labels]
+    table = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1,
+                          "roc_auc_one_vs_rest": auc, "support": support.astype(np.int64)},
+                         index=pd.Index(list(pred.class_names), name="class"))
+    return table
+
+
+def _roc_figure(pred: Predictions) -> Figure:
+    classes = [1] if pred.n_classes == 2 else range(pred.n_classes)
+    data: dict[str, object] = {"classes": [pred.class_names[k] for k in classes]}
+    grid = np.linspace(0.0, 1.0, _ROC_POINTS)
+    curves = []
+    for k in classes:
+        positive = pred.y == k
+        if positive.all() or not positive.any():
+            curves.append(np.full(_ROC_POINTS, np.nan))
+            continue
+        fpr, tpr, _ = skm.roc_curve(positive, pred.proba[:, k])
+        curves.append(np.interp(grid, fpr, tpr))
+    data["fpr"] = grid
+    data["tpr"] = np.vstack(curves)
+    return Figure("roc_curves", data, "ROC curve" + ("s (one vs rest)" if len(classes) > 1 else ""))

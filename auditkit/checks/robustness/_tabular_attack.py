@@ -1,0 +1,368 @@
+"""The tabular attack: a greedy, batched, score-based search inside the data's own domain.
+
+:class:`TabularDomain` says what an adversary may do to an encoded tabular row:
+which original features may change (``AuditData.mutable_features``), to which
+values (numeric: within ``epsilon`` of their valid range and inside the valid
+bounds; discrete numeric: only to observed values; categorical: only to
+another valid category, as one whole one-hot group). :func:`greedy_attack`
+then changes one feature per round, keeping for each sample the single change
+that lowers its true-class margin most, until the prediction flips or the
+feature budget is spent (a black-box coordinate search in the manner of the
+feasible tabular attacks of Ballet et al. 2019 and Cartella et al. 2021). All
+candidates of all samples of a round are scored in one model call; there is
+no loop over samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...inputs import AuditData, GroupSpace
+
+__all__ = ["AttackOutcome", "TabularDomain", "greedy_attack"]
+
+#: Kinds of feature, by how an adversary may change them.
+NUMERIC, DISCRETE, BINARY, CATEGORICAL = "numeric", "discrete", "binary", "categorical"
+#: Largest number of evenly spaced positions for a feature to count as lying on a grid.
+_MAX_GRID_POSITIONS = 10_000
+_GRID_TOLERANCE = 0.01
+
+
+def _on_even_grid(values: np.ndarray) -> bool:
+    """Whether sorted distinct ``values`` all sit on one evenly spaced grid (e.g. integers).
+
+    Counts, ages and hours stay integers after standardisation, on a grid of
+    step 1/std; a continuous feature's gaps are no multiples of one step.
+    """
+    if len(values) < 3:
+        return True
+    span = values[-1] - values[0]
+    step = np.diff(values).min()
+    if step <= 0 or span / step > _MAX_GRID_POSITIONS:
+        return False
+    step = span / np.rint(span / step)  # the span is the most exact multiple of the step
+    positions = (values - values[0]) / step
+    return bool(np.all(np.abs(positions - np.rint(positions)) <= _GRID_TOLERANCE))
+
+
+@dataclass(frozen=True)
+class TabularDomain:
+    """What an adversary may change in an encoded tabular row, and to what.
+
+    Built with :meth:`from_data`. One entry per original feature (a one-hot
+    group counts as one feature), in the order of :class:`GroupSpace` with any
+    column that belongs to no group appended as its own feature.
+
+    Attributes
+    ----------
+    names : tuple of str
+    columns : tuple of ndarray of int
+        The encoded columns of each feature.
+    kinds : tuple of str
+        ``"numeric"`` (moves on a grid within epsilon of its range),
+        ``"discrete"`` (few observed values, or values on an even grid:
+        moves only to observed values within epsilon of its range),
+        ``"binary"`` (a single column with two observed values: a flag, which
+        may be switched whatever epsilon) or ``"categorical"`` (a one-hot
+        group: any other category).
+    mutable : ndarray of bool
+        Whether the adversary may change the feature: all its columns are
+        declared mutable.
+    low, high : ndarray of float
+        Valid bounds of every encoded column (``AuditData.valid_bounds``).
+    values : tuple of ndarray
+        Observed values (discrete and binary features; empty otherwise).
+    categories : tuple of list of str
+        Category names of categorical features (the part after ``=`` of the
+        column names).
+    """
+
+    names: tuple[str, ...]
+    columns: tuple[np.ndarray, ...]
+    kinds: tuple[str, ...]
+    mutable: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    values: tuple[np.ndarray, ...]
+    categories: tuple[list[str], ...]
+
+    @classmethod
+    def from_data(cls, data: AuditData, *, max_discrete_values: int = 32) -> TabularDomain:
+        """The domain of ``data``'s rows.
+
+        Parameters
+        ----------
+        data : AuditData
+            Tabular data.
+        max_discrete_values : int, default=32
+            A single-column feature with at most this many distinct values in
+            ``X`` and ``reference`` (or whose values lie on an even grid) is
+            discrete.
+
+        Returns
+        -------
+        TabularDomain
+        """
+        space = GroupSpace(data)
+        width = data.X.shape[1]
+        names, columns = list(space.names), [np.asarray(c, dtype=np.int64) for c in space.columns]
+        categories = [list(c) for c in space.categories]
+        covered = np.zeros(width, dtype=bool)
+        for c in columns:
+            covered[c] = True
+        all_names = data.feature_names or [f"x{i}" for i in range(width)]
+        for i in np.flatnonzero(~covered):  # a column no group lists is a feature of its own
+            names.append(all_names[i])
+            columns.append(np.array([i]))
+            categories.append([all_names[i]])
+        low, high = data.valid_bounds()
+        mask = data.mutable_mask()
+        observed = np.asarray(data.X, dtype=np.float64) if data.reference is None else \
+            np.vstack([np.asarray(data.X, dtype=np.float64),
+                       np.asarray(data.reference, dtype=np.float64)])
+        kinds, values = [], []
+        for c in columns:
+            if len(c) > 1:
+                kinds.append(CATEGORICAL)
+                values.append(np.empty(0))
+                continue
+            distinct = np.unique(observed[:, c[0]])
+            if len(distinct) == 2:
+                kinds.append(BINARY)
+            elif len(distinct) <= max_discrete_values or _on_even_grid(distinct):
+                kinds.append(DISCRETE)
+            else:
+                kinds.append(NUMERIC)
+            values.append(distinct if kinds[-1] != NUMERIC else np.empty(0))
+        mutable = np.array([bool(mask[c].all()) for c in columns])
+        return cls(tuple(names), tuple(columns), tuple(kinds), mutable, low, high, tuple(values),
+                   tuple(categories))
+
+    @property
+    def n_features(self) -> int:
+        """Number of original features."""
+        return len(self.names)
+
+    def value_range(self, feature: int) -> float:
+        """``high - low`` of a single-column feature."""
+        column = self.columns[feature][0]
+        return float(self.high[column] - self.low[column])
+
+    def slots(self, feature: int, n_steps: int) -> int:
+        """Most candidate changes of the feature per sample and round."""
+        kind = self.kinds[feature]
+        if kind == CATEGORICAL:
+            return len(self.columns[feature])
+        return 1 if kind == BINARY else 2 * n_steps
+
+    def category_of(self, X: np.ndarray, feature: int) -> np.ndarray:
+        """Index of each row's category in a categorical feature (-1 when none is set)."""
+        c = self.columns[feature]
+        scale = np.where(self.high[c] > self.low[c], self.high[c] - self.low[c], 1.0)
+        level = (X[:, c] - self.low[c]) / scale
+        return np.where(level.max(axis=1) > 0.5, level.argmax(axis=1), -1)
+
+    def describe(self, feature: int, value: float) -> str:
+        """A readable value of a feature: the category name, or the number."""
+        if self.kinds[feature] == CATEGORICAL:
+            return self.categories[feature][int(value)] if value >= 0 else "(none)"
+        return f"{value:.4g}"
+
+    # -- candidates ----------------------------------------------------------------------
+
+    def candidates(self, feature: int, rows: np.ndarray, *, epsilon: float,
+                   n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """The values a feature may take instead of its value in ``rows``, per row.
+
+        Parameters
+        ----------
+        feature : int
+        rows : ndarray of shape (m, n_columns)
+            Encoded rows in which the feature has its original value.
+        epsilon : float
+            Largest change of a numeric feature, as a fraction of its range.
+        n_steps : int
+            Grid points per direction for numeric features.
+
+        Returns
+        -------
+        values : ndarray of shape (m, slots)
+            The new value (categorical: the new category's index).
+        valid : ndarray of bool, shape (m, slots)
+            Whether a slot is a real change (distinct from the original and
+            from the other slots of the row).
+        """
+        kind = self.kinds[feature]
+        if kind == CATEGORICAL:
+            current = self.category_of(rows, feature)
+            slots = np.arange(len(self.columns[feature]), dtype=np.float64)
+            values = np.broadcast_to(slots, (len(rows), len(slots)))
+            # a category is valid only where its column can be set (a category never
+            # observed, with no input_range saying otherwise, has high == low == 0)
+            c = self.columns[feature]
+            allowed = self.high[c] > self.low[c]
+            return values, (values != current[:, None]) & allowed[None, :]
+        column = self.columns[feature][0]
+        original = rows[:, column]
+        if kind == BINARY:
+            pair = self.values[feature]
+            values = np.where(original == pair[0], pair[1], pair[0])[:, None]
+            return values, np.ones(values.shape, dtype=bool)
+        radius = epsilon * self.value_range(feature)
+        steps = np.arange(1, n_steps + 1) / n_steps
+        offsets = np.stack([-steps, steps]) * radius  # (direction, step), moving outwards
+        raw = np.clip(original[:, None, None] + offsets[None], self.low[column],
+                      self.high[column])
+        if kind == DISCRETE:
+            raw = _nearest(self.values[feature], raw)
+            raw = np.clip(raw, self.low[column], self.high[column])
+        valid = (raw != original[:, None, None]) & \
+            (np.abs(raw - original[:, None, None]) <= radius * (1 + 1e-9))
+        # clipping and snapping repeat values along a direction: keep the first of each
+        valid[:, :, 1:] &= raw[:, :, 1:] != raw[:, :, :-1]
+        return raw.reshape(len(original), -1), valid.reshape(len(original), -1)
+
+    def write(self, rows: np.ndarray, feature: int, values: np.ndarray) -> None:
+        """Set the feature of ``rows`` (in place) to ``values`` (categorical: category index)."""
+        c = self.columns[feature]
+        if self.kinds[feature] == CATEGORICAL:
+            chosen = values.astype(np.int64)
+            rows[:, c] = self.low[c]
+            rows[np.arange(len(rows)), c[chosen]] = self.high[c[chosen]]
+        else:
+            rows[:, c[0]] = values
+
+
+def _nearest(grid: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The value of sorted ``grid`` nearest to each element of ``x`` (ties to the lower)."""
+    right = np.clip(np.searchsorted(grid, x), 1, len(grid) - 1)
+    left = right - 1
+    lower, upper = grid[left], grid[right]
+    return np.where(np.abs(x - lower) <= np.abs(upper - x), lower, upper)
+
+
+@dataclass(frozen=True)
+class AttackOutcome:
+    """What the attack did to each sample.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, n_columns)
+        The rows after the attack (the original row where nothing changed).
+    proba : ndarray of shape (n, n_classes)
+        The model's probabilities on ``X``.
+    changed : ndarray of bool, shape (n, n_features)
+        Which original features the attack changed.
+    flip_round : ndarray of int, shape (n,)
+        The number of features changed when the prediction flipped; 0 where it did not.
+    """
+
+    X: np.ndarray
+    proba: np.ndarray
+    changed: np.ndarray
+    flip_round: np.ndarray
+
+    @property
+    def flipped(self) -> np.ndarray:
+        """Whether the attack changed the prediction."""
+        return self.flip_round > 0
+
+    @staticmethod
+    def concatenate(parts: list[AttackOutcome]) -> AttackOutcome:
+        """One outcome from the outcomes of consecutive chunks of samples."""
+        return AttackOutcome(*(np.concatenate([getattr(p, name) for p in parts])
+                               for name in ("X", "proba", "changed", "flip_round")))
+
+
+def _margin(proba: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Probability of the true class minus the largest other probability (< 0: flipped)."""
+    rows = np.arange(len(proba))
+    own = proba[rows, target]
+    others = proba.copy()
+    others[rows, target] = -np.inf
+    return own - others.max(axis=1)
+
+
+def greedy_attack(predict_proba: Callable[[np.ndarray], np.ndarray], X: np.ndarray,
+                  target: np.ndarray, proba: np.ndarray, domain: TabularDomain, *,
+                  epsilon: float, n_steps: int, max_features_changed: int) -> AttackOutcome:
+    """Greedy coordinate search for the fewest feature changes that flip each prediction.
+
+    Each round builds, for every sample still attacked, every single-feature
+    change of a mutable feature it has not changed yet, scores all of them in
+    one call of ``predict_proba``, and keeps per sample the change that lowers
+    the margin (true-class probability minus the largest other) most. A
+    sample stops when its prediction flips, when no change lowers its margin,
+    or after ``max_features_changed`` rounds.
+
+    Parameters
+    ----------
+    predict_proba : callable
+        ``predict_proba(rows) -> (n, n_classes)`` probabilities.
+    X : ndarray of shape (n, n_columns)
+        The samples, correctly classified.
+    target : ndarray of int, shape (n,)
+        Their true class (column index).
+    proba : ndarray of shape (n, n_classes)
+        The model's probabilities on ``X``.
+    domain : TabularDomain
+    epsilon, n_steps : float, int
+        See :meth:`TabularDomain.candidates`.
+    max_features_changed : int
+        The budget: how many original features the attack may change per sample.
+
+    Returns
+    -------
+    AttackOutcome
+    """
+    X0 = np.asarray(X, dtype=np.float64)
+    current = X0.copy()
+    proba = np.array(proba, dtype=np.float64)
+    n = len(X0)
+    changed = np.zeros((n, domain.n_features), dtype=bool)
+    flip_round = np.zeros(n, dtype=np.int64)
+    margin = _margin(proba, target)
+    active = np.ones(n, dtype=bool)
+    attackable = np.flatnonzero(domain.mutable)
+    for round_ in range(1, max_features_changed + 1):
+        blocks = []
+        for feature in attackable:
+            who = np.flatnonzero(active & ~changed[:, feature])
+            if not len(who):
+                continue
+            values, valid = domain.candidates(feature, X0[who], epsilon=epsilon,
+                                              n_steps=n_steps)
+            owner_slot = np.nonzero(valid)
+            blocks.append((feature, who[owner_slot[0]], values[owner_slot]))
+        if not blocks:
+            break
+        owner = np.concatenate([b[1] for b in blocks])
+        rows = current[owner]
+        start = 0
+        for feature, who, values in blocks:
+            domain.write(rows[start:start + len(who)], feature, values)  # a view: in place
+            start += len(who)
+        which = np.concatenate([np.full(len(b[1]), b[0]) for b in blocks])
+        scores = np.asarray(predict_proba(rows), dtype=np.float64)
+        candidate_margin = _margin(scores, target[owner])
+        # per sample, the candidate with the lowest margin (ties: the first built)
+        order = np.lexsort((np.arange(len(owner)), candidate_margin, owner))
+        samples, first = np.unique(owner[order], return_index=True)
+        best = order[first]
+        improves = candidate_margin[best] < margin[samples]
+        stuck = samples[~improves]
+        active[stuck] = False
+        samples, best = samples[improves], best[improves]
+        current[samples] = rows[best]
+        changed[samples, which[best]] = True
+        proba[samples] = scores[best]
+        margin[samples] = candidate_margin[best]
+        flipped = samples[np.argmax(scores[best], axis=1) != target[samples]]
+        flip_round[flipped] = round_
+        active[flipped] = False
+        if not active.any():
+            break
+    return AttackOutcome(current, proba, changed, flip_round)

@@ -1,0 +1,175 @@
+"""Robustness: sanity checks that the attacks' numbers can be trusted.
+
+A model can look robust because its gradients are useless to an attacker
+(gradient masking: saturated softmax, shattered or noisy gradients) rather than
+because it is robust. Carlini et al. (2019, "On Evaluating Adversarial
+Robustness") and Athalye et al. (2018) list symptoms; this check tests five:
+
+1. robust accuracy rises anywhere as epsilon grows, or does not fall at all
+   (PGD on the cross-entropy, L-inf, as the curve of ``robustness_pgd``);
+2. it does not approach zero at a large epsilon (half of each value's range);
+3. one FGSM step breaks more samples than PGD;
+4. the black-box Square attack breaks more samples than white-box PGD;
+5. a stronger PGD (twice the steps, two restarts) does worse than the default
+   one, or does much better (the default had not converged and overstates
+   robustness).
+
+Each failed test is a flag; the policy warns on any. Attack runs shared with
+the PGD, FGSM and Square checks (same options) are reused, not repeated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ...inputs import AuditData, ModelAdapter
+from ...results import CheckResult, Metric, Status
+from .._base import CheckContext, register_check
+from ._common import check_fraction, check_positive_int
+from ._runs import AttackCheck, check_epsilons, prepare
+from ._suite import LOSSES, fgsm_robust, pgd_robust, square_robust
+
+__all__ = ["RobustnessGradientMasking"]
+
+
+@register_check
+@dataclass(frozen=True)
+class RobustnessGradientMasking(AttackCheck):
+    """Five symptoms of gradient masking, each reported as a flag.
+
+    Parameters
+    ----------
+    epsilons : tuple of float, default=(0.05, 0.1, 0.2, 0.3)
+        The PGD curve tested for monotonicity (as ``robustness_pgd``).
+    epsilon : float, default=0.1
+        Where FGSM, Square and the stronger PGD are compared with PGD.
+    large_epsilon : float, default=0.5
+        Where robust accuracy should be near zero.
+    near_zero : float, default=0.05
+        Robust accuracy at ``large_epsilon`` above this is a flag.
+    tolerance : float, default=0.02
+        Differences in robust accuracy within this (or within two samples)
+        are sampling noise, not a flag.
+    steps, restarts : int, default=20, 1
+        The default PGD, as in ``robustness_pgd``.
+    n_samples : int or None, default=500
+    square_samples : int or None, default=200
+        As ``robustness_square``'s ``n_samples`` (a subset of the PGD samples).
+    n_queries : int, default=500
+    p_init : float, default=0.8
+    """
+
+    name = "robustness_gradient_masking"
+    order = 9
+    description = ("Sanity checks of the attacks against gradient masking: monotone curves, "
+                   "near-zero accuracy at large budgets, white-box stronger than black-box.")
+    requires = frozenset({"predict", "gradients"})
+
+    epsilons: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3)
+    epsilon: float = 0.1
+    large_epsilon: float = 0.5
+    near_zero: float = 0.05
+    tolerance: float = 0.02
+    steps: int = 20
+    restarts: int = 1
+    n_samples: int | None = 500
+    square_samples: int | None = 200
+    n_queries: int = 500
+    p_init: float = 0.8
+
+    def __post_init__(self) -> None:
+        check_epsilons(self.epsilons, self.epsilon, norm="linf")
+        check_fraction(self.large_epsilon, "large_epsilon", inclusive_low=False)
+        check_fraction(self.near_zero, "near_zero")
+        check_fraction(self.tolerance, "tolerance")
+        check_fraction(self.p_init, "p_init", inclusive_low=False)
+        for name in ("steps", "restarts", "n_queries"):
+            check_positive_int(getattr(self, name), name)
+        check_positive_int(self.n_samples, "n_samples", allow_none=True)
+        check_positive_int(self.square_samples, "square_samples", allow_none=True)
+
+    def _pgd(self, model: ModelAdapter, prepared, context: CheckContext, eps: float,  # noqa: ANN001
+             *, steps: int | None = None, restarts: int | None = None,
+             losses: tuple[str, ...] = LOSSES):
+        return pgd_robust(model, prepared, context, eps=eps, norm="linf",
+                          steps=steps or self.steps, restarts=restarts or self.restarts,
+                          losses=losses)
+
+    def compute(self, model: ModelAdapter, data: AuditData, *,
+                context: CheckContext) -> CheckResult:
+        """Run the five tests; see the module docstring."""
+        prepared = prepare(model, data, context, self.n_samples)
+        if not prepared.correct.any():
+            return self.nothing_to_attack()
+        n = prepared.n
+        noise = max(self.tolerance, 2.0 / n)
+        rows = []
+
+        curve = [float(self._pgd(model, prepared, context, eps, losses=LOSSES[:1])[LOSSES[0]]
+                       .robust.mean()) for eps in self.epsilons]
+        rises = [(a, b, ra, rb) for a, b, ra, rb in zip(self.epsilons, self.epsilons[1:], curve,
+                                                        curve[1:], strict=False)
+                 if rb > ra + noise]
+        flat = curve[0] > self.near_zero and curve[-1] >= curve[0] - noise
+        rows.append(("accuracy falls as epsilon grows", not rises and not flat,
+                     "; ".join(f"{ra:.1%} at {a:g} < {rb:.1%} at {b:g}" for a, b, ra, rb in rises)
+                     or ("does not fall: " if flat else "")
+                     + " -> ".join(f"{v:.1%}" for v in curve)))
+
+        large = float(self._pgd(model, prepared, context, self.large_epsilon)[LOSSES[-1]]
+                      .robust.mean())  # the full ensemble: the strongest default attack
+        rows.append((f"accuracy near zero at epsilon {self.large_epsilon:g}",
+                     large <= self.near_zero, f"{large:.1%} (at most {self.near_zero:.0%})"))
+
+        reference = self._pgd(model, prepared, context, self.epsilon)
+        pgd_acc = float(reference[LOSSES[-1]].robust.mean())
+        fgsm_acc = float(fgsm_robust(model, prepared, context, eps=self.epsilon).robust.mean())
+        rows.append(("FGSM no stronger than PGD", fgsm_acc >= pgd_acc - noise,
+                     f"FGSM {fgsm_acc:.1%}, PGD {pgd_acc:.1%}"))
+
+        size = self.square_samples if self.n_samples is None else \
+            min(self.square_samples or self.n_samples, self.n_samples)
+        subset = prepare(model, data, context, size)
+        position = np.searchsorted(prepared.indices, subset.indices)
+        nested = (position < n) & (prepared.indices[np.minimum(position, n - 1)]
+                                   == subset.indices)
+        square = square_robust(model, subset, context, eps=self.epsilon,
+                               n_queries=self.n_queries, p_init=self.p_init,
+                               sequence=data.modality == "sequence")
+        if nested.all():
+            white = float(reference[LOSSES[-1]].robust[position].mean())
+            black = float(square.robust.mean())
+            rows.append(("black-box no stronger than white-box", black >= white - noise,
+                         f"Square {black:.1%}, PGD {white:.1%} on the same "
+                         f"{len(subset.indices)} samples"))
+
+        weak = float(reference[LOSSES[0]].robust.mean())
+        strong = float(self._pgd(model, prepared, context, self.epsilon, steps=2 * self.steps,
+                                 restarts=self.restarts + 1, losses=(LOSSES[0],))[LOSSES[0]]
+                       .robust.mean())
+        rows.append(("stronger PGD no weaker", strong <= weak + noise,
+                     f"{2 * self.steps} steps x {self.restarts + 1} restarts {strong:.1%}, "
+                     f"{self.steps} steps x {self.restarts} {weak:.1%} (cross-entropy)"))
+        rows.append(("default PGD converged", strong >= pgd_acc - noise,
+                     f"stronger PGD {strong:.1%} against the reported {pgd_acc:.1%}"))
+
+        table = pd.DataFrame(rows, columns=["test", "passed", "evidence"])
+        failed = table.loc[~table["passed"], "test"].tolist()
+        metrics = {"gradient_masking_flags": Metric(float(len(failed)), n=n,
+                                                    higher_is_better=False),
+                   "robust_accuracy_at_large_epsilon": Metric(large, n=n),
+                   "pgd_robust_accuracy": Metric(pgd_acc, n=n, higher_is_better=True),
+                   "stronger_pgd_gap": Metric(weak - strong, n=n)}
+        headline = ("No sign of gradient masking: " + "; ".join(
+            ["robust accuracy falls with epsilon", f"reaches {large:.1%} at epsilon "
+             f"{self.large_epsilon:g}", "PGD beats FGSM and the black-box attack",
+             "a stronger PGD agrees"]) + "." if not failed else
+            f"{len(failed)} sign{'s' if len(failed) > 1 else ''} that the attacks may "
+            f"understate the model's weakness: " + "; ".join(
+                f"{t} fails ({e})" for t, e in zip(table.loc[~table["passed"], "test"],
+                                                  table.loc[~table["passed"], "evidence"],
+                                                  strict=True)) + ".")
+        return self.result(Status.INFO, headline, metrics=metrics, tables={"tests": table})
