@@ -107,7 +107,8 @@ def bootstrap(statistics: Callable[[np.ndarray], Mapping[str, np.ndarray]], n: i
         return {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
 
     units = list(zip(sizes, seeds, strict=True))
-    blocks = executor.map(block, units) if executor is not None else [block(u) for u in units]
+    # TODO(restructure): a module-level block function, so the executor may send it elsewhere
+    blocks = executor.map(lambda _, u: block(u), units) if executor is not None else [block(u) for u in units]
     if not blocks:
         return {}
     return {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}

@@ -20,7 +20,7 @@ import numpy as np
 from ..exceptions import UNKNOWN_NAME, CheckError
 from ..inputs import AuditData, ModelAdapter
 from ..results import CheckResult, Figure, Metric, Status
-from ._executor import Executor, LocalExecutor
+from ._executor import Executor, LocalExecutor, portable
 from ._params import validate_option
 from ._progress import Progress
 
@@ -45,6 +45,8 @@ FAMILIES = (
 )
 
 _REGISTRY: dict[str, type[Check]] = {}
+# TODO(restructure): True once every check hands the executor module-level functions
+STRICT_UNITS = False
 T = TypeVar("T")
 
 NO_SENSITIVE = ("This check needs sensitive features (AuditData(..., sensitive=...)); "
@@ -280,9 +282,29 @@ def iter_registry() -> Iterator[tuple[str, type[Check]]]:
     yield from _REGISTRY.items()
 
 
-def map_units(context: CheckContext, function: Callable[[Any], Any], units: Iterable[Any], *,
-              description: str) -> list[Any]:
-    """Run independent units of work through the context's executor, with progress."""
+def map_units(context: CheckContext, function: Callable[[Any, Any], Any], units: Iterable[Any],
+              *, description: str, shared: Any = None) -> list[Any]:
+    """Run ``function(shared, unit)`` over independent units through the executor, with progress.
+
+    Parameters
+    ----------
+    context : CheckContext
+    function : callable
+        A module-level function (see :func:`~._executor.portable`).
+    units : iterable
+        Small payloads: arrays, numbers, names.
+    description : str
+        Progress bar label.
+    shared : object, optional
+        What every unit needs (the model adapter, data arrays), sent once per worker.
+
+    Returns
+    -------
+    list
+        The results, in the order of ``units``.
+    """
     units = list(units)
     with context.progress.bar(total=len(units), description=description) as bar:
-        return context.executor.map(function, units, on_done=bar.update)
+        if STRICT_UNITS:
+            portable(function)
+        return context.executor.map(function, units, shared=shared, on_done=bar.update)

@@ -3,7 +3,13 @@
 Checks hand batches of independent work (bootstrap blocks, reference models,
 batches of attacks or explanations) to an :class:`Executor`. The local one runs
 them in this process, in order, or on a thread pool; a cluster engine can
-implement the same two-method interface later without touching the checks.
+implement the same interface later without touching the checks.
+
+A unit of work is cheap to send to another process: ``function`` is a
+module-level function (sent by reference, never a closure or a lambda),
+``shared`` is sent once per worker (the model adapter, the data arrays), and
+each unit carries only arrays, numbers and names. :func:`portable` enforces
+the first rule, so a check that breaks it fails its contract tests.
 """
 
 from __future__ import annotations
@@ -14,7 +20,28 @@ from typing import Any, Protocol
 
 from ..exceptions import BAD_VALUE, AuditkitError
 
-__all__ = ["Executor", "LocalExecutor"]
+__all__ = ["Executor", "LocalExecutor", "portable"]
+
+NOT_PORTABLE = ("A unit of work must be a module-level function, sent by reference to another "
+                "process; got {name!r}. Pass what it needs as 'shared' and in the units.")
+
+
+def portable(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Return ``function`` if another process can import it by name; raise TypeError if not.
+
+    Parameters
+    ----------
+    function : callable
+        A module-level function (not a lambda, a closure or a bound method).
+
+    Returns
+    -------
+    callable
+    """
+    name = getattr(function, "__qualname__", "")
+    if not name or "<" in name or getattr(function, "__self__", None) is not None:
+        raise TypeError(NOT_PORTABLE.format(name=name or repr(function)))
+    return function
 
 
 class Executor(Protocol):
@@ -22,9 +49,9 @@ class Executor(Protocol):
 
     n_workers: int
 
-    def map(self, function: Callable[[Any], Any], units: Iterable[Any], *,
+    def map(self, function: Callable[..., Any], units: Iterable[Any], *, shared: Any = None,
             on_done: Callable[[int], Any] | None = None) -> list[Any]:
-        """Apply ``function`` to each unit; call ``on_done(1)`` after each."""
+        """Apply ``function(shared, unit)`` to each unit; call ``on_done(1)`` after each."""
         ...
 
 
@@ -44,19 +71,19 @@ class LocalExecutor:
                                                  got=repr(n_workers)))
         self.n_workers = n_workers
 
-    def map(self, function: Callable[[Any], Any], units: Iterable[Any], *,
+    def map(self, function: Callable[..., Any], units: Iterable[Any], *, shared: Any = None,
             on_done: Callable[[int], Any] | None = None) -> list[Any]:
-        """Apply ``function`` to each unit and return the results in order."""
+        """Apply ``function(shared, unit)`` to each unit and return the results in order."""
         units = list(units)
         if self.n_workers == 1 or len(units) <= 1:
             results = []
             for unit in units:
-                results.append(function(unit))
+                results.append(function(shared, unit))
                 if on_done is not None:
                     on_done(1)
             return results
         with ThreadPoolExecutor(max_workers=self.n_workers) as pool:
-            futures = [pool.submit(function, unit) for unit in units]
+            futures = [pool.submit(function, shared, unit) for unit in units]
             results = []
             for future in futures:
                 results.append(future.result())

@@ -217,7 +217,7 @@ def _run_attack(model: ModelAdapter, prepared: Prepared, context: CheckContext, 
             x = domain.from_unit(u).detach().cpu().numpy()
             return torch.from_numpy(np.asarray(model.predict_proba(x), dtype=np.float32)).to(u)
 
-    def unit(i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def unit(_: None, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         chunk = torch.from_numpy(chunks[i])
         generator = torch.Generator().manual_seed(seed + i)
         outcome = attack(function, prepared.u[chunk].to(device), prepared.y[chunk].to(device),

@@ -159,7 +159,7 @@ class RobustnessCorruptions(Check):
         mid = self.severities[len(self.severities) // 2]
         shown = sorted({self.severities[0], mid, self.severities[-1]})
 
-        def evaluate(unit: tuple[Corruption, int]) -> tuple[np.ndarray, Any]:
+        def evaluate(_: None, unit: tuple[Corruption, int]) -> tuple[np.ndarray, Any]:
             corruption, severity = unit
             # One stream per corruption, the same at every severity (see _corruptions).
             stream = context.rng(f"{self.name}/{data.modality}/{corruption.name}")

@@ -135,7 +135,7 @@ class RobustnessTabular(Check):
         slots = sum(domain.slots(f, self.n_steps) for f in np.flatnonzero(domain.mutable))
         per_unit = max(1, _VALUES_PER_CALL // (slots * X.shape[1]))
 
-        def attack(chunk: slice) -> AttackOutcome:
+        def attack(_: None, chunk: slice) -> AttackOutcome:
             return greedy_attack(model.predict_proba, X[chunk], target[chunk], proba[chunk],
                                  domain, epsilon=self.epsilon, n_steps=self.n_steps,
                                  max_features_changed=self.max_features_changed)

@@ -131,7 +131,7 @@ class RobustnessText(Check):
         pieces = [split_words(data.texts[i]) for i in index]
         target = pred.y[index]
 
-        def attack(chunk: slice) -> dict[str, Any]:
+        def attack(_: None, chunk: slice) -> dict[str, Any]:
             part = pieces[chunk]
             base = attacker.rank_words(part, target[chunk])
             # a sentence is attacked only if the model gets it right (on its own encoding)
