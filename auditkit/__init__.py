@@ -13,7 +13,7 @@ from .checks import Check, CheckContext, get_check, list_checks, register_check
 from .exceptions import AuditkitError
 from .inputs import AuditData, ModelAdapter, wrap_model
 from .policy import Policy
-from .presets import list_presets, preset_checks
+from .presets import list_presets, preset_checks, preset_options
 from .results import AuditResult, CheckResult, Figure, Metric, Status
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "list_checks",
     "list_presets",
     "preset_checks",
+    "preset_options",
     "register_check",
     "wrap_model",
 ]

@@ -24,7 +24,7 @@ from .checks import Check, CheckContext, LocalExecutor, Progress, get_check
 from .exceptions import BAD_TYPE, BAD_VALUE, AuditkitError, CheckError
 from .inputs import AuditData, ModelAdapter, validate_model_on_data, wrap_model
 from .policy import Policy
-from .presets import preset_checks
+from .presets import preset_options
 from .results import AuditResult, CheckResult, Status
 
 __all__ = ["audit"]
@@ -47,7 +47,9 @@ def audit(model: Any, data: AuditData, *, preset: str = "standard",
     data : AuditData
         The samples to audit and their context (sensitive features, training set, ...).
     preset : str, default="standard"
-        Named list of checks: ``"quick"``, ``"standard"``, ``"full"`` or a family name.
+        Named list of checks, each with the preset's options (see
+        :func:`auditkit.preset_options`): ``"quick"``, ``"standard"``, ``"full"``
+        or a family name.
     checks : sequence of str or Check, optional
         Run these instead of the preset: registered names, or configured
         check instances such as ``PerformanceMetrics(n_resamples=200)``.
@@ -127,12 +129,12 @@ def _resolve_policy(policy: Policy | str | None) -> Policy:
 
 def _resolve_checks(preset: str, checks: Sequence[str | Check] | None) -> list[Check]:
     if checks is None:
-        names = preset_checks(preset)
-        if not names:
+        options = preset_options(preset)  # check name -> the preset's options for it
+        if not options:
             raise CheckError(BAD_VALUE.format(
                 param="preset", expected="a preset with at least one check registered in this "
                 "version", got=f"{preset!r}, which has none yet"))
-        return [get_check(name) for name in names]
+        return [get_check(name, **values) for name, values in options.items()]
     if isinstance(checks, (str, Check)):
         checks = [checks]
     resolved = []
@@ -159,7 +161,8 @@ def _run_one(check: Check, model: ModelAdapter, data: AuditData,
         result = CheckResult(
             name=check.name, family=check.family, status=Status.ERROR,
             headline=f"The check raised {type(exc).__name__}: {exc}",
-            params=check.params(), error=traceback.format_exc())
+            params=check.params(), error=traceback.format_exc(),
+            description=check.description, comparisons=check.comparisons)
     return result.with_changes(duration_s=round(time.perf_counter() - started, 6))
 
 

@@ -5,12 +5,18 @@ multinomial count. A block of resamples is a (n_resamples, n_samples) matrix
 of counts W, and most metrics of a resample are then one matrix product: the
 accuracy of every resample is ``W @ correct / n``. This replaces a Python loop
 of metric calls per resample, and gives the same percentile intervals.
+
+The unit of work handed to an executor is one block of resamples
+(:class:`BootstrapBlock`: index, seed, size); the statistic is a module-level
+function ``statistic(shared, counts)`` and its arrays travel once per worker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,8 +24,10 @@ import pandas as pd
 from .exceptions import BAD_VALUE, AuditkitError
 
 __all__ = [
+    "BootstrapBlock",
     "BootstrapSpec",
     "bootstrap",
+    "bootstrap_block",
     "resample_counts",
     "WeightedAUC",
     "weighted_auc",
@@ -30,6 +38,10 @@ __all__ = [
 
 _BLOCK = 100
 
+NOT_MODULE_LEVEL = ("The 'statistic' parameter of bootstrap must be a module-level function "
+                    "statistic(shared, counts), which another process can import by name. "
+                    "Got {got!r} instead.")
+
 
 @dataclass(frozen=True)
 class BootstrapSpec:
@@ -38,18 +50,24 @@ class BootstrapSpec:
     Parameters
     ----------
     n_resamples : int, default=1000
+        Resamples; 0 for none. A boolean is not a number of resamples.
     confidence : float, default=0.95
+        Level of the percentile intervals, in (0, 1).
     """
 
     n_resamples: int = 1000
     confidence: float = 0.95
 
     def __post_init__(self) -> None:
-        if not isinstance(self.n_resamples, (int, np.integer)) or self.n_resamples < 0:
+        if (isinstance(self.n_resamples, (bool, np.bool_))
+                or not isinstance(self.n_resamples, (Integral, np.integer))
+                or self.n_resamples < 0):
             raise AuditkitError(BAD_VALUE.format(param="n_resamples",
                                                  expected="a non-negative integer",
                                                  got=repr(self.n_resamples)))
-        if not 0.0 < float(self.confidence) < 1.0:
+        if (isinstance(self.confidence, (bool, np.bool_))
+                or not isinstance(self.confidence, (Real, np.integer, np.floating))
+                or not 0.0 < float(self.confidence) < 1.0):
             raise AuditkitError(BAD_VALUE.format(param="confidence", expected="a float in (0, 1)",
                                                  got=repr(self.confidence)))
 
@@ -57,6 +75,34 @@ class BootstrapSpec:
     def method(self) -> str:
         """A readable description for reports."""
         return f"percentile bootstrap, {self.n_resamples} resamples"
+
+
+class BootstrapBlock(NamedTuple):
+    """One block of resamples, the unit of work the executor runs: numbers only.
+
+    Attributes
+    ----------
+    index : int
+        Position of the block among the blocks.
+    seed : numpy.random.SeedSequence
+        Seeds the block's resamples (a few integers: entropy and spawn key).
+    size : int
+        Resamples in the block.
+    """
+
+    index: int
+    seed: np.random.SeedSequence
+    size: int
+
+
+@dataclass(frozen=True)
+class _Payload:
+    """What every block needs, sent once per worker."""
+
+    statistic: Callable[..., Mapping[str, np.ndarray]]
+    shared: Any
+    n: int
+    bit_generator: type
 
 
 def resample_counts(n: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -73,45 +119,84 @@ def resample_counts(n: int, n_resamples: int, rng: np.random.Generator) -> np.nd
     return counts.reshape(n_resamples, n).astype(np.float64)
 
 
-def bootstrap(statistics: Callable[[np.ndarray], Mapping[str, np.ndarray]], n: int, *,
-              spec: BootstrapSpec, rng: np.random.Generator,
-              executor: object | None = None) -> dict[str, np.ndarray]:
-    """Bootstrap distributions of several statistics over the same resamples.
+def bootstrap_block(payload: _Payload, block: BootstrapBlock) -> dict[str, np.ndarray]:
+    """The statistics of one block of resamples (module-level: any executor can send it).
 
     Parameters
     ----------
-    statistics : callable
-        Maps counts of shape (b, n) to a mapping of name -> values of shape
-        (b,); computing all statistics of a block together lets them share
-        work (one matrix product for every metric linear in the counts).
+    payload : object
+        What :func:`bootstrap` shares with every block: the statistic, its
+        ``shared`` arrays, the number of samples and the generator type.
+    block : BootstrapBlock
+
+    Returns
+    -------
+    dict of str to ndarray of shape (block.size,)
+    """
+    rng = np.random.Generator(payload.bit_generator(block.seed))
+    counts = resample_counts(payload.n, block.size, rng)
+    values = payload.statistic(payload.shared, counts)
+    return {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
+
+
+def bootstrap(statistic: Callable[..., Mapping[str, np.ndarray]], n: int, *,
+              spec: BootstrapSpec, rng: np.random.Generator, shared: Any = None,
+              executor: Any | None = None) -> dict[str, np.ndarray]:
+    """Bootstrap distributions of several statistics over the same resamples.
+
+    The resamples are cut into blocks of 100; each block is one unit of work
+    for the executor, carrying only its index, its seed and its size, so the
+    same seed gives the same numbers whatever the executor and its order.
+
+    Parameters
+    ----------
+    statistic : callable
+        A module-level function ``statistic(shared, counts)`` mapping bootstrap
+        counts of shape (b, n) to a mapping of name -> values of shape (b,);
+        computing all statistics of a block together lets them share work (one
+        matrix product for every metric linear in the counts).
     n : int
         Number of samples.
     spec : BootstrapSpec
     rng : numpy.random.Generator
-        Seeds the blocks; results do not depend on the executor's order.
+        Seeds the blocks.
+    shared : object, optional
+        What ``statistic`` needs besides the counts (arrays), sent once per worker.
     executor : Executor, optional
         Runs blocks of resamples; in this process when None.
 
     Returns
     -------
     dict of str to ndarray of shape (n_resamples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def mean(values, counts):
+    ...     return {"mean": counts @ values / len(values)}
+    >>> samples = bootstrap(mean, 4, spec=BootstrapSpec(200), rng=np.random.default_rng(0),
+    ...                     shared=np.array([1.0, 2.0, 3.0, 4.0]))
+    >>> samples["mean"].shape
+    (200,)
     """
+    name = getattr(statistic, "__qualname__", "")
+    if not name or "<" in name or getattr(statistic, "__self__", None) is not None:
+        raise TypeError(NOT_MODULE_LEVEL.format(got=name or statistic))
     sizes = [_BLOCK] * (spec.n_resamples // _BLOCK)
     if spec.n_resamples % _BLOCK:
         sizes.append(spec.n_resamples % _BLOCK)
-    seeds = rng.spawn(len(sizes)) if sizes else []
-
-    def block(unit: tuple[int, np.random.Generator]) -> dict[str, np.ndarray]:
-        size, block_rng = unit
-        values = statistics(resample_counts(n, size, block_rng))
-        return {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
-
-    units = list(zip(sizes, seeds, strict=True))
-    # TODO(restructure): a module-level block function, so the executor may send it elsewhere
-    blocks = executor.map(lambda _, u: block(u), units) if executor is not None else [block(u) for u in units]
-    if not blocks:
+    if not sizes:
         return {}
-    return {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}
+    # What rng.spawn does, kept as seeds so that a block carries numbers, not a generator.
+    seeds = rng.bit_generator.seed_seq.spawn(len(sizes))  # type: ignore[attr-defined]
+    payload = _Payload(statistic, shared, n, type(rng.bit_generator))
+    blocks = [BootstrapBlock(i, seed, size)
+              for i, (seed, size) in enumerate(zip(seeds, sizes, strict=True))]
+    if executor is None:
+        results = [bootstrap_block(payload, block) for block in blocks]
+    else:
+        results = executor.map(bootstrap_block, blocks, shared=payload)
+    return {name: np.concatenate([r[name] for r in results]) for name in results[0]}
 
 
 def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:

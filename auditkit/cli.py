@@ -138,10 +138,11 @@ def _with_options(names: list[str] | None, preset: str, options: list[str]) -> l
     from dataclasses import fields
 
     from .checks import check_class, get_check
-    from .presets import preset_checks
+    from .presets import preset_options
 
-    names = names if names is not None else preset_checks(preset)
-    per_check: dict[str, dict[str, Any]] = {name: {} for name in names}
+    # Without --checks, the preset's own options apply first; --option overrides them.
+    defaults = preset_options(preset) if names is None else {name: {} for name in names}
+    per_check: dict[str, dict[str, Any]] = {name: {} for name in defaults}
     for option in options:
         key, sep, text = option.partition("=")
         if not sep or not key.strip():
@@ -165,7 +166,7 @@ def _with_options(names: list[str] | None, preset: str, options: list[str]) -> l
                             f"'--option {option}'.")
         for name in takers:
             per_check[name].setdefault(param, value)
-    return [get_check(name, **params) for name, params in per_check.items()]
+    return [get_check(name, **{**defaults[name], **params}) for name, params in per_check.items()]
 
 
 def _audit(args: argparse.Namespace) -> int:

@@ -3,8 +3,8 @@
 Same model, inputs, baseline, target, number of steps and outputs (attributions
 and convergence delta): auditkit's
 explanations_integrated_gradients attribution step (the adapter, its
-device handling and eval-mode context) against captum's IntegratedGradients
-on the bare module. The ratio should stay within 1.1.
+device handling and eval-mode context, batches through the executor) against
+captum's IntegratedGradients on the bare module. The ratio should stay within 1.1.
 
 Run: python benchmarks/bench_integrated_gradients.py [--model adult-mlp] [--rows 512]
 """
@@ -18,10 +18,11 @@ import numpy as np
 import torch
 from captum.attr import IntegratedGradients
 
-from auditkit import wrap_model, zoo
-from auditkit.checks._captum import INTERNAL_BATCH
-from auditkit.checks._explanations import units_for
-from auditkit.checks.explanations_integrated_gradients import ExplanationsIntegratedGradients
+from auditkit import CheckContext, wrap_model, zoo
+from auditkit.checks.explanations import ExplanationsIntegratedGradients
+
+#: Rows per captum pass (``internal_batch_size``), as auditkit's captum calls use.
+INTERNAL_BATCH = 256
 
 
 def best_of(function, repeats: int) -> float:
@@ -44,13 +45,15 @@ def main() -> None:
 
     module, data = zoo.load(args.model)
     adapter = wrap_model(module, device="cpu")
-    X = np.asarray(data.X[: args.rows])
+    X = np.array(data.X[: args.rows])  # a writable copy, for torch.from_numpy
     target = adapter.predict_proba(X).argmax(1)
-    units = units_for(adapter, data)
-    check = ExplanationsIntegratedGradients(n_steps=args.steps)
+    check = ExplanationsIntegratedGradients(n_steps=args.steps, n_samples=1)
+    # How the check groups and masks this model's inputs (its baseline among them).
+    units = check.attributions(adapter, data, CheckContext(random_state=0)).units
 
     def through_auditkit() -> np.ndarray:
-        return check.attribute(adapter, data, X, target, units, context=None)[0]
+        return check.attribute_many(adapter, data, X, target, units, CheckContext(random_state=0),
+                                    None)[0]
 
     inputs = torch.from_numpy(np.ascontiguousarray(X)).float()
     baselines = torch.from_numpy(units.baseline(X)).float()

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from auditkit import audit, wrap_model, zoo
-from auditkit.checks.performance_metrics import PerformanceMetrics
+from auditkit.checks import PerformanceMetrics
 
 
 def sklearn_loop(y: np.ndarray, proba: np.ndarray, n_resamples: int, seed: int) -> dict:

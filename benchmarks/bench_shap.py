@@ -21,9 +21,8 @@ import numpy as np
 import shap
 import torch
 
-from auditkit import wrap_model, zoo
-from auditkit.checks._explanations import GroupSpace
-from auditkit.checks.explanations_shap import interventional_shapley, summarised_background
+from auditkit import CheckContext, wrap_model, zoo
+from auditkit.checks.explanations import ExplanationsShap, interventional_shapley
 
 warnings.filterwarnings("ignore")
 
@@ -39,9 +38,10 @@ def main() -> None:
 
     model, data = zoo.load("adult-mlp")
     adapter = wrap_model(model, batch_size=8192)
-    space = GroupSpace(data)
-    background_rows = summarised_background(data, 20, seed=0)
-    background = space.to_groups(background_rows)
+    # The check's own feature groups and background (k-means medoids, seed 0).
+    space, background = ExplanationsShap(background_size=20).prepare(
+        adapter, data, CheckContext(random_state=0))
+    background_rows = space.from_groups(background)
     X = np.asarray(data.X[: args.rows], dtype=np.float32)
     rows = space.to_groups(X)
 

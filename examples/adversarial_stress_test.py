@@ -10,12 +10,14 @@ directly (``auditkit.attacks``) to craft targeted adversarial examples.
 
 Run: python examples/adversarial_stress_test.py [OUTPUT_DIR] [--samples N]
 (default 200 samples per attack; the full default audit attacks 500 and takes
-a few minutes per model on a laptop CPU).
+a few minutes per model on a laptop CPU). With AUDITKIT_EXAMPLE_BUDGET=small
+(the examples' test), 16 samples per attack.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import torch
@@ -37,7 +39,8 @@ def robustness_checks(n_samples: int) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", default="adversarial-stress-test")
-    parser.add_argument("--samples", type=int, default=200)
+    small = os.environ.get("AUDITKIT_EXAMPLE_BUDGET") == "small"
+    parser.add_argument("--samples", type=int, default=16 if small else 200)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -6,10 +6,15 @@ checks that need gradients or internals report SKIP with the reason.
 Run: python examples/audit_black_box.py
 """
 
+import os
+
 import numpy as np
 import torch
 
 from auditkit import audit, zoo
+
+# The standard audit; the "quick" preset is a first look in seconds.
+PRESET = "quick" if os.environ.get("AUDITKIT_EXAMPLE_BUDGET") == "small" else "standard"
 
 network, data = zoo.load("adult-mlp")
 
@@ -21,6 +26,6 @@ def score(batch: np.ndarray) -> np.ndarray:
     return np.column_stack([1 - positive.numpy(), positive.numpy()])
 
 
-result = audit(score, data, title="Adult income scorer (black box)")
+result = audit(score, data, preset=PRESET, title="Adult income scorer (black box)")
 result.save_html("black_box_report.html")
 print(result.summary()[["check", "status", "headline"]].to_string(index=False))

@@ -7,6 +7,8 @@ next to this script's working directory.
 Run: python examples/audit_sklearn_model.py
 """
 
+import os
+
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -14,6 +16,9 @@ from sklearn.model_selection import train_test_split
 
 from auditkit import AuditData, audit
 from auditkit.zoo import load_german
+
+# The standard audit; the "quick" preset is a first look in seconds.
+PRESET = "quick" if os.environ.get("AUDITKIT_EXAMPLE_BUDGET") == "small" else "standard"
 
 credit = load_german()
 target = credit["credit_risk"].to_numpy()
@@ -30,7 +35,7 @@ data = AuditData(X_test, y_test, sensitive=groups_test.reset_index(drop=True),
                  train=(X_train, y_train), feature_names=list(features.columns),
                  class_names=["bad credit", "good credit"], name="German credit (30% test)")
 
-result = audit(model, data, random_state=0)
+result = audit(model, data, preset=PRESET, random_state=0)
 result.save_html("german_credit_report.html")
 result.save_json("german_credit_report.json")
 print(result.summary()[["check", "status"]].to_string(index=False))

@@ -10,9 +10,19 @@ import torch
 from sklearn.svm import LinearSVC
 
 import auditkit
-from auditkit import AuditData, AuditResult, Check, Status, audit, preset_checks, wrap_model
+from auditkit import (
+    AuditData,
+    AuditResult,
+    Check,
+    Status,
+    audit,
+    preset_checks,
+    preset_options,
+    wrap_model,
+)
 from auditkit.checks import PerformanceMetrics
 from auditkit.checks import _base as checks_base
+from auditkit.presets import FULL_ONLY
 
 VERDICTS = {Status.PASS, Status.WARN, Status.FAIL, Status.INFO, Status.SKIP}
 
@@ -92,8 +102,8 @@ def test_a_single_check_instance_is_accepted(failing_check, logreg, binary_data)
 def test_skip_with_reason(make_binary):
     X, y, _ = make_binary(n=120)
     svm = LinearSVC().fit(X, y)
-    result = audit(svm, AuditData(X, y), preset="quick", progress=False)
-    assert result.check_names == ["performance_metrics", "performance_calibration"]
+    result = audit(svm, AuditData(X, y), preset="performance", progress=False)
+    assert result.check_names == preset_checks("performance")
     skipped = result["performance_calibration"]
     assert skipped.status is Status.SKIP
     assert "probabilities" in skipped.headline
@@ -155,10 +165,85 @@ def test_presets(preset, logreg, binary_data):
 
 
 def test_preset_contents():
-    assert preset_checks("quick") == ["performance_metrics", "performance_calibration"]
+    quick, standard, full = (preset_checks(p) for p in ("quick", "standard", "full"))
     assert preset_checks("performance") == auditkit.list_checks("performance")
-    assert set(preset_checks("standard")) <= set(preset_checks("full"))
+    assert set(quick) <= set(standard) <= set(full)
+    assert full == auditkit.list_checks()
     assert auditkit.list_presets()[:3] == ["quick", "standard", "full"]
+
+
+def test_standard_differs_from_full():
+    standard, full = preset_checks("standard"), preset_checks("full")
+    expensive = set(full) - set(standard)
+    assert expensive == FULL_ONLY & set(auditkit.list_checks())
+    assert expensive, "full must add checks to standard"
+    # full also raises budgets of checks that standard runs at their defaults
+    raised = {name for name, options in preset_options("full").items()
+              if name in standard and options}
+    assert raised
+    assert all(not options for options in preset_options("standard").values())
+
+
+def test_quick_leaves_out_the_expensive_methods():
+    quick = set(preset_checks("quick"))
+    assert not quick & FULL_ONLY
+    assert not quick & {"explanations_lime", "explanations_shap", "robustness_pgd",
+                        "robustness_gradient_masking", "fairness_mitigation"}
+
+
+@pytest.mark.parametrize("preset", ["quick", "standard", "full"])
+def test_every_preset_option_is_a_valid_option_of_its_check(preset):
+    options = preset_options(preset)
+    assert list(options) == preset_checks(preset)
+    for name, values in options.items():
+        fields = {f.name for f in dataclasses.fields(auditkit.checks.check_class(name))}
+        assert set(values) <= fields, (preset, name, set(values) - fields)
+        check = auditkit.get_check(name, **values)  # validated at construction
+        assert {k: check.params()[k] for k in values} == values
+
+
+def test_quick_covers_every_family_on_tabular_data_within_seconds(zoo_adult):
+    model, data = zoo_adult
+    result = audit(model, data, preset="quick", progress=False)
+    assert result.check_names == preset_checks("quick")
+    assert all(r.status is not Status.ERROR for r in result), [
+        r.name for r in result if r.status is Status.ERROR]
+    ran = {r.family for r in result if r.status is not Status.SKIP}
+    families = {auditkit.checks.check_class(n).family for n in auditkit.list_checks()}
+    assert ran == families  # every family that applies to tabular data with sensitive features
+    assert result.provenance["duration_s"] < 20
+    # the preset's small budgets reach the checks
+    assert result["performance_metrics"].params["n_resamples"] == 200
+    assert result["explanations_saliency"].params["n_samples"] == 8
+
+
+def test_quick_covers_every_family_by_modality():
+    """Each family has a quick check for each modality it audits (not a SKIP by design)."""
+    quick = preset_checks("quick")
+    by_family: dict[str, set[str]] = {}
+    for name in quick:
+        by_family.setdefault(auditkit.checks.check_class(name).family, set()).add(name)
+    assert by_family.keys() == {auditkit.checks.check_class(n).family
+                                for n in auditkit.list_checks()}
+    assert {"robustness_fgsm", "robustness_tabular", "robustness_text",
+            "robustness_corruptions"} <= by_family["robustness"]
+    assert {"fairness_group_metrics", "fairness_counterfactual_text"} <= by_family["fairness"]
+
+
+def test_user_options_override_preset_options(tmp_path):
+    from auditkit.cli import main
+
+    out = tmp_path / "r.json"
+    assert main(["audit", "--zoo", "adult-mlp", "--preset", "quick", "--quiet",
+                 "--out", str(tmp_path / "r.html"), "--json", str(out),
+                 "--option", "performance_metrics.n_resamples=300",
+                 "--option", "n_samples=5"]) in (0, 1)
+    result = AuditResult.load_json(out)
+    assert result.check_names == preset_checks("quick")
+    assert result["performance_metrics"].params["n_resamples"] == 300  # user, named check
+    assert result["performance_calibration"].params["n_resamples"] == 200  # the preset's
+    assert result["explanations_saliency"].params["n_samples"] == 5  # user, every check
+    assert result["robustness_tabular"].params["n_samples"] == 5
 
 
 def test_a_family_preset_with_no_checks_raises(logreg, binary_data):

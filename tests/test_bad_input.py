@@ -341,13 +341,15 @@ def test_unknown_check_option():
 
 def test_bad_n_bins():
     with pytest.raises(CheckError, match=exact(
-            "The 'n_bins' parameter must be an integer >= 2. Got 1 instead.")):
+            "The 'n_bins' option of check 'performance_calibration' must be an int in the "
+            "range [2, inf). Got 1 instead.")):
         PerformanceCalibration(n_bins=1)
 
 
 @pytest.mark.parametrize("options", [{"n_resamples": -1}, {"confidence": 1.5}], ids=str)
 def test_bad_bootstrap_options_raise_when_the_check_is_made(options):
-    with pytest.raises(AuditkitError, match=f"'{next(iter(options))}' parameter must be"):
+    with pytest.raises(AuditkitError, match=f"'{next(iter(options))}' option of check "
+                       "'performance_metrics' must be"):
         PerformanceMetrics(**options)
 
 

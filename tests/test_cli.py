@@ -93,7 +93,7 @@ def test_checks_lists_checks_and_presets(capsys):
     presets = {line.split()[1]: line.split(None, 2)[2] for line in lines
                 if line.startswith("preset ")}
     assert list(presets) == auditkit.list_presets()
-    assert presets["quick"] == "performance_metrics, performance_calibration"
+    assert presets["quick"].startswith("performance_metrics, ")
     for preset, listed in presets.items():
         assert listed == (", ".join(auditkit.preset_checks(preset)) or "(no checks yet)")
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from auditkit import AuditData, AuditResult, audit
+from auditkit import AuditData, AuditResult, CheckResult, Status, audit
 from auditkit.cli import main
 from auditkit.exceptions import AuditkitError
 from auditkit.report import render_comparison_html
+from auditkit.results import TableComparison
 
 CHECKS = ["performance_metrics", "fairness_group_metrics", "fairness_disparities"]
 
@@ -88,6 +90,54 @@ def test_fairness_tables_side_by_side(audits):
     assert f"{value:.3g}" in row
     fpr = _row(html, "group-group-a-FPR")
     assert fpr.count("%") >= 6  # two values, each with a two-bound interval
+
+
+def test_fairness_sections_come_from_the_declarations_the_results_carry(audits):
+    first, second = audits
+    html = render_comparison_html(first, second)
+    assert html.index('<section id="disparities">') < html.index('<section id="groups">')
+    assert "From the fairness_disparities check: the gap between" in html
+    stripped = [a.__class__([r.with_changes(comparisons=()) for r in a.results], a.provenance,
+                            title=a.title) for a in audits]
+    bare = render_comparison_html(*stripped)
+    assert 'id="disparities"' not in bare and 'id="groups"' not in bare
+
+
+def _declaring(name: str, shift: float, declaration: TableComparison) -> AuditResult:
+    long = pd.DataFrame({"value": [0.5 + shift, 0.2], "low": [0.45 + shift, 0.1],
+                         "high": [0.55 + shift, 0.3]},
+                        index=pd.MultiIndex.from_tuples([("x", "speed"), ("y", "speed")],
+                                                        names=["part", "metric"]))
+    wide = pd.DataFrame({"speed": [1.0 + shift, 2.0], "cost": [3.0, 4.0 + shift]},
+                        index=pd.Index(["p", "q"], name="item"))
+    result = CheckResult(name="custom_measure", family="performance", status=Status.INFO,
+                         headline="Measured.", tables={"long": long, "wide": wide},
+                         comparisons=(declaration,
+                                      TableComparison("wide", "Wide items", values=("speed",
+                                                                                    "cost"),
+                                                      value_label="Quantity", anchor="wide",
+                                                      directions={"cost": False}, order=1)))
+    return AuditResult([result], title=name)
+
+
+def test_any_check_declares_its_compared_tables():
+    declaration = TableComparison("long", "Speed by {split}", heading="Speeds",
+                                  note="speeds per part.", anchor="speeds", row_anchor="speed",
+                                  split_level="part", metric_level="metric", lower="low",
+                                  upper="high", higher_is_better=True, summarise=True)
+    before, after = _declaring("v1", 0.0, declaration), _declaring("v2", 0.3, declaration)
+    html = render_comparison_html(before, after)
+    assert html.index('<section id="speeds">') < html.index('<section id="wide">')
+    assert "<h2>Speeds</h2>" in html and "From the custom_measure check: speeds per part." in html
+    assert "<caption>Speed by x</caption>" in html and 'id="speeds-y"' in html
+    assert "mark-better" in _row(html, "speed-x-speed")  # intervals apart, higher is better
+    assert "mark-unchanged" in _row(html, "speed-y-speed")
+    assert "v2: Speed by x went from" in html  # summarised among what got better
+    assert "mark-worse" in _row(html, "wide-q-Cost")  # lower is better, it went up
+    assert "mark-changed" in _row(html, "wide-p-Speed")  # no direction declared
+    assert "<caption>Wide items</caption>" in html and ">Quantity</th>" in html
+    after_json = AuditResult.from_json(after.to_json())
+    assert render_comparison_html(before, after_json) == html
 
 
 def test_overlapping_intervals_read_as_unchanged(audits):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,8 +11,9 @@ import shap
 import torch
 from torch import nn
 
-from auditkit import AuditData, audit, register_check, zoo
+from auditkit import AuditData, Policy, audit, zoo
 from auditkit.checks import (
+    ExplanationsAgreement,
     ExplanationsIntegratedGradients,
     ExplanationsLime,
     ExplanationsOcclusion,
@@ -19,6 +21,7 @@ from auditkit.checks import (
     ExplanationsShap,
 )
 from auditkit.checks.explanations import interventional_shapley
+from auditkit.exceptions import CheckError
 from auditkit.results import Status
 
 FAST = {"n_samples": 12, "n_resamples": 50, "sensitivity_draws": 0}
@@ -111,15 +114,14 @@ def test_lime_is_repeatable_under_a_seed_and_changes_with_it():
     assert not np.array_equal(first, other)
 
 
-@register_check
 @dataclass(frozen=True)
-class _InputEcho(ExplanationsOcclusion):
+class _InputEcho(ExplanationsOcclusion):  # run as an instance: never in the global registry
     """Attributions that ignore the model: they must fail the randomisation sanity check."""
 
     name = "explanations_test_input_echo"
     method = "input echo"
 
-    def attribute(self, model, data, X, target, units, context):  # noqa: D102
+    def attribute(self, model, data, X, target, units, *, seed, state):  # noqa: D102
         return np.asarray(X, dtype=np.float64) * 1.0, {}
 
 
@@ -181,3 +183,95 @@ def test_explanations_run_on_every_modality_and_beat_random(name):
         tokens = result["explanations_integrated_gradients"].figures["examples"].data["tokens"]
         assert all(isinstance(t, str) for row in tokens for t in row)
     assert result["explanations_integrated_gradients"].metrics["completeness_error"].value < 0.05
+
+
+def test_sanity_result_is_a_number_the_policy_judges_not_a_headline_verdict():
+    model, data = zoo.load("adult-mlp")
+    echo = audit(model, data, checks=[_InputEcho(**FAST)], progress=False)[_InputEcho.name]
+    rho = echo.metrics["randomisation_rank_correlation"].value
+    assert f"{rho:.2f}" in echo.headline
+    assert "fail" not in echo.headline.lower() and "faithful than" not in echo.headline
+    # the verdict is the default policy's: its rule for the method fails rho >= 0.5
+    rule = Policy.default().rule("explanations_occlusion", "randomisation_rank_correlation")
+    assert rule.judge(rho) is Status.FAIL and rule.judge(0.1) is Status.PASS
+
+
+@pytest.mark.parametrize("check, option, value, expected", [
+    (ExplanationsIntegratedGradients, "n_samples", -5, r"an int in the range \[1, inf\)"),
+    (ExplanationsIntegratedGradients, "n_steps", "50", "an int"),
+    (ExplanationsIntegratedGradients, "sanity_check", 1, "True or False"),
+    (ExplanationsIntegratedGradients, "layer", 3, "a string or None"),
+    (ExplanationsOcclusion, "noise", 0.0, r"a float in the range \(0, inf\)"),
+    (ExplanationsOcclusion, "n_resamples", True, "an int"),
+    (ExplanationsLime, "num_samples", 1, r"\[2, inf\)"),
+    (ExplanationsShap, "max_exact_features", 40, r"\[1, 20\]"),
+    (ExplanationsAgreement, "methods", ("explanations_saliency",), "at least 2-long"),
+    (ExplanationsAgreement, "methods", ("explanations_saliency", "nope"), "one of"),
+    (ExplanationsAgreement, "n_samples", 0, r"\[1, inf\) or None"),
+])
+def test_options_are_validated_at_construction(check, option, value, expected):
+    with pytest.raises(CheckError, match=rf"The '{option}' option of check '{check.name}' "
+                                          rf"must be .*{expected}.* Got .* instead"):
+        check(**{option: value})
+
+
+@pytest.mark.parametrize("check", [ExplanationsIntegratedGradients, ExplanationsShap,
+                                   ExplanationsLime, ExplanationsAgreement])
+def test_help_lists_every_option(check):
+    doc = check.__doc__
+    for field in dataclasses.fields(check):
+        assert f"{field.name} :" in doc, field.name
+
+
+def test_agreement_runs_alone_and_reuses_methods_that_ran(linear_case):
+    model, data, _ = linear_case
+    alone = audit(model, data, checks=[ExplanationsAgreement()], progress=False)
+    result = alone["explanations_agreement"]
+    assert result.status is not Status.SKIP, result.headline
+    methods = result.tables["methods"]["check"].tolist()
+    assert {"explanations_integrated_gradients", "explanations_occlusion"} <= set(methods)
+    assert "explanations_lime" not in methods  # expensive: only when it ran
+    assert 0.0 <= result.metrics["mean_rank_agreement"].value <= 1.0
+    # After the methods ran, their attributions are reused: the same numbers.
+    together = audit(model, data, checks=[ExplanationsIntegratedGradients(),
+                                          ExplanationsOcclusion(), ExplanationsAgreement(
+                                              methods=("explanations_integrated_gradients",
+                                                       "explanations_occlusion"))],
+                     progress=False)
+    pair = together["explanations_agreement"].tables["methods"].set_index("check")
+    alone_table = result.tables["methods"].set_index("check")
+    for name in pair.index:
+        assert pair.loc[name, "faithfulness_gain"] == pytest.approx(
+            alone_table.loc[name, "faithfulness_gain"])
+        assert pair.loc[name, "faithfulness_gain"] == pytest.approx(
+            together[name].metrics["faithfulness_gain"].value)
+
+
+def _tiny_cnn() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(2 * 8 * 8, 2))
+
+
+def test_lime_image_heatmaps_have_the_image_shape(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.random((24, 1, 8, 8)).astype(np.float32)
+    model = _tiny_cnn()
+    with torch.no_grad():  # centre the logit difference so both classes are predicted
+        logits = model(torch.from_numpy(X))
+        model[-1].bias[1] -= torch.median(logits[:, 1] - logits[:, 0])
+        y = model(torch.from_numpy(X)).argmax(1).numpy()
+    data = AuditData(X, y, modality="image")
+    check = ExplanationsLime(n_samples=4, num_samples=50, n_resamples=20, n_random=1,
+                             sanity_check=False)
+    audited = audit(model, data, checks=[check], progress=False)
+    result = audited[check.name]
+    assert result.status is not Status.ERROR, result.error
+    figure = result.figures["examples"].data
+    heat, images = np.asarray(figure["heatmaps"]), np.asarray(figure["images"])
+    assert heat.shape == images.shape and heat.shape[1:] == (8, 8)
+    # each pixel carries its 4x4 patch's weight
+    for patch in (heat[:, :4, :4], heat[:, 4:, 4:]):
+        np.testing.assert_array_equal(patch, patch[:, :1, :1] * np.ones((1, 4, 4)))
+    audited.save_html(tmp_path / "report.html")
+    assert "could not be drawn" not in (tmp_path / "report.html").read_text(encoding="utf-8")

@@ -259,3 +259,64 @@ def test_adult_mlp_is_judged_by_the_same_policy(zoo_fairness):
         ("sex", "demographic_parity_difference"), "lower"]
     assert {t.metric for t in result.thresholds} == {
         "demographic_parity_difference", "equalized_odds_difference", "disparate_impact_ratio"}
+
+
+@pytest.mark.parametrize("name, options", [
+    ("fairness_disparities", {"n_resamples": True}),
+    ("fairness_disparities", {"confidence": "x"}),
+    ("fairness_group_metrics", {"intersections": 1}),
+    ("fairness_group_metrics", {"bin_edges": {"age": [30, float("nan")]}}),
+    ("fairness_group_metrics", {"max_categories": 2.5}),
+    ("fairness_thresholds", {"n_bins": 1}),
+    ("fairness_mitigation", {"constraints": ("equalized_odds", "equalized_odds")}),
+    ("fairness_mitigation", {"grid_size": 9}),
+    ("fairness_mitigation", {"reduction_iterations": 0}),
+], ids=str)
+def test_every_option_is_validated_with_the_standard_sentence(name, options):
+    option = next(iter(options))
+    with pytest.raises(CheckError, match=f"^The '{option}' option of check '{name}' must be "
+                                         r".*\. Got .* instead\.$"):
+        get_check(name, **options)
+
+
+class _SendingExecutor:
+    """Runs units as another process would get them: function, shared and units pickled."""
+
+    n_workers = 1
+
+    def __init__(self):
+        self.units = []
+
+    def map(self, function, units, *, shared=None, on_done=None):
+        import pickle
+
+        assert "<" not in function.__qualname__ and "." not in function.__qualname__
+        function, shared = pickle.loads(pickle.dumps((function, shared)))
+        units = [pickle.loads(pickle.dumps(unit)) for unit in units]
+        self.units.extend(units)
+        return [function(shared, unit) for unit in units]
+
+
+def test_bootstrap_blocks_can_be_sent_to_another_process_and_give_the_same_numbers(binary):
+    X, y, sex, race, model, predicted = binary
+    data = AuditData(X, y, sensitive={"sex": sex, "race": race})
+    executor = _SendingExecutor()
+    context = CheckContext(random_state=5, executor=executor)
+    sent = get_check("fairness_disparities", n_resamples=150).run(model, data, context=context)
+    assert [(unit.index, unit.size) for unit in executor.units] == [(0, 100), (1, 50)]
+    local = _run("fairness_disparities", model, data, seed=5, n_resamples=150)
+    assert sent.metrics == local.metrics
+
+
+def test_verdict_metrics_are_emitted_and_have_rules(binary):
+    X, y, sex, race, model, predicted = binary
+    data = AuditData(X, y, sensitive={"sex": sex})
+    policy = Policy.default()
+    for name in ("fairness_group_metrics", "fairness_disparities", "fairness_thresholds",
+                 "fairness_mitigation"):
+        check = get_check(name)
+        result = check.run(model, data, context=CheckContext(random_state=0))
+        assert result.status is Status.INFO, name
+        for metric in check.verdict_metrics:
+            assert metric in result.metrics and policy.rule(name, metric) is not None
+    assert get_check("fairness_disparities").verdict_metrics

@@ -131,3 +131,25 @@ def test_zoo_text_models_report_finite_numbers(name):
     assert len(result.tables["term_sensitivity"]) == 15
     again = _run(adapter, data)
     assert again.to_dict() | {"duration_s": None} == result.to_dict() | {"duration_s": None}
+
+
+def test_a_positive_class_beyond_the_model_outputs_is_a_clear_error():
+    from auditkit.exceptions import CheckError
+
+    texts = ["he is good", "She is bad"]
+    data = AuditData(_tokenizer(texts), [1, 0], modality="text", tokenizer=_tokenizer,
+                     texts=texts)
+    with pytest.raises(CheckError, match=re.escape(
+            "The 'positive_class' option of check 'fairness_counterfactual_text' must be a "
+            "column of the model's probabilities (0 to 1) or None. Got 2 instead.")):
+        _run(wrap_model(_stub), data, positive_class=2)
+
+
+@pytest.mark.parametrize("options", [{"n_resamples": 0}, {"confidence": "x"},
+                                     {"positive_class": True}, {"n_top_terms": 0}], ids=str)
+def test_bad_options_raise_at_construction(options):
+    from auditkit.exceptions import CheckError
+
+    option = next(iter(options))
+    with pytest.raises(CheckError, match=f"^The '{option}' option of check '{NAME}' must be"):
+        get_check(NAME, **options)

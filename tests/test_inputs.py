@@ -320,7 +320,7 @@ def test_estimator_without_predict_proba_squashes_decision_function(n_classes, m
     np.testing.assert_allclose(proba, expected, rtol=1e-12)
     np.testing.assert_array_equal(adapter.predict(X), svm.predict(X))
     assert "probabilities" not in adapter.capabilities
-    assert adapter.capabilities == {"predict", "loss", "weights"}
+    assert adapter.capabilities == {"predict", "loss", "weights", "refit"}
 
 
 def test_sklearn_fingerprint_changes_with_a_weight_and_is_stable_otherwise(logreg):
@@ -390,8 +390,10 @@ def test_callable_lacks_torch_only_methods(black_box):
 
 def test_capabilities_of_each_adapter(logreg, torch_model, black_box):
     assert wrap_model(torch_model, device="cpu").capabilities == {
-        "predict", "probabilities", "logits", "gradients", "features", "loss", "weights"}
-    assert wrap_model(logreg).capabilities == {"predict", "probabilities", "loss", "weights"}
+        "predict", "probabilities", "logits", "gradients", "features", "loss", "weights",
+        "layers", "randomize"}
+    assert wrap_model(logreg).capabilities == {"predict", "probabilities", "loss", "weights",
+                                               "refit"}
     assert wrap_model(black_box).capabilities == {"predict", "probabilities", "loss"}
 
 
@@ -405,7 +407,8 @@ def test_wrap_model_passes_adapters_through(logreg):
 def test_wrap_model_rejects_unsupported_objects(model):
     with pytest.raises(ModelError, match=r"The 'model' parameter must be a torch\.nn\.Module, a "
                                          r"fitted scikit-learn classifier, a callable returning "
-                                         r"probabilities, or a ModelAdapter\. Got \w+ instead"):
+                                         r"probabilities, a ModelAdapter or a "
+                                         r"GenerativeModel\. Got \w+ instead"):
         wrap_model(model)
 
 
@@ -508,6 +511,60 @@ def test_audit_data_fingerprint_is_stable_and_sensitive_to_labels():
     assert AuditData(x_changed, Y_REF, sensitive={"sex": S_REF}).fingerprint() != \
         first.fingerprint()
     assert first.describe()["sha256"] == first.fingerprint()
+
+
+_BASE = dict(X=X_REF, y=Y_REF, sensitive={"sex": S_REF}, train=(X_REF, Y_REF),
+             reference=X_REF[:6], ood={"far": X_REF * 3}, feature_names=["a", "b", "c"],
+             feature_groups={"ab": [0, 1], "c": [2]}, categorical_features=["ab"],
+             class_names=["no", "yes"], mutable_features=["ab"],
+             input_range=(-10.0, 10.0), texts=[f"t{i}" for i in range(N)], name="base")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("X", X_REF + 1e-9), ("y", 1 - Y_REF), ("sensitive", {"sex": S_REF[::-1].copy()}),
+    ("train", (X_REF[:6], Y_REF[:6])), ("train", None),
+    ("reference", X_REF[6:]), ("reference", None),
+    ("ood", {"far": X_REF * 4}), ("ood", {"near": X_REF * 3}), ("ood", None),
+    ("mutable_features", ["c"]), ("mutable_features", None),
+    ("input_range", (-10.0, 11.0)), ("input_range", None),
+    ("feature_names", ["a", "b", "d"]), ("feature_groups", {"a": [0], "bc": [1, 2]}),
+    ("categorical_features", ["c"]), ("class_names", ["yes", "no"]),
+    ("texts", [f"u{i}" for i in range(N)]), ("texts", None),
+])
+def test_audit_data_fingerprint_covers_every_field_that_changes_results(field, value):
+    base = AuditData(**_BASE)
+    changed = {**_BASE, field: value}
+    if field == "feature_groups":
+        changed["mutable_features"], changed["categorical_features"] = ["a"], ["a"]
+        base = AuditData(**{**_BASE, "mutable_features": ["a"], "categorical_features": ["a"]})
+    assert AuditData(**changed).fingerprint() != base.fingerprint()
+    assert AuditData(**_BASE).fingerprint() == AuditData(**_BASE).fingerprint()
+
+
+def test_audit_data_fingerprint_covers_the_modality():
+    X = (np.arange(6 * 25).reshape(6, 5, 5) % 5).astype(np.float64)
+    as_image = AuditData(X.reshape(6, 25), [0, 1] * 3, modality="tabular")
+    as_sequence = AuditData(X.reshape(6, 25), [0, 1] * 3, modality="sequence")
+    assert as_image.fingerprint() != as_sequence.fingerprint()
+
+
+def test_audit_data_fingerprint_ignores_the_name():
+    assert AuditData(**_BASE).fingerprint() == AuditData(**{**_BASE, "name": "x"}).fingerprint()
+
+
+def test_valid_bounds_are_observed_in_x_and_the_reference_inputs():
+    wide = X_REF * 5
+    with_reference = AuditData(X_REF, Y_REF, train=(X_REF, Y_REF), reference=wide)
+    with_train = AuditData(X_REF, Y_REF, train=(wide, Y_REF))
+    alone = AuditData(X_REF, Y_REF)
+    for data in (with_reference, with_train):
+        assert data.reference_inputs is not data.X
+        low, high = data.valid_bounds()
+        np.testing.assert_allclose(low, np.minimum(X_REF, wide).min(axis=0))
+        np.testing.assert_allclose(high, np.maximum(X_REF, wide).max(axis=0))
+    low, high = alone.valid_bounds()
+    np.testing.assert_allclose(low, X_REF.min(axis=0))
+    np.testing.assert_allclose(high, X_REF.max(axis=0))
 
 
 def test_audit_data_describe():

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -112,3 +114,67 @@ def test_installed_package_ships_its_data():
     zoo_dir = Path(zoo.__file__).parent
     assert (zoo_dir / "data" / "SOURCES.json").is_file()
     assert (zoo_dir / "checkpoints" / "adult-mlp.safetensors").is_file()
+
+
+# -- the wheel itself -------------------------------------------------------------------
+
+_NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info",
+                                     "__pycache__", ".*_cache", ".hypothesis")
+
+
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory) -> set[str]:
+    """Names inside a wheel built offline from a clean copy of the source tree.
+
+    The lines of its METADATA come along, prefixed with ``METADATA:``.
+    """
+    pytest.importorskip("setuptools", reason="building the wheel offline needs setuptools")
+    source = tmp_path_factory.mktemp("source") / "auditkit"
+    # A copy: a stale build/ folder in the checkout would leak old files into the wheel.
+    shutil.copytree(ROOT, source, ignore=_NOT_COPIED)
+    out = tmp_path_factory.mktemp("wheel")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                            "--no-build-isolation", "--no-index", "--disable-pip-version-check",
+                            "-q", "-w", str(out), str(source)],
+                           capture_output=True, text=True, timeout=600)
+    if built.returncode and "No module named" in built.stderr:  # no network: nothing to fetch
+        pytest.skip(f"the build backend is not installed: {built.stderr.strip()[-300:]}")
+    assert built.returncode == 0, built.stderr[-4000:]
+    (wheel,) = out.glob("auditkit-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        return names | {f"METADATA:{line}" for line in
+                        archive.read(metadata).decode("utf-8").splitlines()}
+
+
+@needs_source_tree
+@pytest.mark.parametrize("package", ["performance", "explanations", "fairness", "robustness",
+                                     "generative"])
+def test_wheel_ships_every_family(wheel_names, package):
+    assert f"auditkit/checks/{package}/__init__.py" in wheel_names
+
+
+@needs_source_tree
+def test_wheel_ships_the_library_resources(wheel_names):
+    for name in ("__init__.py", "SOURCES.json", "LICENSES.md", "weat_terms.json",
+                 "wordnet_synonyms.json.xz"):
+        assert f"auditkit/_resources/{name}" in wheel_names
+    assert "auditkit/checks/generative/_metrics.py" in wheel_names
+    assert "auditkit/zoo/data/SOURCES.json" in wheel_names
+    assert "auditkit/policy/default.yaml" in wheel_names
+
+
+@needs_source_tree
+def test_wheel_leaves_out_the_maintainer_scripts(wheel_names):
+    files = [n for n in wheel_names if not n.startswith("METADATA:")]
+    assert not [n for n in files if n.endswith("_vendor.py") or "vendor_data" in n]
+    assert not [n for n in files if n.startswith(("tools/", "tests/", "benchmarks/",
+                                                  "examples/"))]
+
+
+@needs_source_tree
+def test_wheel_declares_scipy(wheel_names):
+    requires = {line.split(":", 2)[2].strip() for line in wheel_names
+                if line.startswith("METADATA:Requires-Dist:")}
+    assert any(r.startswith("scipy") for r in requires), requires

@@ -179,7 +179,7 @@ def test_ece_by_hand_through_the_check():
     np.testing.assert_allclose(bins["mean_confidence"].iloc[3:], [0.7, 0.9])
     np.testing.assert_allclose(bins["gap"].iloc[3:], [-0.2, -0.4])
     assert bins["accuracy"].iloc[:3].isna().all()
-    assert "over-confident" in result.headline
+    assert "confidence minus accuracy +30.0 points" in result.headline
 
 
 def test_ece_by_hand_through_the_function():
@@ -347,3 +347,93 @@ def test_percentile_interval_ignores_undefined_resamples():
     samples = np.array([np.nan, 1.0, 2.0, 3.0, 4.0, 5.0, np.nan])
     assert stats.percentile_interval(samples, 0.5) == (2.0, 4.0)
     assert all(np.isnan(stats.percentile_interval(np.array([np.nan]), 0.9)))
+
+
+# -- options, and the bootstrap's unit of work ------------------------------------------------
+
+
+@pytest.mark.parametrize("check, options, message", [
+    (PerformanceConfusionMatrix, {"top_k": "3"},
+     "The 'top_k' option of check 'performance_confusion_matrix' must be an int in the range "
+     "[1, inf). Got '3' instead."),
+    (PerformanceMetrics, {"n_resamples": True},
+     "The 'n_resamples' option of check 'performance_metrics' must be an int in the range "
+     "[0, inf). Got True instead."),
+    (PerformanceMetrics, {"confidence": "x"},
+     "The 'confidence' option of check 'performance_metrics' must be a float in the range "
+     "(0, 1). Got 'x' instead."),
+    (PerformanceCalibration, {"n_bins": 2.0},
+     "The 'n_bins' option of check 'performance_calibration' must be an int in the range "
+     "[2, inf). Got 2.0 instead."),
+], ids=["top_k", "n_resamples", "confidence", "n_bins"])
+def test_bad_options_raise_the_standard_sentence_at_construction(check, options, message):
+    import re
+
+    from auditkit.exceptions import CheckError
+
+    with pytest.raises(CheckError, match=f"^{re.escape(message)}$"):
+        check(**options)
+
+
+class _SendingExecutor:
+    """Runs units as another process would get them: function, shared and units pickled."""
+
+    n_workers = 1
+
+    def __init__(self):
+        self.units = []
+
+    def map(self, function, units, *, shared=None, on_done=None):
+        import pickle
+
+        assert "<" not in function.__qualname__ and "." not in function.__qualname__
+        function = pickle.loads(pickle.dumps(function))
+        shared = pickle.loads(pickle.dumps(shared))
+        units = [pickle.loads(pickle.dumps(unit)) for unit in units]
+        self.units.extend(units)
+        return [function(shared, unit) for unit in units]
+
+
+@pytest.mark.parametrize("check", [PerformanceMetrics(n_resamples=250),
+                                   PerformanceCalibration(n_resamples=250)], ids=str)
+def test_bootstrap_blocks_can_be_sent_to_another_process(check, logreg, binary_data):
+    model = wrap_model(logreg)
+    executor = _SendingExecutor()
+    sent = check.run(model, binary_data, context=CheckContext(random_state=3, executor=executor))
+    local = check.run(model, binary_data, context=CheckContext(random_state=3))
+    assert sent.metrics == local.metrics
+    assert [(unit.index, unit.size) for unit in executor.units] == [(0, 100), (1, 100), (2, 50)]
+    assert all(isinstance(unit.seed, np.random.SeedSequence) for unit in executor.units)
+
+
+def _mean(shared, counts):
+    return {"mean": counts @ shared / len(shared)}
+
+
+def test_bootstrap_gives_the_resamples_of_spawned_generators():
+    values = np.random.default_rng(3).random(57)
+    samples = stats.bootstrap(_mean, 57, spec=stats.BootstrapSpec(250), shared=values,
+                              rng=np.random.default_rng([7, 9]))["mean"]
+    generators = np.random.default_rng([7, 9]).spawn(3)
+    expected = np.concatenate([stats.resample_counts(57, size, g) @ values / 57
+                               for size, g in zip((100, 100, 50), generators, strict=True)])
+    np.testing.assert_array_equal(samples, expected)
+
+
+def test_verdict_metrics_are_emitted_and_judged_by_the_default_policy(logreg, binary_data):
+    from auditkit import Policy
+
+    policy = Policy.default()
+    for check in (PerformanceMetrics(n_resamples=0), PerformanceCalibration(n_resamples=0),
+                  PerformanceConfusionMatrix()):
+        result = run(check, logreg, binary_data)
+        for metric in check.verdict_metrics:
+            assert metric in result.metrics, (check.name, metric)
+            assert policy.rule(check.name, metric) is not None, (check.name, metric)
+
+
+def test_bootstrap_refuses_a_statistic_another_process_cannot_import():
+    spec, rng = stats.BootstrapSpec(10), np.random.default_rng(0)
+    with pytest.raises(TypeError, match="module-level function"):
+        stats.bootstrap(lambda shared, counts: {"mean": counts.mean(axis=1)}, 5, spec=spec,
+                        rng=rng)

@@ -173,6 +173,16 @@ def test_unknown_check_family_and_figure_kind_still_render():
     assert "Broken ROC" in section and "could not be drawn" in section
 
 
+def test_the_description_shown_is_the_one_the_result_carries():
+    result = _result("from_the_future", Status.INFO, "New.", family="quantum",
+                     description="Measures <new> things.")
+    html = render_html(AuditResult.from_json(AuditResult([result]).to_json()))
+    assert "Measures &lt;new&gt; things." in _section(html, "check-from_the_future")
+    registered = _result("performance_metrics", Status.INFO, "Old JSON, no description.")
+    assert auditkit.get_check("performance_metrics").description not in render_html(
+        AuditResult([registered]))  # the report reads the result, never the registry
+
+
 def test_long_tables_are_cut_with_a_note():
     table = pd.DataFrame({"value": np.arange(45) / 7}, index=[f"row {i}" for i in range(45)])
     html = render_html(AuditResult([_result("custom_long", Status.INFO, "Long.",
@@ -231,3 +241,69 @@ def test_pdf_of_error_skip_and_unknown_figure_is_deterministic(tmp_path):
 def test_importing_auditkit_does_not_import_matplotlib():
     code = "import sys, auditkit, auditkit.report; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# -- every figure draws -------------------------------------------------------------------
+
+#: Small budgets for a full audit of each zoo model: every check runs, on few samples. The
+#: explanation checks keep their other defaults, so explanations_agreement reuses their
+#: attributions instead of computing them again.
+_SMALL_OPTIONS = {"n_samples": 8, "n_resamples": 20, "n_queries": 30, "square_samples": 16,
+                  "n_thresholds": 21, "grid_size": 20, "reduction_iterations": 3, "steps": 3,
+                  "restarts": 1, "candidates": 3, "n_examples": 2, "n_top_terms": 5}
+_UNDRAWN = re.compile(r"could not be drawn[^<]*|There is no drawing for figures of kind[^<]*")
+
+
+def _small_full_preset() -> list[auditkit.Check]:
+    from dataclasses import fields
+
+    from auditkit.checks import check_class
+    from auditkit.presets import preset_checks
+
+    checks = []
+    for name in preset_checks("full"):
+        known = {f.name for f in fields(check_class(name))}
+        taken = {"n_samples"} if name.startswith("explanations_") else known
+        checks.append(auditkit.get_check(name, **{k: v for k, v in _SMALL_OPTIONS.items()
+                                                  if k in taken}))
+    return checks
+
+
+def test_every_module_of_plots_is_loaded_without_a_list():
+    import pkgutil
+
+    import auditkit.report
+
+    modules = [m.name for m in pkgutil.iter_modules(auditkit.report.__path__)
+               if m.name.startswith("_plots_")]
+    assert modules
+    assert all(f"auditkit.report.{name}" in sys.modules for name in modules)
+
+
+@pytest.mark.parametrize("name", [
+    "adult-mlp",
+    "vowels-gru",
+    "sentiment-lstm",
+    pytest.param("mnist-cnn", marks=pytest.mark.slow),  # about 30 s; its LIME heatmaps below
+])
+def test_every_figure_of_a_full_zoo_audit_draws(name):
+    from auditkit import zoo
+
+    model, data = zoo.load(name)
+    result = auditkit.audit(model, data, checks=_small_full_preset(), device="cpu",
+                            progress=False)
+    assert [r.name for r in result.results if r.status is Status.ERROR] == []
+    html = render_html(result)
+    assert _UNDRAWN.findall(html) == []
+    assert html.count('<figure class="plot"') == sum(len(r.figures) for r in result.results)
+
+
+def test_lime_image_heatmaps_draw():
+    from auditkit import zoo
+
+    model, data = zoo.load("mnist-cnn")
+    lime = auditkit.get_check("explanations_lime", n_samples=2, num_samples=100)
+    result = auditkit.audit(model, data, checks=[lime], device="cpu", progress=False)
+    kinds = {f.kind for f in result["explanations_lime"].figures.values()}
+    assert "image_attributions" in kinds
+    assert _UNDRAWN.findall(render_html(result)) == []

@@ -21,8 +21,9 @@ from auditkit import (
     audit,
     wrap_model,
 )
-from auditkit.checks import PerformanceConfusionMatrix, PerformanceMetrics
-from auditkit.results import Threshold
+from auditkit.checks import FairnessDisparities, PerformanceConfusionMatrix, PerformanceMetrics
+from auditkit.exceptions import AuditkitError
+from auditkit.results import TableComparison, Threshold
 
 
 def _mixed_frame() -> pd.DataFrame:
@@ -291,3 +292,54 @@ def test_provenance_keys(two_audits, logreg, binary_data):
     assert provenance["started_at"].endswith("+00:00")
     assert provenance["duration_s"] >= 0
     assert provenance["policy"]["name"] == "auditkit-default"
+
+
+def _declared() -> TableComparison:
+    return TableComparison("groups", "Rates by {split}", heading="Rates", note="each rate.",
+                           split_level="sensitive_feature", values=("tpr", "fpr"),
+                           value_label="Rate", lower="{value}_lower", upper="{value}_upper",
+                           bounds_table="groups_intervals", higher_is_better=True,
+                           directions={"fpr": False, "count": None}, summarise=True, order=2)
+
+
+def test_description_and_comparisons_round_trip_exactly():
+    result = _weird_result().with_changes(description="What the check <measures>.",
+                                          comparisons=(_declared(),))
+    back = CheckResult.from_dict(json.loads(json.dumps(result.to_dict(), allow_nan=False)))
+    assert back == result
+    assert back.description == "What the check <measures>."
+    assert back.comparisons == (_declared(),)
+    assert back.comparisons[0].values == ("tpr", "fpr")
+    assert back.comparisons[0].direction("fpr") is False
+    assert back.comparisons[0].direction("count") is None
+    assert back.comparisons[0].direction("tpr") is True
+    assert result != result.with_changes(description="Another.")
+    assert result != result.with_changes(comparisons=())
+
+
+def test_json_without_description_or_comparisons_still_loads():
+    data = _weird_result().to_dict()
+    del data["description"], data["comparisons"]
+    back = CheckResult.from_dict(json.loads(json.dumps(data, allow_nan=False)))
+    assert back.description == "" and back.comparisons == ()
+    assert back == _weird_result()
+
+
+def test_a_check_result_carries_its_description_and_declared_comparisons(logreg, binary_data):
+    result = auditkit.audit(logreg, binary_data, checks=["performance_confusion_matrix"],
+                            progress=False)["performance_confusion_matrix"]
+    assert result.description == PerformanceConfusionMatrix.description != ""
+    declared = FairnessDisparities.comparisons
+    assert declared and declared[0].table == "disparities"
+
+
+@pytest.mark.parametrize(("options", "match"), [
+    ({"values": ()}, "'values' parameter of TableComparison"),
+    ({"values": ("a", "b"), "metric_level": "m"}, "one column when 'metric_level'"),
+    ({"lower": "{value}_lower"}, "'upper' parameter"),
+    ({"directions": ["a"]}, "'directions' parameter"),
+    ({"order": True}, "'order' parameter"),
+])
+def test_bad_table_comparison_raises(options, match):
+    with pytest.raises(AuditkitError, match=match):
+        TableComparison("t", "T", **options)

@@ -185,7 +185,11 @@ def test_pgd_breaks_mnist_cnn_and_not_its_robust_twin(mnist, mnist_robust):
     assert weak.metrics["clean_accuracy"].value > 0.95
     assert strong.metrics["robust_accuracy"].value > weak.metrics["robust_accuracy"].value + 0.25
     assert strong.metrics["robust_accuracy"].value > 0.85
-    assert "loses" in weak.headline and "keeps" in strong.headline
+    # the headline states numbers; the policy judges them
+    for result in (weak, strong):
+        robust = result.metrics["robust_accuracy"]
+        assert f"robust accuracy is {robust.value:.1%} [{robust.lower:.1%}" in result.headline
+        assert "keeps" not in result.headline and "loses" not in result.headline
     curve = weak.tables["curve"]
     assert (curve["FGSM"] >= curve["PGD (CE)"] - 1e-9).all()  # PGD at least as strong as FGSM
 
@@ -271,8 +275,31 @@ def test_gradient_checks_skip_tabular_text_and_black_boxes(mnist):
     ("robustness_fgsm", {"n_samples": 0}, "n_samples"),
 ])
 def test_bad_options_name_the_parameter(name, options, param):
-    with pytest.raises(AuditkitError, match=f"'{param}'"):
+    with pytest.raises(AuditkitError, match=f"'{param}' option of check '{name}'"):
         get_check(name, **options)
+
+
+@pytest.mark.parametrize("name", ["robustness_pgd", "robustness_pgd_l2", "robustness_fgsm",
+                                  "robustness_square", "robustness_minimal_perturbation",
+                                  "robustness_gradient_masking"])
+def test_sample_sizes_and_levels_are_validated_at_construction(name):
+    with pytest.raises(AuditkitError, match=r"'n_samples' option .* Got -5 instead"):
+        get_check(name, n_samples=-5)
+    if "confidence" in get_check(name).params():
+        with pytest.raises(AuditkitError, match=r"'confidence' option .* Got 'x' instead"):
+            get_check(name, confidence="x")
+    with pytest.raises(AuditkitError, match="'n_samples' option"):
+        get_check(name, n_samples=True)  # a boolean is no count
+
+
+def test_help_lists_every_option():
+    import dataclasses
+
+    from auditkit.checks import RobustnessPGD, RobustnessPGDL2
+
+    for cls in (RobustnessPGD, RobustnessPGDL2):
+        for option in dataclasses.fields(cls):
+            assert f"{option.name} :" in cls.__doc__, (cls.__name__, option.name)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

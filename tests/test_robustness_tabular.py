@@ -331,7 +331,7 @@ def test_adult_mlp_flips_some_and_never_touches_immutable_features(zoo_adult):
     ("n_examples", -1), ("min_group_size", 0), ("confidence", 1.0), ("confidence", 0.0),
 ])
 def test_bad_options_raise_naming_the_parameter(param, value):
-    with pytest.raises(CheckError, match=f"'{param}' parameter"):
+    with pytest.raises(CheckError, match=f"'{param}' option"):
         get_check(NAME, **{param: value})
 
 

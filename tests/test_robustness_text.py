@@ -78,9 +78,10 @@ def test_split_words_round_trips_and_keeps_contractions():
 
 
 def test_synonym_table_is_small_and_sensible():
-    from auditkit import zoo
+    import auditkit
 
-    path = Path(zoo.__file__).parent / "data" / "wordnet_synonyms.json.xz"
+    # shipped with the library (hash-checked), not read from the zoo
+    path = Path(auditkit.__file__).parent / "_resources" / "wordnet_synonyms.json.xz"
     assert path.stat().st_size < 1_000_000
     table = synonym_table()
     assert len(table) > 30_000

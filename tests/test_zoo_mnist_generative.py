@@ -242,3 +242,130 @@ def test_gan_training_smoke(tmp_path, name):
     model, data, _ = mnist_generative.load(name, tmp_path)
     assert model.sample(2, generator=_seeded(0)).shape == (2, 1, 28, 28)
     assert len(data.train) == (N_MEMORIZING if name == "mnist-gan-memorizing" else 4000)
+
+
+# -- the generative metrics of the library, by hand on tiny arrays -----------------------
+
+
+def test_recognisability_counts_confident_samples_by_hand():
+    from auditkit.checks.generative import recognisability
+
+    probabilities = np.array([[0.95, 0.05, 0.0], [0.6, 0.4, 0.0], [0.1, 0.0, 0.9],
+                              [0.0, 0.3, 0.7]])
+    result = recognisability(probabilities, threshold=0.9)
+    assert result["n_samples"] == 4
+    assert result["confident_fraction"] == 0.5  # rows 0 and 2
+    assert result["classes_present"] == [0, 2]
+    assert result["class_histogram"] == [2, 0, 2]
+    assert result["confident_class_histogram"] == [1, 0, 1]
+    assert "meets_bar" not in result  # a verdict is the policy's, not the metric's
+    # torch tensors give the same numbers
+    assert recognisability(torch.tensor(probabilities), threshold=0.9) == result
+
+
+@pytest.mark.parametrize("probabilities", [np.zeros((3,)), np.zeros((0, 2)), np.ones((2, 1))])
+def test_recognisability_rejects_a_bad_shape(probabilities):
+    from auditkit.checks.generative import recognisability
+    from auditkit.exceptions import AuditkitError
+
+    with pytest.raises(AuditkitError, match="The 'probabilities' parameter must be an array"):
+        recognisability(probabilities)
+
+
+@pytest.mark.parametrize("threshold", [0, 1.5, "0.9", True])
+def test_recognisability_rejects_a_bad_threshold(threshold):
+    from auditkit.checks.generative import recognisability
+    from auditkit.exceptions import AuditkitError
+
+    with pytest.raises(AuditkitError, match=r"The 'threshold' parameter must be a float in "
+                                            r"\(0, 1\]\. Got"):
+        recognisability(np.eye(2), threshold=threshold)
+
+
+def test_memorisation_by_hand():
+    from auditkit.checks.generative import memorisation
+
+    # Distances in 1-D: sample 0 -> train 1, test 4 (ratio 1/4); sample 10 -> train 0
+    # (a copy), test 6; sample 19 -> train 9, test 1 (ratio 9).
+    samples, train, test = [[0.0], [10.0], [19.0]], [[1.0], [10.0]], [[4.0], [20.0]]
+    result = memorisation(samples, train, test, ratio=0.5)
+    assert result["n_samples"] == 3 and result["n_train"] == 2 and result["n_test"] == 2
+    assert result["median_l2_to_nearest_train"] == 1.0
+    assert result["median_l2_to_nearest_test"] == 4.0
+    assert result["median_ratio_train_over_test"] == 0.25
+    assert result["near_copy_fraction"] == pytest.approx(2 / 3)
+    assert memorisation(samples, train, test, ratio=0.2)["near_copy_fraction"] == \
+        pytest.approx(1 / 3)
+
+
+def test_memorisation_flattens_images_and_measures_euclidean_distance():
+    from auditkit.checks.generative import memorisation
+
+    sample = torch.zeros(1, 1, 2, 2)
+    train = np.full((1, 1, 2, 2), 0.5, dtype=np.float32)  # distance sqrt(4 * 0.25) = 1
+    test = np.full((1, 1, 2, 2), 1.5, dtype=np.float32)  # distance 3
+    result = memorisation(sample, train, test)
+    assert result["median_l2_to_nearest_train"] == 1.0
+    assert result["median_ratio_train_over_test"] == pytest.approx(1 / 3)
+    assert result["near_copy_fraction"] == 1.0
+
+
+def test_memorisation_rejects_mismatched_images():
+    from auditkit.checks.generative import memorisation
+    from auditkit.exceptions import AuditkitError
+
+    with pytest.raises(AuditkitError, match="The 'train_images' parameter must have 2 values"):
+        memorisation(np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((2, 2)))
+    with pytest.raises(AuditkitError, match="The 'ratio' parameter must be a positive float"):
+        memorisation(np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 2)), ratio=0)
+
+
+def test_sample_diversity_by_hand():
+    from auditkit.checks.generative import nearest_neighbour_distances, sample_diversity
+
+    collapsed = [[0.0, 0.0], [0.0, 0.1], [0.0, 0.3]]  # nearest others: 0.1, 0.1, 0.2
+    real = [[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]]  # nearest others: 5, 5, 5
+    result = sample_diversity(collapsed, real)
+    assert result["n_samples"] == 3 and result["n_reference"] == 3
+    assert result["median_nn_l2_among_samples"] == pytest.approx(0.1)
+    assert result["median_nn_l2_among_reference"] == 5.0
+    np.testing.assert_allclose(nearest_neighbour_distances(collapsed), [0.1, 0.1, 0.2])
+    np.testing.assert_allclose(nearest_neighbour_distances([[0.0, 0.0]], real), [0.0])
+
+
+def test_nearest_neighbour_distances_match_brute_force_across_blocks():
+    from auditkit.checks.generative import nearest_neighbour_distances
+
+    rng = np.random.default_rng(0)
+    queries, references = rng.normal(size=(1500, 3)), rng.normal(size=(40, 3))
+    brute = np.sqrt(((queries[:, None] - references[None]) ** 2).sum(-1)).min(1)
+    np.testing.assert_allclose(nearest_neighbour_distances(queries, references), brute,
+                               rtol=1e-9, atol=1e-9)
+    # leaving each query's own row out holds across the blocks of 1,024 rows too
+    among = np.sqrt(((queries[:, None] - queries[None]) ** 2).sum(-1))
+    np.fill_diagonal(among, np.inf)
+    np.testing.assert_allclose(nearest_neighbour_distances(queries), among.min(1),
+                               rtol=1e-6, atol=1e-9)
+
+
+def test_sample_diversity_needs_two_samples():
+    from auditkit.checks.generative import sample_diversity
+    from auditkit.exceptions import AuditkitError
+
+    with pytest.raises(AuditkitError, match="The 'samples' parameter must hold at least 2"):
+        sample_diversity([[0.0]], [[0.0], [1.0]])
+
+
+def test_frechet_distance_by_hand():
+    from auditkit.checks.generative import frechet_distance
+
+    # 1-D: means 1 and 2, variances 2 and 2: (1 - 2)^2 + 2 + 2 - 2 * sqrt(2 * 2) = 1.
+    assert frechet_distance([[0.0], [2.0]], [[1.0], [3.0]]) == pytest.approx(1.0)
+    # 2-D, equal means, covariances diag(2, 8) and diag(8, 2) (n - 1 = 3):
+    # 10 + 10 - 2 * tr(sqrt(diag(16, 16))) = 4.
+    a = np.array([[1.0, 2.0], [-1.0, -2.0], [1.0, -2.0], [-1.0, 2.0]]) * np.sqrt(1.5)
+    b = a[:, ::-1]
+    assert frechet_distance(a, b) == pytest.approx(4.0, rel=1e-9)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="The 'features_b' parameter must have 2 values"):
+        frechet_distance(a, np.zeros((3, 3)))

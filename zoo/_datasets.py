@@ -3,7 +3,7 @@
 Every loader reads only local files (nothing is downloaded), checks the file's
 SHA-256 against ``zoo/data/SOURCES.json`` and raises ``ValueError`` on a
 mismatch. Provenance and licences are in ``zoo/data/SOURCES.json`` and
-``zoo/data/LICENSES.md``; the files are written by ``zoo/data/_vendor.py``.
+``zoo/data/LICENSES.md``; the files are written by ``tools/vendor_data.py``.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _read(name: str) -> bytes:
         raise ValueError(
             f"SHA-256 mismatch for vendored data file {path}: expected {expected}, "
             f"got {actual}. The file is corrupt or was modified; restore it from git "
-            "or regenerate it with `python zoo/data/_vendor.py`."
+            "or regenerate it with `python tools/vendor_data.py`."
         )
     return lzma.decompress(raw) if name.endswith(".xz") else raw
 

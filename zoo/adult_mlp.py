@@ -25,7 +25,7 @@ from ._checkpoints import count_parameters, load_weights, save_checkpoint, seed_
 from ._datasets import load_adult
 from ._training import Recipe, accuracy, fit_classifier, predict_logits
 
-__all__ = ["NAME", "AdultMLP", "encode", "load", "train"]
+__all__ = ["NAME", "AdultMLP", "encode", "load", "refit", "train"]
 
 NAME = "adult-mlp"
 NUMERIC = ("age", "education_num", "capital_gain", "capital_loss", "hours_per_week")
@@ -150,7 +150,27 @@ def load(name: str = NAME, directory: Any = None) -> tuple[nn.Module, AuditData,
     model = AdultMLP(data.X.shape[1], tuple(card["architecture"]["hidden"]))
     load_weights(NAME, model, directory)
     model.model_card = card
+    model.train_fn = refit  # wrap_model reads it: the adapter can refit a fresh copy
     return model, data, card
+
+
+def refit(module: nn.Module, X: np.ndarray, y: np.ndarray, *, random_state: int = 0
+          ) -> nn.Module:
+    """Train a freshly initialised AdultMLP with adult-mlp's recipe (the adapter's ``train_fn``).
+
+    ``random_state`` seeds the batch order and dropout; the module trains on
+    the device it is on and is returned in eval mode.
+    """
+    from dataclasses import replace
+
+    recipe = replace(RECIPE, seed=int(random_state))
+    device = next(module.parameters()).device
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(recipe.seed)
+        fit_classifier(module, torch.from_numpy(np.array(X, dtype=np.float32)),
+                       torch.from_numpy(np.array(y, dtype=np.float32))[:, None], recipe,
+                       device=device, loss_fn=nn.functional.binary_cross_entropy_with_logits)
+    return module
 
 
 def train(name: str = NAME, *, device: torch.device, directory: Any = None,

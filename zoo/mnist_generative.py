@@ -36,6 +36,7 @@ from torch import nn
 from torch.distributions import MultivariateNormal
 from torch.nn import functional as F
 
+from ..checks import generative as generative_metrics
 from ..exceptions import BAD_VALUE, UNKNOWN_NAME, ZooError
 from ..inputs import AuditData
 from ._checkpoints import (
@@ -511,10 +512,12 @@ def _check_name(name: str) -> None:
 
 def recognisability(samples: torch.Tensor, classifier: nn.Module, *, threshold: float = 0.9
                     ) -> dict[str, Any]:
-    """How recognisable generated digits are to an MNIST classifier.
+    """How recognisable generated digits are to an MNIST classifier, as the card records it.
 
-    The zoo's bar: at least 70% of samples get some class with probability
-    >= ``threshold`` (0.9), and every digit appears among those confident samples.
+    :func:`auditkit.checks.generative.recognisability` on the classifier's
+    probabilities, rounded, with the zoo's bar: at least 70% of samples get some
+    class with probability >= ``threshold`` (0.9), and every digit appears
+    among those confident samples.
 
     Parameters
     ----------
@@ -523,6 +526,7 @@ def recognisability(samples: torch.Tensor, classifier: nn.Module, *, threshold: 
     classifier : nn.Module
         Returns logits of shape (n, 10) for images in [0, 1] (e.g. ``mnist-cnn``).
     threshold : float, default=0.9
+        A sample is confident when its top probability is at least this.
 
     Returns
     -------
@@ -541,28 +545,21 @@ def recognisability(samples: torch.Tensor, classifier: nn.Module, *, threshold: 
                 .cpu() for s in range(0, len(samples), _SAMPLE_BATCH)])
     finally:
         classifier.train(was_training)
-    confidence, predicted = probabilities.max(1)
-    confident = confidence >= threshold
-    n_classes = probabilities.shape[1]
-    histogram = torch.bincount(predicted, minlength=n_classes)
-    confident_histogram = torch.bincount(predicted[confident], minlength=n_classes)
-    present = [int(c) for c in torch.nonzero(confident_histogram).flatten()]
-    fraction = float(confident.float().mean())
-    return {"n_samples": len(samples), "threshold": threshold,
-            "confident_fraction": round(fraction, 4),
-            "classes_present": present,
-            "class_histogram": histogram.tolist(),
-            "confident_class_histogram": confident_histogram.tolist(),
-            "meets_bar": bool(fraction >= 0.7 and len(present) == n_classes)}
+    measured = generative_metrics.recognisability(probabilities, threshold=threshold)
+    fraction = measured["confident_fraction"]
+    return {**measured, "confident_fraction": round(fraction, 4),
+            "meets_bar": bool(fraction >= 0.7
+                              and len(measured["classes_present"]) == probabilities.shape[1])}
 
 
 def memorisation(samples: torch.Tensor, train_images: Any, test_images: Any, *,
                  ratio: float = NEAR_COPY_RATIO) -> dict[str, Any]:
-    """How close generated images are to the training images, against held-out images.
+    """:func:`auditkit.checks.generative.memorisation`, rounded as the cards record it.
 
     Parameters
     ----------
     samples : torch.Tensor of shape (n, 1, 28, 28)
+        Generated images.
     train_images, test_images : array-like of shape (m, 1, 28, 28)
         The model's training images and images it never saw, pixels in [0, 1].
     ratio : float, default=0.5
@@ -574,34 +571,18 @@ def memorisation(samples: torch.Tensor, train_images: Any, test_images: Any, *,
     dict
         Medians of the L2 distance (pixel space) to the nearest training and
         test image, the median of their ratio, and ``near_copy_fraction``.
-
-    Notes
-    -----
-    With more training than test images, nearest-neighbour distances favour the
-    training set; with fewer (the memorising GAN's 32 against 1,000), the test
-    set. The second case makes a high near-copy fraction a conservative finding.
     """
-    flat = samples.reshape(len(samples), -1).double()
-    # torch.tensor copies, so read-only arrays (an AuditData's) are fine.
-    train = torch.tensor(np.asarray(train_images)).reshape(len(train_images), -1).double()
-    test = torch.tensor(np.asarray(test_images)).reshape(len(test_images), -1).double()
-    to_train = torch.cdist(flat, train).min(1).values
-    to_test = torch.cdist(flat, test).min(1).values
-    ratios = to_train / to_test.clamp_min(1e-12)
-    return {"n_samples": len(samples), "n_train": len(train), "n_test": len(test),
-            "median_l2_to_nearest_train": round(float(to_train.median()), 4),
-            "median_l2_to_nearest_test": round(float(to_test.median()), 4),
-            "median_ratio_train_over_test": round(float(ratios.median()), 4),
-            "near_copy_ratio": ratio,
-            "near_copy_fraction": round(float((ratios < ratio).double().mean()), 4)}
+    return _rounded(generative_metrics.memorisation(samples, train_images, test_images,
+                                                    ratio=ratio))
 
 
 def sample_diversity(samples: torch.Tensor, reference_images: Any) -> dict[str, Any]:
-    """Nearest-neighbour spread of generated images next to that of real ones.
+    """:func:`auditkit.checks.generative.sample_diversity`, rounded as the cards record it.
 
     Parameters
     ----------
     samples : torch.Tensor of shape (n, 1, 28, 28)
+        Generated images.
     reference_images : array-like of shape (m, 1, 28, 28)
         Real images (the test split), pixels in [0, 1].
 
@@ -609,19 +590,15 @@ def sample_diversity(samples: torch.Tensor, reference_images: Any) -> dict[str, 
     -------
     dict
         Median L2 distance from each image to its nearest other image, among
-        the samples and among the reference images; a much smaller value for
-        the samples means they cluster around fewer prototypes (mode collapse).
+        the samples and among the reference images.
     """
-    def nearest_other(images: torch.Tensor) -> float:
-        flat = images.reshape(len(images), -1).double()
-        distances = torch.cdist(flat, flat)
-        distances.fill_diagonal_(float("inf"))
-        return round(float(distances.min(1).values.median()), 4)
+    return _rounded(generative_metrics.sample_diversity(samples, reference_images))
 
-    reference = torch.tensor(np.asarray(reference_images))
-    return {"n_samples": len(samples), "n_reference": len(reference),
-            "median_nn_l2_among_samples": nearest_other(samples),
-            "median_nn_l2_among_reference": nearest_other(reference)}
+
+def _rounded(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Floats to 4 decimals (the cards' precision); counts and settings as they are."""
+    return {key: round(value, 4) if isinstance(value, float) and key.startswith(
+        ("median_", "near_copy_fraction")) else value for key, value in metrics.items()}
 
 
 def _reference_classifier() -> tuple[nn.Module | None, str]:

@@ -17,9 +17,10 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from .._families import FAMILIES
 from ..exceptions import UNKNOWN_NAME, CheckError
 from ..inputs import AuditData, ModelAdapter
-from ..results import CheckResult, Figure, Metric, Status
+from ..results import CheckResult, Figure, Metric, Status, TableComparison
 from ._executor import Executor, LocalExecutor, portable
 from ._params import validate_option
 from ._progress import Progress
@@ -33,20 +34,9 @@ __all__ = [
     "FAMILIES",
 ]
 
-#: Audit families, in report order.
-FAMILIES = (
-    "performance",
-    "explanations",
-    "fairness",
-    "robustness",
-    "ood",
-    "privacy",
-    "generative",
-)
-
 _REGISTRY: dict[str, type[Check]] = {}
-# TODO(restructure): True once every check hands the executor module-level functions
-STRICT_UNITS = False
+NO_CONSTRAINTS = ("Check {check!r} declares no constraints for its option {option!r}: add it to "
+                  "the class's parameter_constraints.")
 T = TypeVar("T")
 
 NO_SENSITIVE = ("This check needs sensitive features (AuditData(..., sensitive=...)); "
@@ -147,18 +137,23 @@ class Check:
     order: ClassVar[int] = 100
     #: Whether the check needs sensitive features in the data (fairness checks).
     needs_sensitive: ClassVar[bool] = False
+    #: The metrics the check's verdict rests on: the default policy has a rule for each.
+    verdict_metrics: ClassVar[tuple[str, ...]] = ()
     #: Accepted values of each option: option name -> list of constraints.
     parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
     #: Names of the values (see :meth:`CheckContext.shared`) this check computes once per
     #: audit with other checks. A check that reads another check's output lists it here, and
     #: computes it itself when it runs alone.
     shares: ClassVar[tuple[str, ...]] = ()
+    #: How the report's comparison page reads this check's tables across audits; copied
+    #: into every result (see :class:`~auditkit.results.TableComparison`).
+    comparisons: ClassVar[tuple[TableComparison, ...]] = ()
 
     def __post_init__(self) -> None:
         for option in fields(self):  # type: ignore[arg-type]
             constraints = self.parameter_constraints.get(option.name)
-            if constraints is None:  # TODO(restructure): every option declares constraints
-                continue
+            if constraints is None:
+                raise TypeError(NO_CONSTRAINTS.format(check=self.name, option=option.name))
             validate_option(self.name, option.name, getattr(self, option.name), constraints)
         self.validate_options()
 
@@ -175,7 +170,7 @@ class Check:
             return (f"This check applies to classifiers; the audited {model.framework} model "
                     "makes no class predictions.")
         if missing:
-            from ..inputs._adapters import CAPABILITY_DESCRIPTIONS
+            from ..inputs import CAPABILITY_DESCRIPTIONS
 
             needs = "; ".join(CAPABILITY_DESCRIPTIONS.get(c, c) for c in sorted(missing))
             return (f"This check needs {needs}, which this {model.framework} model does not "
@@ -217,10 +212,11 @@ class Check:
     def result(self, status: Status, headline: str, *, metrics: Mapping[str, Metric] | None = None,
                tables: Mapping[str, Any] | None = None,
                figures: Mapping[str, Figure] | None = None) -> CheckResult:
-        """Build this check's result."""
+        """Build this check's result, carrying its description and table comparisons."""
         return CheckResult(name=self.name, family=self.family, status=status, headline=headline,
                            metrics=dict(metrics or {}), tables=dict(tables or {}),
-                           figures=dict(figures or {}), params=self.params())
+                           figures=dict(figures or {}), params=self.params(),
+                           description=self.description, comparisons=self.comparisons)
 
 
 C = TypeVar("C", bound=type[Check])
@@ -305,6 +301,5 @@ def map_units(context: CheckContext, function: Callable[[Any, Any], Any], units:
     """
     units = list(units)
     with context.progress.bar(total=len(units), description=description) as bar:
-        if STRICT_UNITS:
-            portable(function)
-        return context.executor.map(function, units, shared=shared, on_done=bar.update)
+        return context.executor.map(portable(function), units, shared=shared,
+                                    on_done=bar.update)

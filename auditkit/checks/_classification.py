@@ -19,7 +19,7 @@ from .._stats import WeightedAUC
 from ..inputs import AuditData, ModelAdapter
 from ._base import CheckContext
 
-__all__ = ["Predictions", "predictions"]
+__all__ = ["Predictions", "predictions", "resampled_ece", "resampled_metrics"]
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,47 @@ class Predictions:
             "brier_score": brier / self.n,
         }
 
-    def resampled_ece(self, bin_index: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """Expected calibration error for each row of bootstrap counts (b, n)."""
+    def calibration_terms(self, bin_index: np.ndarray) -> np.ndarray:
+        """Per-sample calibration gap in its confidence bin's column, shape (n, n_bins).
+
+        Weighted column sums of this matrix are the per-bin gaps between
+        accuracy and confidence; see :func:`resampled_ece`.
+        """
         gap = self.correct - self.confidence
-        per_bin = counts @ (np.eye(bin_index.max() + 1)[bin_index] * gap[:, None])
-        return np.abs(per_bin).sum(axis=1) / self.n
+        return np.eye(bin_index.max() + 1)[bin_index] * gap[:, None]
+
+
+def resampled_metrics(pred: Predictions, counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Bootstrap statistic of ``performance_metrics``: every headline metric per resample.
+
+    Parameters
+    ----------
+    pred : Predictions
+        Shared by every block of resamples.
+    counts : ndarray of shape (b, n)
+
+    Returns
+    -------
+    dict of str to ndarray of shape (b,)
+    """
+    return pred.resampled_metrics(counts)
+
+
+def resampled_ece(terms: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Bootstrap statistic of the expected calibration error.
+
+    Parameters
+    ----------
+    terms : ndarray of shape (n, n_bins)
+        :meth:`Predictions.calibration_terms`, shared by every block.
+    counts : ndarray of shape (b, n)
+
+    Returns
+    -------
+    dict
+        ``"ece"``: ndarray of shape (b,).
+    """
+    return {"ece": np.abs(counts @ terms).sum(axis=1) / terms.shape[0]}
 
 
 def predictions(model: ModelAdapter, data: AuditData, context: CheckContext) -> Predictions:

@@ -1,24 +1,29 @@
-"""Inputs of an audit: model adapters and validated data."""
+"""Inputs of an audit: model adapters (classifier and generative protocols) and validated data."""
 
 from ._adapters import (
     CAPABILITIES,
+    CAPABILITY_DESCRIPTIONS,
+    LAYER_KINDS,
     CallableClassifier,
-    GenerativeAdapter,
     ModelAdapter,
     SklearnClassifier,
     TorchClassifier,
-    wrap_model,
 )
 from ._data import MODALITIES, AuditData, Split
+from ._generative import GenerativeAdapter, GenerativeModel
 from ._groups import GroupSpace
 from ._validation import validate_model_on_data
+from ._wrap import wrap_model
 
 __all__ = [
     "CAPABILITIES",
+    "CAPABILITY_DESCRIPTIONS",
+    "LAYER_KINDS",
     "MODALITIES",
     "AuditData",
     "CallableClassifier",
     "GenerativeAdapter",
+    "GenerativeModel",
     "GroupSpace",
     "ModelAdapter",
     "SklearnClassifier",

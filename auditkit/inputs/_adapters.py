@@ -1,15 +1,20 @@
 """Model adapters: one small interface over PyTorch, scikit-learn and plain functions.
 
-Checks never branch on the framework. They ask a :class:`ModelAdapter` for
-``predict_proba``, and, when its ``capabilities`` say so, for ``logits``,
-``features`` (penultimate-layer embeddings), per-sample ``loss`` and
-``input_gradient``. Every call is batched; torch calls run in eval mode under
-``torch.inference_mode()`` (except gradients) and restore the module's mode.
+Checks never branch on the framework and never reach into ``.module`` or
+``.estimator``. They ask a :class:`ModelAdapter` for ``predict_proba``, and,
+when its ``capabilities`` say so, for ``logits`` (as arrays, or as
+differentiable tensors with :meth:`~ModelAdapter.logits_tensor`), ``features``
+(penultimate-layer embeddings), per-sample ``loss``, ``input_gradient``, a
+named ``layer``, a weight-randomised copy, and a refitted clone. Every call is
+batched; torch calls run in eval mode under ``torch.inference_mode()`` (except
+gradients) and restore the module's mode. Generative models have their own
+protocol (:mod:`._generative`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import threading
 from abc import ABC, abstractmethod
@@ -24,18 +29,21 @@ from .._device import resolve_device
 from ..exceptions import BAD_TYPE, BAD_VALUE, ModelError
 
 __all__ = [
-    "ModelAdapter",
-    "TorchClassifier",
-    "SklearnClassifier",
-    "CallableClassifier",
-    "GenerativeAdapter",
-    "wrap_model",
     "CAPABILITIES",
+    "CAPABILITY_DESCRIPTIONS",
+    "CallableClassifier",
+    "LAYER_KINDS",
+    "ModelAdapter",
+    "SklearnClassifier",
+    "TorchClassifier",
 ]
 
-#: Every capability an adapter may declare.
-CAPABILITIES = frozenset({"predict", "probabilities", "logits", "gradients", "features", "loss",
-                          "weights", "generate", "likelihood"})
+#: Every capability an adapter (classifier or generative) may declare.
+CAPABILITIES = frozenset({
+    "predict", "probabilities", "logits", "gradients", "features", "loss", "weights",
+    "layers", "randomize", "refit",
+    "generate", "encode", "decode", "likelihood", "discriminator",
+})
 
 #: What each capability means, for SKIP reasons and the report.
 CAPABILITY_DESCRIPTIONS = {
@@ -46,9 +54,19 @@ CAPABILITY_DESCRIPTIONS = {
     "features": "penultimate-layer features",
     "loss": "a per-sample loss",
     "weights": "readable weights",
+    "layers": "named internal layers (convolution, embedding, linear)",
+    "randomize": "a copy with re-initialised weights",
+    "refit": "refitting a fresh copy on new data (a scikit-learn estimator, or a torch "
+             "module with a training function)",
     "generate": "sampling new data (a generative model)",
+    "encode": "encoding data into its latent space",
+    "decode": "decoding latent codes into data",
     "likelihood": "a per-sample likelihood bound (ELBO)",
+    "discriminator": "a discriminator score (a GAN's discriminator)",
 }
+
+#: Kinds of layer :meth:`ModelAdapter.layer` finds.
+LAYER_KINDS = ("conv", "embedding", "linear")
 
 _TABULAR_BATCH = 8192
 _NOT_CAPABLE = "The model does not provide '{what}': it has capabilities {have}."
@@ -56,6 +74,14 @@ _NOT_FITTED = (
     "The model's output size is not known yet: call predict_proba on some data first "
     "(audit() does this for you)."
 )
+_NO_REFIT = "a {framework} model cannot be refitted"
+_NO_TRAIN_FN = ("a torch module is refitted through a training function: pass "
+                "wrap_model(module, train_fn=fn) with fn(module, X, y, *, random_state) -> module")
+_NO_RANDOMIZE = ("The model does not provide 'randomize': only torch modules and scikit-learn "
+                 "MLPs can be re-initialised; this is {what}.")
+_NO_FEATURES_SKLEARN = ("The model does not provide 'features': a scikit-learn {what} has no "
+                        "hidden layer (features exist for an MLPClassifier, or a Pipeline, "
+                        "whose last step then reads the features).")
 
 
 def _as_numpy(X: Any) -> np.ndarray:
@@ -156,6 +182,123 @@ class ModelAdapter(ABC):
         """Gradient of the per-sample loss with respect to the input, shaped like X."""
         raise ModelError(_NOT_CAPABLE.format(what="gradients", have=sorted(self.capabilities)))
 
+    def logits_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """Differentiable logits of a batch already on the model's device.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, ...)
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_classes)
+        """
+        raise ModelError(_NOT_CAPABLE.format(what="gradients", have=sorted(self.capabilities)))
+
+    def evaluating(self) -> contextlib.AbstractContextManager[None]:
+        """Context in which the model is in eval mode (restored afterwards); else a no-op."""
+        return contextlib.nullcontext()
+
+    def frozen(self) -> contextlib.AbstractContextManager[None]:
+        """Context in which the weights take no gradients (e.g. during attacks); else a no-op."""
+        return contextlib.nullcontext()
+
+    def layer(self, name: str | None = None, *, kind: str) -> object | None:
+        """An internal layer: the one called ``name``, else the default layer of ``kind``.
+
+        Parameters
+        ----------
+        name : str, optional
+            The layer's name (as in ``named_modules()`` for torch).
+        kind : {"conv", "embedding", "linear"}
+            Without a name: the last 2-D convolution, the first embedding
+            (the token embedding), or the last linear layer.
+
+        Returns
+        -------
+        object or None
+            The layer, or None when the model has none of that kind.
+        """
+        raise ModelError(_NOT_CAPABLE.format(what="layers", have=sorted(self.capabilities)))
+
+    def randomized_copy(self, seed: int, *, layers: str | int = "all") -> ModelAdapter:
+        """A new adapter over a copy of the model with re-initialised weights.
+
+        The model's own weights are untouched (the sanity checks of
+        explanations compare the two, Adebayo et al., 2018).
+
+        Parameters
+        ----------
+        seed : int
+            Seed of the new weights.
+        layers : "all" or int, default="all"
+            Re-initialise every layer, or only the last ``k`` layers with
+            weights (the cascading randomisation test).
+
+        Returns
+        -------
+        ModelAdapter
+        """
+        raise ModelError(_NOT_CAPABLE.format(what="randomize", have=sorted(self.capabilities)))
+
+    @property
+    def refit_unavailable_reason(self) -> str | None:
+        """Why :meth:`fit_clone` cannot refit this model (a sentence), or None when it can."""
+        if "refit" in self.capabilities:
+            return None
+        return (_NOT_CAPABLE.format(what="refit", have=sorted(self.capabilities))[:-1] +
+                "; " + _NO_REFIT.format(framework=self.framework) + ".")
+
+    def clone_untrained(self, *, random_state: int | None = None) -> object:
+        """A fresh, unfitted copy of the underlying model (same hyper-parameters).
+
+        Parameters
+        ----------
+        random_state : int, optional
+            Seed of the copy's initial weights; by default the model's own
+            (scikit-learn) or 0 (torch).
+
+        Returns
+        -------
+        object
+            A scikit-learn estimator (unfitted) or a torch module (re-initialised).
+        """
+        raise ModelError(self.refit_unavailable_reason or _NO_REFIT.format(
+            framework=self.framework))
+
+    def fit_clone(self, X: Any, y: Any, *, sample_weight: Any = None,
+                  random_state: int = 0) -> ModelAdapter:
+        """Fit a fresh copy of the model on ``(X, y)`` and wrap it like this one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+        random_state : int, default=0
+            Seed of the copy's initialisation and training.
+
+        Returns
+        -------
+        ModelAdapter
+            The fitted copy, an adapter of the same class.
+        """
+        raise ModelError(self.refit_unavailable_reason or _NO_REFIT.format(
+            framework=self.framework))
+
+    def model_input(self, X: Any) -> Any:
+        """``X`` as the underlying model takes it (e.g. a DataFrame with its feature names)."""
+        return X
+
+    def attribution_baseline(self, X: Any) -> np.ndarray | None:
+        """The model's own stand-in for removed inputs (shaped like ``X``), or None.
+
+        Explanations remove parts of an input (time steps, features); a model
+        may say what "removed" means for it (e.g. a sequence model's padding)
+        with an ``attribution_baseline`` method. None when it does not.
+        """
+        return None
+
     def fingerprint(self) -> str | None:
         """SHA-256 of the model's parameters, or None when they cannot be read."""
         return None
@@ -247,6 +390,28 @@ def _torch_fingerprint(module: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def _check_layers(layers: Any) -> str | int:
+    if layers == "all" and isinstance(layers, str):
+        return "all"
+    if isinstance(layers, (int, np.integer)) and not isinstance(layers, bool) and layers >= 1:
+        return int(layers)
+    raise ModelError(BAD_VALUE.format(param="layers", expected="'all' or a positive int "
+                                      "(the last k layers with weights)", got=repr(layers)))
+
+
+def _reset_layers(module: nn.Module, seed: int, layers: str | int) -> None:
+    """Re-initialise the module's layers in place under ``torch.manual_seed(seed)``."""
+    resettable = [m for m in module.modules()
+                  if m is not module and callable(getattr(m, "reset_parameters", None))]
+    if layers != "all":
+        owning = [m for m in resettable if next(m.parameters(recurse=False), None) is not None]
+        resettable = owning[-int(layers):]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        for layer in resettable:
+            layer.reset_parameters()
+
+
 class TorchClassifier(ModelAdapter):
     """Adapter for a PyTorch classifier returning logits.
 
@@ -267,14 +432,22 @@ class TorchClassifier(ModelAdapter):
     feature_layer : str, optional
         Name (as in ``named_modules()``) of the layer whose output are the
         features; defaults to the input of the last ``nn.Linear``.
+    train_fn : callable, optional
+        ``train_fn(module, X, y, *, random_state) -> module`` trains the given
+        freshly initialised copy of the module on ``(X, y)`` (numpy arrays,
+        labels in the model's label space) and returns it; it may also accept
+        ``sample_weight=``. With it the adapter can :meth:`fit_clone`
+        (capability ``"refit"``), for reference and shadow models.
     """
 
-    capabilities = frozenset({"predict", "probabilities", "logits", "gradients", "features",
-                              "loss", "weights"})
+    _BASE_CAPABILITIES = frozenset({"predict", "probabilities", "logits", "gradients",
+                                    "features", "loss", "weights", "layers", "randomize"})
+    capabilities = _BASE_CAPABILITIES
     framework = "torch"
 
     def __init__(self, module: nn.Module, *, batch_size: int | None = None, device: str = "auto",
-                 classes: Sequence[Any] | None = None, feature_layer: str | None = None) -> None:
+                 classes: Sequence[Any] | None = None, feature_layer: str | None = None,
+                 train_fn: Callable[..., nn.Module] | None = None) -> None:
         super().__init__(batch_size=512 if batch_size is None else batch_size, classes=classes)
         self._auto_batch = batch_size is None
         if not isinstance(module, nn.Module):
@@ -290,6 +463,12 @@ class TorchClassifier(ModelAdapter):
                                               expected=f"one of {sorted(k for k in modules if k)}",
                                               got=repr(feature_layer)))
         self.feature_layer = feature_layer
+        if train_fn is not None and not callable(train_fn):
+            raise ModelError(BAD_TYPE.format(param="train_fn", expected="a callable "
+                                              "train_fn(module, X, y, *, random_state) -> module",
+                                              got=type(train_fn).__name__))
+        self.train_fn = train_fn
+        self.capabilities = self._BASE_CAPABILITIES | ({"refit"} if train_fn else set())
 
     @property
     def device(self) -> str:
@@ -329,7 +508,7 @@ class TorchClassifier(ModelAdapter):
             out = torch.cat([-0.5 * out, 0.5 * out], dim=1)
         return out
 
-    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
+    def logits_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """Differentiable logits of a batch already on the model's device.
 
         Binary single-logit models give two columns [-z/2, z/2] (the same
@@ -339,9 +518,146 @@ class TorchClassifier(ModelAdapter):
         """
         return self._two_column(self.module(x))
 
+    #: Former name of :meth:`logits_tensor`.
+    forward_logits = logits_tensor
+
     def evaluating(self) -> contextlib.AbstractContextManager[None]:
         """Context in which the module is in eval mode on the adapter's device."""
         return self._evaluating()
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Context in which the parameters take no gradients; each flag is restored after.
+
+        Attacks differentiate the inputs only: backward passes then skip the
+        weight gradients, which roughly halves their cost.
+        """
+        flags = [(p, p.requires_grad) for p in self.module.parameters()]
+        for p, _ in flags:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p, flag in flags:
+                p.requires_grad_(flag)
+
+    def layer(self, name: str | None = None, *, kind: str) -> nn.Module | None:
+        """The layer called ``name``, else the default torch layer of ``kind``.
+
+        Parameters
+        ----------
+        name : str, optional
+            A name from ``module.named_modules()``.
+        kind : {"conv", "embedding", "linear"}
+            The default layer's kind; the first embedding is the token
+            embedding (positional embeddings come after it).
+
+        Returns
+        -------
+        torch.nn.Module or None
+            None when ``name`` is None and the module has no layer of that kind.
+        """
+        if kind not in LAYER_KINDS:
+            raise ModelError(BAD_VALUE.format(param="kind", expected=f"one of {list(LAYER_KINDS)}",
+                                              got=repr(kind)))
+        if name is not None:
+            modules = dict(self.module.named_modules())
+            if name not in modules:
+                raise ModelError(BAD_VALUE.format(
+                    param="layer", expected=f"one of {sorted(k for k in modules if k)[:40]}",
+                    got=repr(name)))
+            return modules[name]
+        types = {"conv": nn.Conv2d, "embedding": nn.Embedding, "linear": nn.Linear}[kind]
+        found = [m for m in self.module.modules() if isinstance(m, types)]
+        if not found:
+            return None
+        return found[0] if kind == "embedding" else found[-1]
+
+    def _like(self, module: nn.Module) -> TorchClassifier:
+        """A new adapter over ``module`` with this one's settings."""
+        clone = TorchClassifier(module, batch_size=None if self._auto_batch else self.batch_size,
+                                device=self.device, classes=self._classes,
+                                feature_layer=self.feature_layer, train_fn=self.train_fn)
+        clone._binary_single_logit = self._binary_single_logit
+        return clone
+
+    def randomized_copy(self, seed: int, *, layers: str | int = "all") -> TorchClassifier:
+        """A new adapter over a deep copy whose layers are re-initialised, seeded.
+
+        Each submodule with ``reset_parameters`` is reset, in module order,
+        under ``torch.manual_seed(seed)`` (the global generator is restored
+        afterwards); with an int ``k`` only the last ``k`` layers that own
+        parameters are.
+
+        Parameters
+        ----------
+        seed : int
+        layers : "all" or int, default="all"
+
+        Returns
+        -------
+        TorchClassifier
+        """
+        module = copy.deepcopy(self.module)
+        _reset_layers(module, seed, _check_layers(layers))
+        return self._like(module)
+
+    def clone_untrained(self, *, random_state: int | None = None) -> nn.Module:
+        """A deep copy of the module with every layer re-initialised (seeded; default seed 0).
+
+        Raises
+        ------
+        ModelError
+            Without a ``train_fn`` (see :attr:`refit_unavailable_reason`).
+        """
+        if self.train_fn is None:
+            raise ModelError(self.refit_unavailable_reason)
+        module = copy.deepcopy(self.module)
+        _reset_layers(module, 0 if random_state is None else int(random_state), "all")
+        return module
+
+    def fit_clone(self, X: Any, y: Any, *, sample_weight: Any = None,
+                  random_state: int = 0) -> TorchClassifier:
+        """Train a re-initialised copy with ``train_fn`` and wrap it like this adapter.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Passed to ``train_fn`` as ``sample_weight=`` when given.
+        random_state : int, default=0
+
+        Returns
+        -------
+        TorchClassifier
+        """
+        module = self.clone_untrained(random_state=random_state)
+        extra = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)}
+        # Writable copies: the audit's arrays are read-only, and torch warns on those.
+        trained = self.train_fn(module, np.array(_as_numpy(X)),  # type: ignore[misc]
+                                np.array(_as_numpy(y)), random_state=int(random_state), **extra)
+        if not isinstance(trained, nn.Module):
+            raise ModelError(BAD_TYPE.format(param="train_fn", expected="a function returning "
+                                              "the trained torch.nn.Module",
+                                              got=f"one returning {type(trained).__name__}"))
+        return self._like(trained)
+
+    def attribution_baseline(self, X: Any) -> np.ndarray | None:
+        """The module's ``attribution_baseline(x)`` of ``X`` when it has one, else None."""
+        hook = getattr(self.module, "attribution_baseline", None)
+        if not callable(hook):
+            return None
+        X = np.asarray(X)
+        with torch.no_grad():
+            return np.asarray(_as_numpy(hook(torch.as_tensor(X))), dtype=X.dtype)
+
+    @property
+    def refit_unavailable_reason(self) -> str | None:
+        """Why :meth:`fit_clone` cannot refit this model, or None when it can."""
+        if self.train_fn is not None:
+            return None
+        return f"The model cannot be refitted: {_NO_TRAIN_FN}."
 
     def _forward_logits(self, X: Any) -> torch.Tensor:
         """Logits of the whole of X, on the CPU, batched."""
@@ -438,6 +754,13 @@ class SklearnClassifier(ModelAdapter):
     squashed scores rank like probabilities but are not calibrated, so the
     adapter then lacks the ``"probabilities"`` capability.
 
+    Beyond predictions: ``features`` for an ``MLPClassifier`` (its last
+    hidden layer's activations) or a ``Pipeline`` (an MLP last step: its last
+    hidden layer after the pipeline's transforms; another last step: the
+    transformed input that step reads); ``randomized_copy`` for an MLP
+    (Glorot-uniform weights, as scikit-learn initialises them); ``fit_clone``
+    and ``clone_untrained`` through :func:`sklearn.base.clone`.
+
     Parameters
     ----------
     estimator : fitted classifier
@@ -458,9 +781,18 @@ class SklearnClassifier(ModelAdapter):
             raise ModelError(BAD_VALUE.format(param="model", expected="an estimator with "
                                               "predict_proba or decision_function",
                                               got=type(estimator).__name__))
-        self.capabilities = frozenset({"predict", "loss", "weights"} |
-                                      ({"probabilities"} if self._has_proba else set()))
         self._feature_names = getattr(estimator, "feature_names_in_", None)
+        self._final, self._transforms = _split_pipeline(estimator)
+        extra = set()
+        if _is_mlp(self._final) or self._transforms is not None:
+            extra.add("features")
+        if _is_mlp(self._final):
+            extra.add("randomize")
+        if _has_working_method(estimator, "get_params") and \
+                _has_working_method(estimator, "fit"):
+            extra.add("refit")
+        self.capabilities = frozenset({"predict", "loss", "weights"} | extra |
+                                      ({"probabilities"} if self._has_proba else set()))
 
     def _frame(self, X: np.ndarray) -> Any:
         if self._feature_names is None:
@@ -468,6 +800,122 @@ class SklearnClassifier(ModelAdapter):
         import pandas as pd
 
         return pd.DataFrame(X, columns=self._feature_names)
+
+    def model_input(self, X: Any) -> Any:
+        """``X`` as a DataFrame with the estimator's feature names when it was fitted on one."""
+        return self._frame(_as_numpy(X))
+
+    def features(self, X: Any) -> np.ndarray:
+        """Last hidden layer of an MLP, else the input of a pipeline's last step.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        if "features" not in self.capabilities:
+            raise ModelError(_NO_FEATURES_SKLEARN.format(what=type(self._final).__name__))
+        X = _as_numpy(X)
+        out = []
+        for batch in self._batches(len(X)):
+            part = self._frame(X[batch])
+            if self._transforms is not None:
+                part = self._transforms.transform(part)
+            part = np.asarray(part.toarray() if hasattr(part, "toarray") else part,
+                              dtype=np.float64)
+            out.append(_mlp_hidden(self._final, part) if _is_mlp(self._final) else part)
+        if not out:
+            return np.empty((0, 0))
+        return np.concatenate(out)
+
+    def randomized_copy(self, seed: int, *, layers: str | int = "all") -> SklearnClassifier:
+        """A new adapter over a deep copy of the MLP with Glorot-uniform weights, seeded.
+
+        Parameters
+        ----------
+        seed : int
+        layers : "all" or int, default="all"
+            Every layer, or only the last ``k`` weight matrices.
+
+        Returns
+        -------
+        SklearnClassifier
+        """
+        if "randomize" not in self.capabilities:
+            raise ModelError(_NO_RANDOMIZE.format(what=f"a {type(self._final).__name__}"))
+        layers = _check_layers(layers)
+        estimator = copy.deepcopy(self.estimator)
+        final, _ = _split_pipeline(estimator)
+        rng = np.random.RandomState(int(seed))
+        n = len(final.coefs_)
+        chosen = range(n) if layers == "all" else range(max(0, n - int(layers)), n)
+        # scikit-learn's _init_coef: uniform in +-sqrt(factor / (fan_in + fan_out)).
+        factor = 2.0 if final.activation == "logistic" else 6.0
+        for i in chosen:
+            fan_in, fan_out = final.coefs_[i].shape
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            dtype = final.coefs_[i].dtype
+            final.coefs_[i] = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype)
+            final.intercepts_[i] = rng.uniform(-bound, bound, fan_out).astype(dtype)
+        return SklearnClassifier(estimator, batch_size=self.batch_size)
+
+    @property
+    def refit_unavailable_reason(self) -> str | None:
+        """Why :meth:`fit_clone` cannot refit this model, or None when it can."""
+        if "refit" in self.capabilities:
+            return None
+        return (f"The model cannot be refitted: a {type(self.estimator).__name__} has no "
+                "scikit-learn get_params/fit to clone it.")
+
+    def clone_untrained(self, *, random_state: int | None = None) -> Any:
+        """An unfitted :func:`sklearn.base.clone` of the estimator.
+
+        With ``random_state``, every ``random_state`` parameter of the
+        estimator (also of a pipeline's steps) is set to it; by default the
+        clone keeps the estimator's own.
+        """
+        if "refit" not in self.capabilities:
+            raise ModelError(self.refit_unavailable_reason)
+        from sklearn.base import clone
+
+        estimator = clone(self.estimator)
+        seeds = {} if random_state is None else {
+            k: int(random_state) for k in estimator.get_params(deep=True)
+            if k == "random_state" or k.endswith("__random_state")}
+        if seeds:
+            estimator.set_params(**seeds)
+        return estimator
+
+    def fit_clone(self, X: Any, y: Any, *, sample_weight: Any = None,
+                  random_state: int = 0) -> SklearnClassifier:
+        """Fit :meth:`clone_untrained` on ``(X, y)`` and wrap it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Passed to ``fit`` (to a pipeline's last step).
+        random_state : int, default=0
+
+        Returns
+        -------
+        SklearnClassifier
+        """
+        estimator = self.clone_untrained(random_state=random_state)
+        extra: dict[str, Any] = {}
+        if sample_weight is not None:
+            key = "sample_weight" if self._transforms is None else \
+                f"{self.estimator.steps[-1][0]}__sample_weight"
+            extra[key] = np.asarray(sample_weight)
+        try:
+            estimator.fit(self._frame(_as_numpy(X)), _as_numpy(y), **extra)
+        except TypeError as exc:
+            if not extra:
+                raise
+            raise ModelError(BAD_VALUE.format(param="sample_weight", expected="None for an "
+                                              "estimator whose fit takes no sample_weight",
+                                              got=f"weights ({exc})")) from exc
+        return SklearnClassifier(estimator, batch_size=self.batch_size)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, array of shape (n_samples, n_classes)."""
@@ -496,6 +944,39 @@ class SklearnClassifier(ModelAdapter):
             return hashlib.sha256(pickle.dumps(self.estimator, protocol=4)).hexdigest()
         except Exception:  # an estimator holding an unpicklable object: no hash, not a crash
             return None
+
+
+def _split_pipeline(estimator: Any) -> tuple[Any, Any]:
+    """(final estimator, the pipeline of all earlier steps or None)."""
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and len(steps) > 1 and hasattr(estimator, "__getitem__"):
+        return steps[-1][1], estimator[:-1]
+    if isinstance(steps, list) and len(steps) == 1:
+        return steps[0][1], None
+    return estimator, None
+
+
+def _is_mlp(estimator: Any) -> bool:
+    from sklearn.neural_network import MLPClassifier
+
+    return isinstance(estimator, MLPClassifier) and hasattr(estimator, "coefs_")
+
+
+_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "identity": lambda a: a,
+    "logistic": lambda a: 1.0 / (1.0 + np.exp(-a)),
+    "tanh": np.tanh,
+    "relu": lambda a: np.maximum(a, 0.0),
+}
+
+
+def _mlp_hidden(mlp: Any, X: np.ndarray) -> np.ndarray:
+    """Activations of the MLP's last hidden layer (its input if it has none)."""
+    activation = _ACTIVATIONS[mlp.activation]
+    out = X
+    for coef, intercept in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1], strict=True):
+        out = activation(out @ coef + intercept)
+    return out
 
 
 def _has_working_method(obj: Any, name: str) -> bool:
@@ -557,122 +1038,3 @@ class CallableClassifier(ModelAdapter):
         if not out:
             return np.empty((0, self.n_classes))
         return np.concatenate(out)
-
-
-# -- generative models ----------------------------------------------------------------
-
-
-class GenerativeAdapter(ModelAdapter):
-    """Adapter for a generative torch model (VAE, GAN generator).
-
-    The module declares ``generative = True`` and provides
-    ``sample(n, *, generator=None) -> Tensor``; a VAE also provides
-    ``elbo(x) -> Tensor`` of shape (n,). Classifier checks SKIP on it.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-    batch_size : int, default=512
-    device : str, default="auto"
-    """
-
-    framework = "torch-generative"
-
-    def __init__(self, module: nn.Module, *, batch_size: int = 512, device: str = "auto") -> None:
-        super().__init__(batch_size=batch_size)
-        if not callable(getattr(module, "sample", None)):
-            raise ModelError(BAD_VALUE.format(param="model", expected="a generative module with "
-                                              "a sample(n, *, generator) method",
-                                              got=type(module).__name__))
-        self.module = module
-        self._device = resolve_device(device)
-        self.capabilities = frozenset({"generate", "weights"} |
-                                      ({"likelihood"} if callable(getattr(module, "elbo", None))
-                                       else set()))
-
-    @property
-    def device(self) -> str:
-        """The device the model runs on."""
-        return str(self._device)
-
-    @property
-    def classes_(self) -> np.ndarray:
-        """A generative model has no output classes."""
-        raise ModelError(_NOT_CAPABLE.format(what="predict", have=sorted(self.capabilities)))
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """A generative model has no class probabilities."""
-        raise ModelError(_NOT_CAPABLE.format(what="predict", have=sorted(self.capabilities)))
-
-    def sample(self, n: int, *, random_state: int = 0) -> np.ndarray:
-        """Draw ``n`` samples with a seeded generator."""
-        generator = torch.Generator(device="cpu").manual_seed(int(random_state))
-        with _evaluating(self.module, self._device), torch.inference_mode():
-            return self.module.sample(n, generator=generator).float().cpu().numpy()
-
-    def elbo(self, X: Any) -> np.ndarray:
-        """Per-sample evidence lower bound, array of shape (n_samples,)."""
-        if "likelihood" not in self.capabilities:
-            raise ModelError(_NOT_CAPABLE.format(what="likelihood", have=sorted(self.capabilities)))
-        tensor = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-        out = []
-        with _evaluating(self.module, self._device), torch.inference_mode():
-            for batch in self._batches(len(tensor)):
-                out.append(self.module.elbo(tensor[batch].to(self._device)).float().cpu())
-        return torch.cat(out).numpy().astype(np.float64)
-
-    def fingerprint(self) -> str:
-        """SHA-256 of the parameters and buffers, in state-dict order."""
-        return _torch_fingerprint(self.module)
-
-
-# -- dispatch -------------------------------------------------------------------------
-
-
-def wrap_model(model: Any, *, batch_size: int | None = None, device: str = "auto",
-               classes: Sequence[Any] | None = None,
-               feature_layer: str | None = None) -> ModelAdapter:
-    """Wrap a model in the adapter that auditkit's checks talk to.
-
-    Parameters
-    ----------
-    model : torch.nn.Module, fitted scikit-learn classifier, callable or ModelAdapter
-        A torch module returns logits (a single logit means binary, read through
-        a sigmoid); a scikit-learn estimator is read through ``predict_proba``
-        (else ``decision_function``); a plain callable returns probabilities.
-    batch_size : int, optional
-        Samples per model call (defaults: torch 512, scikit-learn 4096, callable 1024).
-    device : str, default="auto"
-        Torch only: ``"auto"`` picks CUDA, then MPS, then CPU.
-    classes : sequence, optional
-        Torch and callables: the label of each output column.
-    feature_layer : str, optional
-        Torch only: the layer whose output are the features.
-
-    Returns
-    -------
-    ModelAdapter
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> import numpy as np
-    >>> X, y = np.random.default_rng(0).normal(size=(50, 3)), np.arange(50) % 2
-    >>> wrap_model(LogisticRegression().fit(X, y)).predict_proba(X[:2]).shape
-    (2, 2)
-    """
-    if isinstance(model, ModelAdapter):
-        return model
-    sizes = {} if batch_size is None else {"batch_size": batch_size}
-    if isinstance(model, nn.Module) and getattr(model, "generative", False):
-        return GenerativeAdapter(model, device=device, **sizes)
-    if isinstance(model, nn.Module):
-        return TorchClassifier(model, device=device, classes=classes,
-                               feature_layer=feature_layer, **sizes)
-    if hasattr(model, "fit") and (hasattr(model, "classes_") or hasattr(model, "predict_proba")):
-        return SklearnClassifier(model, **sizes)
-    if callable(model):
-        return CallableClassifier(model, classes=classes, **sizes)
-    raise ModelError(BAD_TYPE.format(
-        param="model", expected="a torch.nn.Module, a fitted scikit-learn classifier, a callable "
-        "returning probabilities, or a ModelAdapter", got=type(model).__name__))

@@ -201,7 +201,11 @@ class AuditData:
     train : tuple (X_train, y_train), optional
         The model's training set (the members, for privacy checks).
     reference : array-like, optional
-        In-distribution samples for fitting detectors; defaults to none.
+        In-distribution samples, shaped like those of ``X``: what detectors
+        are fitted on, baselines and background samples are drawn from, noise
+        is scaled to, and the valid input range is observed in. Without it the
+        training inputs, else ``X``, play that role (see
+        :attr:`reference_inputs`).
     ood : mapping of str to array-like, optional
         Named out-of-distribution sets, samples shaped like those of ``X``.
     modality : {"tabular", "image", "text", "sequence"}, default="tabular"
@@ -225,9 +229,9 @@ class AuditData:
         range, and a model that normalises its inputs gets the same budget as
         one that does not). ``low`` and ``high`` are scalars or arrays that
         broadcast to one sample's shape (e.g. per channel). By default the
-        range observed in ``X`` and ``reference``: per column (tabular), per
-        channel (images with several channels, sequences with channels), or
-        one range (single-channel images). Not used for text.
+        range observed in ``X`` and :attr:`reference_inputs`: per column
+        (tabular), per channel (images with several channels, sequences with
+        channels), or one range (single-channel images). Not used for text.
     mutable_features : sequence of str, optional
         Tabular: the features (names in ``feature_names`` or keys of
         ``feature_groups``) an adversary or a corruption may change; sequences:
@@ -260,7 +264,7 @@ class AuditData:
     input_range: Any = None
     mutable_features: Sequence[str] | None = None
     name: str | None = None
-    _fingerprint: list = field(default_factory=list, repr=False, compare=False)
+    _fingerprint: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -391,7 +395,9 @@ class AuditData:
             raise DataValidationError(BAD_VALUE.format(param="input_range",
                                                        expected="finite bounds with low <= high",
                                                        got=repr(self.input_range)))
-        for param, array in (("X", X), ("reference", self.reference)):
+        in_distribution = ("reference", self.reference) if self.reference is not None else \
+            ("train[0]", self.train.X if self.train is not None else None)
+        for param, array in (("X", X), in_distribution):
             if array is None:
                 continue
             outside = (array < low - 1e-6) | (array > high + 1e-6)
@@ -419,7 +425,19 @@ class AuditData:
 
     @property
     def reference_inputs(self) -> np.ndarray:
-        """In-distribution samples: ``reference``, else the training inputs, else ``X``."""
+        """In-distribution samples: ``reference``, else the training inputs, else ``X``.
+
+        The one definition of in-distribution data. Every check that needs it
+        reads it here: detectors are fitted on it, explanation baselines and
+        background samples are drawn from it, perturbation noise is scaled to
+        its spread, and :meth:`valid_bounds` observes the input range in it
+        (together with ``X``).
+
+        Returns
+        -------
+        ndarray of shape (n_reference, ...)
+            Read-only, samples shaped like those of ``X``.
+        """
         if self.reference is not None:
             return self.reference
         return self.train.X if self.train is not None else self.X
@@ -428,7 +446,13 @@ class AuditData:
         """(low, high) of valid inputs, each broadcast to one sample's shape.
 
         ``input_range`` when given; otherwise the range observed in ``X`` and
-        ``reference`` (see :class:`AuditData`).
+        :attr:`reference_inputs` (the in-distribution data), per column for
+        tabular data, per channel for images and sequences with several
+        channels, else one range (see :class:`AuditData`).
+
+        Returns
+        -------
+        low, high : ndarray of one sample's shape
         """
         shape = self.X.shape[1:]
         if self.modality == "text":
@@ -438,7 +462,8 @@ class AuditData:
         if self.input_range is not None:
             low, high = self.input_range
         else:
-            arrays = [self.X] + ([self.reference] if self.reference is not None else [])
+            reference = self.reference_inputs
+            arrays = [self.X] + ([reference] if reference is not self.X else [])
             axes = self._range_axes()
             low = np.min([a.min(axis=axes, keepdims=True)[0] for a in arrays], axis=0)
             high = np.max([a.max(axis=axes, keepdims=True)[0] for a in arrays], axis=0)
@@ -484,17 +509,54 @@ class AuditData:
         return np.unique(self.y)
 
     def fingerprint(self) -> str:
-        """SHA-256 of X, y, the sensitive features and the training set."""
+        """SHA-256 of every field that changes an audit's results.
+
+        Covers ``X``, ``y``, ``sensitive``, ``train``, ``reference``, ``ood``,
+        ``modality``, ``feature_names``, ``categorical_features``,
+        ``feature_groups``, ``class_names``, ``texts``, ``input_range`` and
+        ``mutable_features``. Not ``name`` (a label in the report) nor the
+        tokenizer (an object; ``X`` holds its output).
+
+        Returns
+        -------
+        str
+            64 hexadecimal digits.
+        """
         if not self._fingerprint:
             digest = hashlib.sha256()
-            for array in (self.X, self.y) + ((self.train.X, self.train.y) if self.train else ()):
-                digest.update(str(array.shape).encode() + array.dtype.str.encode())
-                digest.update(np.ascontiguousarray(array).tobytes() if array.dtype != object
-                              else repr(array.tolist()).encode())
-            if self.sensitive is not None:
-                digest.update(self.sensitive.to_csv(index=False).encode())
+            for label, value in self._fingerprint_fields():
+                digest.update(f"|{label}:".encode())
+                if isinstance(value, np.ndarray):
+                    digest.update(str(value.shape).encode() + value.dtype.str.encode())
+                    digest.update(np.ascontiguousarray(value).tobytes() if value.dtype != object
+                                  else repr(value.tolist()).encode())
+                else:
+                    digest.update(repr(value).encode())
             self._fingerprint.append(digest.hexdigest())
         return self._fingerprint[0]
+
+    def _fingerprint_fields(self) -> list[tuple[str, Any]]:
+        """(label, array or plain value) of every field the fingerprint covers, in fixed order."""
+        fields_: list[tuple[str, Any]] = [("modality", self.modality), ("X", self.X),
+                                          ("y", self.y)]
+        if self.sensitive is not None:
+            fields_.append(("sensitive", self.sensitive.to_csv(index=False)))
+        if self.train is not None:
+            fields_ += [("train.X", self.train.X), ("train.y", self.train.y)]
+        if self.reference is not None:
+            fields_.append(("reference", self.reference))
+        for key in sorted(self.ood or {}):
+            fields_.append((f"ood[{key!r}]", self.ood[key]))  # type: ignore[index]
+        if self.input_range is not None:
+            fields_ += [("input_range.low", np.asarray(self.input_range[0])),
+                        ("input_range.high", np.asarray(self.input_range[1]))]
+        groups = None if self.feature_groups is None else \
+            [(k, tuple(v)) for k, v in self.feature_groups.items()]  # order: unit order
+        fields_ += [("feature_names", self.feature_names),
+                    ("categorical_features", self.categorical_features),
+                    ("feature_groups", groups), ("class_names", self.class_names),
+                    ("mutable_features", self.mutable_features), ("texts", self.texts)]
+        return fields_
 
     def describe(self) -> dict[str, Any]:
         """Plain facts about the data for the report's provenance."""

@@ -22,6 +22,7 @@ from ..exceptions import (
 )
 from ._adapters import ModelAdapter
 from ._data import AuditData
+from ._generative import GenerativeModel
 
 __all__ = ["validate_model_on_data"]
 
@@ -29,12 +30,14 @@ _PROBE_SIZE = 64
 _SUM_TOLERANCE = 1e-4
 
 
-def validate_model_on_data(model: ModelAdapter, data: AuditData) -> None:
+def validate_model_on_data(model: ModelAdapter | GenerativeModel, data: AuditData) -> None:
     """Call the model on a probe batch of ``data.X`` and check what it returns.
 
     Parameters
     ----------
-    model : ModelAdapter
+    model : ModelAdapter or GenerativeModel
+        A generative model is not probed: it predicts nothing, and the checks
+        that apply to it validate what they use.
     data : AuditData
 
     Raises
@@ -46,7 +49,7 @@ def validate_model_on_data(model: ModelAdapter, data: AuditData) -> None:
         ``y`` (or the training labels) holds labels the model cannot output,
         or ``class_names`` does not have one name per output.
     """
-    if "predict" not in model.capabilities:
+    if not isinstance(model, ModelAdapter) or "predict" not in model.capabilities:
         return  # a generative model: nothing to predict, its checks validate what they use
     probe = data.X[:_PROBE_SIZE]
     try:

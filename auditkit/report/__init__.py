@@ -8,17 +8,11 @@ puts two or more audits side by side. Usually called through
 ``AuditResult.save_comparison_html``.
 """
 
-from . import (
-    _plots_explanations,  # noqa: F401  (registers the explanation plots)
-    _plots_fairness,  # noqa: F401  (registers the fairness plots)
-    _plots_robustness,  # noqa: F401  (registers the robustness plots)
-    _plots_robustness_corruptions,  # noqa: F401  (registers the corruption plots)
-    _plots_robustness_tabular,  # noqa: F401  (registers the tabular attack plots)
-    _plots_robustness_text,  # noqa: F401  (registers the text attack plots)
-    _plots_text_fairness,  # noqa: F401  (registers the counterfactual text plots)
-)
 from ._compare import render_comparison_html
 from ._pdf import render_pdf
+from ._plots import load_plotters
 from ._render import render_html
+
+load_plotters()  # every _plots_* module of this package: none is listed by hand
 
 __all__ = ["render_comparison_html", "render_html", "render_pdf"]

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..exceptions import AuditkitError
-from ..results import AuditResult, Status
+from ..results import AuditResult, Status, TableComparison
 from ._format import family_title, format_metric, format_value, humanize, is_rate
 
 __all__ = ["CHANGE_RULE", "ComparisonView", "build_comparison", "render_comparison_html"]
@@ -42,9 +42,6 @@ NOT_AN_AUDIT = "The audits to compare must be AuditResult objects. Got {got} at 
 BAD_NAMES = ("The 'names' parameter must give one distinct label per audit ({expected}). "
              "Got {got} instead.")
 
-#: Per-group rates compared, with their direction (None: no better side).
-_GROUP_RATES = {"count": None, "selection_rate": None, "accuracy": True, "tpr": True,
-                "fpr": False, "fnr": False, "precision": True}
 _STATUS_JUDGED = (Status.PASS, Status.WARN, Status.FAIL, Status.ERROR)
 _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -90,6 +87,16 @@ class CompareTable:
 
 
 @dataclass(frozen=True)
+class CompareSection:
+    """The tables a check declared for comparison (one per split value), under one heading."""
+
+    title: str
+    anchor: str
+    note: str
+    tables: tuple[CompareTable, ...]
+
+
+@dataclass(frozen=True)
 class FamilyRow:
     """A family's verdict in each audit (None where the audit did not run it)."""
 
@@ -110,8 +117,7 @@ class ComparisonView:
     families: tuple[FamilyRow, ...]
     metrics: CompareTable
     only_in_one: int
-    disparities: tuple[CompareTable, ...]
-    groups: tuple[CompareTable, ...]
+    sections: tuple[CompareSection, ...]
     better: tuple[str, ...]
     worse: tuple[str, ...]
     rule: str = CHANGE_RULE
@@ -177,13 +183,12 @@ def build_comparison(audits: Sequence[AuditResult], *,
     worse: list[str] = []
     families = _family_rows(audits, labels, better, worse)
     metrics, only_in_one = _metric_table(audits, labels, better, worse)
-    disparities = _disparity_tables(audits, labels, better, worse)
-    groups = _group_tables(audits)
+    sections = _compared_tables(audits, labels, better, worse)
     return ComparisonView(
         labels=tuple(labels), titles=tuple(a.title for a in audits),
         statuses=tuple(a.status for a in audits), provenance=_provenance(audits),
         notes=_notes(audits), families=families, metrics=metrics, only_in_one=only_in_one,
-        disparities=disparities, groups=groups, better=tuple(better), worse=tuple(worse))
+        sections=sections, better=tuple(better), worse=tuple(worse))
 
 
 def judge(base: _Value | None, other: _Value | None, higher_is_better: bool | None,
@@ -296,101 +301,149 @@ def _metric_table(audits: Sequence[AuditResult], labels: Sequence[str], better: 
     return CompareTable("Metrics", "metrics", ("Check", "Metric"), tuple(rows)), only_in_one
 
 
-def _table(audit: AuditResult, check: str, key: str) -> pd.DataFrame | None:
+def _declarations(audits: Sequence[AuditResult]) -> list[tuple[str, TableComparison]]:
+    """(check, declaration) of every compared table the results carry, in page order.
+
+    A declaration is found in any audit (the first that carries it wins), so that
+    an audit of an older version without declarations is still compared.
+    """
+    found: dict[tuple[str, str], tuple[str, TableComparison]] = {}
+    for audit in audits:
+        for result in audit.results:
+            for declaration in result.comparisons:
+                found.setdefault((result.name, declaration.table), (result.name, declaration))
+    ranked = sorted(enumerate(found.values()), key=lambda item: (item[1][1].order, item[0]))
+    return [pair for _, pair in ranked]
+
+
+def _frame(audit: AuditResult, check: str, key: str | None,
+           split_level: str | None) -> pd.DataFrame | None:
+    if key is None:
+        return None
     try:
         frame = audit[check].tables.get(key)
     except KeyError:
         return None
-    if frame is None or "sensitive_feature" not in (frame.index.names or ()):
+    if frame is None or (split_level is not None
+                         and split_level not in (frame.index.names or ())):
         return None
     return frame
 
 
-def _by_feature(frames: Sequence[pd.DataFrame | None]) -> dict[str, list[pd.DataFrame | None]]:
-    features: dict[str, list[pd.DataFrame | None]] = {}
+def _split(frames: Sequence[pd.DataFrame | None],
+           level: str | None) -> dict[str | None, list[pd.DataFrame | None]]:
+    """The frames per value of index ``level`` (that level dropped); all under None without."""
+    if level is None:
+        return {None: list(frames)} if any(f is not None for f in frames) else {}
+    parts: dict[str | None, list[pd.DataFrame | None]] = {}
     for i, frame in enumerate(frames):
         if frame is None:
             continue
-        level = frame.index.get_level_values("sensitive_feature")
-        for feature in dict.fromkeys(level):
-            part = frame[level == feature].droplevel("sensitive_feature")
-            features.setdefault(str(feature), [None] * len(frames))[i] = part
-    return features
+        values = frame.index.get_level_values(level)
+        for value in dict.fromkeys(values):
+            part = frame[values == value]
+            part = part.droplevel(level) if part.index.nlevels > 1 else part.reset_index(drop=True)
+            parts.setdefault(str(value), [None] * len(frames))[i] = part
+    return parts
 
 
 def _label(key: Any) -> tuple[str, ...]:
     return tuple(str(k) for k in key) if isinstance(key, tuple) else (str(key),)
 
 
-def _disparity_tables(audits: Sequence[AuditResult], labels: Sequence[str], better: list[str],
-                      worse: list[str]) -> tuple[CompareTable, ...]:
-    from ..checks._fairness import DISPARITIES
-
-    frames = [_table(a, "fairness_disparities", "disparities") for a in audits]
-    tables = []
-    for feature, parts in _by_feature(frames).items():
-        keys = list(dict.fromkeys(k for p in parts if p is not None for k in p.index))
-        rows = []
-        for key in keys:
-            values = []
-            for part in parts:
-                if part is None or key not in part.index:
-                    values.append(None)
-                    continue
-                record = part.loc[key]
-                values.append(_Value(float(record["value"]), _finite(record["lower"]),
-                                     _finite(record["upper"])))
-            parts_of_key = _label(key)
-            name = parts_of_key[-1]
-            direction = DISPARITIES.get(name, (None, None))[1]
-            row_labels = parts_of_key[:-1] + (humanize(name),)
-            row = _row(f"disparity-{feature}-{'-'.join(parts_of_key)}", row_labels, name,
-                       values, direction)
-            what = f"{humanize(name)} by {feature}" + (
-                f" (class {parts_of_key[0]})" if len(parts_of_key) > 1 else "")
-            _sentences(row, what, labels, better, worse)
-            rows.append(row)
-        names = ("Class", "Disparity") if rows and len(rows[0].labels) > 1 else ("Disparity",)
-        tables.append(CompareTable(f"Disparities by {feature}", _anchor(f"disparities-{feature}"),
-                                   names, tuple(rows)))
-    return tuple(tables)
-
-
-def _group_tables(audits: Sequence[AuditResult]) -> tuple[CompareTable, ...]:
-    points = _by_feature([_table(a, "fairness_group_metrics", "groups") for a in audits])
-    bounds = _by_feature([_table(a, "fairness_group_metrics", "groups_intervals")
-                          for a in audits])
-    tables = []
-    for feature, parts in points.items():
-        intervals = bounds.get(feature, [None] * len(audits))
-        keys = list(dict.fromkeys(k for p in parts if p is not None for k in p.index))
-        rows = []
-        for key in keys:
-            for rate, direction in _GROUP_RATES.items():
-                values = [_group_value(part, limits, key, rate)
-                          for part, limits in zip(parts, intervals, strict=True)]
-                if all(v is None for v in values):
-                    continue
-                row_labels = _label(key) + (humanize(rate),)
-                rows.append(_row(f"group-{feature}-{'-'.join(row_labels)}", row_labels, rate,
-                                 values, direction))
-        multi = bool(keys) and isinstance(keys[0], tuple)
-        names = ("Class", "Group", "Rate") if multi else ("Group", "Rate")
-        tables.append(CompareTable(f"Per-group rates by {feature}", _anchor(f"groups-{feature}"),
-                                   names, tuple(rows)))
-    return tuple(tables)
-
-
-def _group_value(part: pd.DataFrame | None, limits: pd.DataFrame | None, key: Any,
-                 rate: str) -> _Value | None:
-    if part is None or key not in part.index or rate not in part.columns:
+def _record(frame: pd.DataFrame | None, key: Any) -> Mapping[str, Any] | None:
+    if frame is None or key not in frame.index:
         return None
-    value = part.loc[key, rate]
+    record = frame.loc[key]
+    if isinstance(record, pd.DataFrame):  # a repeated label: the first row
+        record = record.iloc[0]
+    return record.to_dict()
+
+
+def _compared_value(declaration: TableComparison, column: str, row: Mapping[str, Any] | None,
+                    bounds: Mapping[str, Any] | None) -> _Value | None:
+    if row is None or column not in row:
+        return None
+    value = _finite(row[column])
     lower = upper = None
-    if limits is not None and key in limits.index and f"{rate}_lower" in limits.columns:
-        lower = _finite(limits.loc[key, f"{rate}_lower"])
-        upper = _finite(limits.loc[key, f"{rate}_upper"])
-    return _Value(float(value), lower, upper)
+    columns = declaration.bound_columns(column)
+    if columns is not None and bounds is not None and all(c in bounds for c in columns):
+        lower, upper = _finite(bounds[columns[0]]), _finite(bounds[columns[1]])
+    return _Value(float("nan") if value is None else value, lower, upper)
+
+
+def _compared_tables(audits: Sequence[AuditResult], labels: Sequence[str], better: list[str],
+                     worse: list[str]) -> tuple[CompareSection, ...]:
+    """One section per declared table comparison, one table per split value."""
+    sections = []
+    for check, declaration in _declarations(audits):
+        level = declaration.split_level
+        points = _split([_frame(a, check, declaration.table, level) for a in audits], level)
+        limits = _split([_frame(a, check, declaration.bounds_table, level) for a in audits],
+                        level)
+        anchor = declaration.anchor or declaration.table
+        tables = [_compared_table(declaration, check, split, parts,
+                                  limits.get(split, [None] * len(audits)), anchor, labels,
+                                  better, worse)
+                  for split, parts in points.items()]
+        if tables:
+            note = f"From the {check} check" + (f": {declaration.note}" if declaration.note
+                                                 else ".")
+            sections.append(CompareSection(declaration.heading or humanize(declaration.table),
+                                           _anchor(anchor), note, tuple(tables)))
+    return tuple(sections)
+
+
+def _compared_table(declaration: TableComparison, check: str, split: str | None,
+                    parts: Sequence[pd.DataFrame | None],
+                    limits: Sequence[pd.DataFrame | None], anchor: str, labels: Sequence[str],
+                    better: list[str], worse: list[str]) -> CompareTable:
+    present = [p for p in parts if p is not None]
+    names = [None if n is None else str(n) for n in present[0].index.names]
+    metric_at = (names.index(declaration.metric_level)
+                 if declaration.metric_level in names else None)
+    prefix = "-".join(p for p in (declaration.row_anchor or anchor, split) if p is not None)
+    keys = list(dict.fromkeys(k for p in present for k in p.index))
+    rows = []
+    for key in keys:
+        parts_of_key = _label(key)
+        records = [_record(p, key) for p in parts]
+        bounds = [_record(b, key) if declaration.bounds_table else r
+                  for b, r in zip(limits, records, strict=True)]
+        if metric_at is not None:  # long table: the row's metric is in its index
+            metric = parts_of_key[metric_at]
+            compared = [(metric, declaration.values[0], parts_of_key,
+                         tuple(humanize(p) if i == metric_at else p
+                               for i, p in enumerate(parts_of_key)))]
+            context = [(n, p) for i, (n, p) in enumerate(zip(names, parts_of_key, strict=False))
+                       if i != metric_at]
+        else:  # wide table: each compared column is a metric
+            compared = [(column, column, parts_of_key + (humanize(column),),
+                         parts_of_key + (humanize(column),)) for column in declaration.values]
+            context = list(zip(names, parts_of_key, strict=False))
+        for metric, column, anchor_parts, row_labels in compared:
+            values = [_compared_value(declaration, column, r, b)
+                      for r, b in zip(records, bounds, strict=True)]
+            if all(v is None for v in values):
+                continue
+            direction = declaration.direction(
+                metric, next((r for r in records if r is not None), None))
+            row = _row(f"{prefix}-{'-'.join(anchor_parts)}", row_labels, metric, values,
+                       direction)
+            if declaration.summarise:
+                what = humanize(metric) + (f" by {split}" if split is not None
+                                           else f" ({check})")
+                if context:
+                    what += " (" + ", ".join(f"{'' if n is None else n} {p}".strip()
+                                             for n, p in context) + ")"
+                _sentences(row, what, labels, better, worse)
+            rows.append(row)
+    label_names = tuple("" if n is None else humanize(n) for n in names)
+    if metric_at is None:
+        label_names += (declaration.value_label,)
+    title = declaration.title if split is None else declaration.title.replace("{split}", split)
+    table_anchor = anchor if split is None else f"{anchor}-{split}"
+    return CompareTable(title, _anchor(table_anchor), label_names, tuple(rows))
 
 
 def _finite(value: Any) -> float | None:
@@ -468,9 +521,10 @@ def render_comparison_html(result: AuditResult, *others: AuditResult,
 
     The page shows each audit's title and provenance, the verdict per family,
     every metric present in several audits with its interval and the change
-    from the first audit (marked by :data:`CHANGE_RULE`), the fairness
-    disparities and per-group rates per sensitive feature, and what got better
-    or worse in plain words. It has no script and loads nothing.
+    from the first audit (marked by :data:`CHANGE_RULE`), the tables the checks
+    declare for comparison (see :class:`~auditkit.results.TableComparison`: the
+    fairness disparities and per-group rates per sensitive feature), and what
+    got better or worse in plain words. It has no script and loads nothing.
 
     Parameters
     ----------

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._families import FAMILY_TITLES
 from ..results import Status
 
 __all__ = ["format_number", "format_metric", "format_cell", "format_value", "humanize",
@@ -26,17 +27,6 @@ _ACRONYMS = {"roc": "ROC", "auc": "AUC", "f1": "F1", "tpr": "TPR", "fpr": "FPR",
              "ci": "CI", "ks": "KS", "mia": "MIA"}
 _LABELS = {"n_samples": "Samples", "n_train": "Training samples", "n_resamples": "Resamples",
            "n_bins": "Bins", "sha256": "SHA-256", "ood_sets": "OOD sets"}
-
-#: Section titles of the audit families.
-FAMILY_TITLES = {
-    "performance": "Performance",
-    "explanations": "Explanations",
-    "fairness": "Fairness",
-    "robustness": "Robustness",
-    "ood": "Out-of-distribution detection",
-    "privacy": "Privacy",
-    "generative": "Generative models",
-}
 
 #: What the overall verdict means, in one sentence.
 VERDICTS = {

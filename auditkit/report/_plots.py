@@ -3,6 +3,8 @@
 A check stores the numbers of a figure (:class:`auditkit.Figure`); this module
 draws them with matplotlib. ``@plotter("kind")`` registers a function taking
 the Figure and returning a matplotlib figure, so a new kind is one function.
+Every module of this package named ``_plots_*`` is imported before the first
+lookup (:func:`load_plotters`), so a new module of plotters needs no other edit.
 Plotters make their canvas with :func:`new_figure`, which lets the PDF writer
 draw the same function into a slot of a page.
 
@@ -16,8 +18,11 @@ and metadata (which name external URLs) are removed.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
+import pkgutil
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -29,7 +34,7 @@ from markupsafe import Markup
 from ..results import Figure
 
 __all__ = ["plotter", "can_draw", "draw", "to_svg", "Drawing", "new_figure", "drawing_into",
-           "style", "PALETTE"]
+           "style", "load_plotters", "plot_kinds", "PALETTE"]
 
 #: Okabe-Ito colours, safe for the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -73,6 +78,10 @@ _SVG_ID = re.compile(r'(\sid="|href="#|url\(#)')
 
 PlotFunction = Callable[[Figure], Any]
 _PLOTTERS: dict[str, PlotFunction] = {}
+#: Modules of this package whose names start with this are modules of plotters.
+PLOT_MODULE_PREFIX = "_plots_"
+_LOADED: list[str] = []
+_LOADING = threading.RLock()
 _TARGET: ContextVar[Any] = ContextVar("auditkit_plot_target", default=None)
 
 
@@ -98,8 +107,38 @@ def plotter(kind: str) -> Callable[[PlotFunction], PlotFunction]:
     return register
 
 
+def load_plotters() -> tuple[str, ...]:
+    """Import every ``_plots_*`` module of the report package, registering its plotters.
+
+    Called before any lookup, so that no module of plotters can be forgotten;
+    later calls only return the names.
+
+    Returns
+    -------
+    tuple of str
+        The names of the modules of plotters.
+    """
+    with _LOADING:
+        if not _LOADED:
+            package = __name__.rpartition(".")[0]
+            path = importlib.import_module(package).__path__
+            names = sorted(info.name for info in pkgutil.iter_modules(path)
+                           if info.name.startswith(PLOT_MODULE_PREFIX))
+            for name in names:
+                importlib.import_module(f"{package}.{name}")
+            _LOADED.extend(names)
+        return tuple(_LOADED)
+
+
+def plot_kinds() -> frozenset[str]:
+    """Every figure kind that has a drawing function."""
+    load_plotters()
+    return frozenset(_PLOTTERS)
+
+
 def can_draw(kind: str) -> bool:
     """Whether a drawing function is registered for ``kind``."""
+    load_plotters()
     return kind in _PLOTTERS
 
 
@@ -157,6 +196,7 @@ def draw(figure: Figure) -> Any:
     KeyError
         When no plotter is registered for ``figure.kind``.
     """
+    load_plotters()
     return _PLOTTERS[figure.kind](figure)
 
 

@@ -101,7 +101,8 @@ def perturbation_distribution(figure: Figure) -> Any:
     ax.set_xlabel("L2 perturbation (units of the input range)")
     ax.set_ylabel("Share of correct predictions flipped")
     ax.set_title(figure.title or "Smallest flipping perturbations")
-    ax.legend(loc="lower right")
+    if ax.get_legend_handles_labels()[0]:  # nothing flipped and no median: no legend
+        ax.legend(loc="lower right")
     return fig
 
 

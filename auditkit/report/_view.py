@@ -18,9 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._families import FAMILIES
 from .._version import __version__
-from ..checks import FAMILIES, check_class
-from ..exceptions import CheckError
 from ..results import AuditResult, CheckResult, Figure, Metric, Status, Threshold
 from ._format import (
     VERDICTS,
@@ -256,13 +255,6 @@ def count_text(statuses: Any) -> str:
     return ", ".join(f"{counts[s]} {s.value}" for s in sorted(counts, key=lambda s: -s.severity))
 
 
-def _description(name: str) -> str:
-    try:
-        return check_class(name).description
-    except CheckError:  # a check of another version, not registered here
-        return ""
-
-
 def _check_view(result: CheckResult, anchor: str, policy: Mapping[str, Any]) -> CheckView:
     return CheckView(
         name=result.name,
@@ -270,7 +262,7 @@ def _check_view(result: CheckResult, anchor: str, policy: Mapping[str, Any]) -> 
         family=result.family,
         status=result.status,
         headline=result.headline,
-        description=_description(result.name),
+        description=result.description,
         duration=f"{result.duration_s:.2f} s",
         metrics=_metric_rows(result),
         interval_notes=_interval_notes(result.metrics.values()),

@@ -2,5 +2,7 @@
 
 from ._audit_result import AuditResult
 from ._check_result import CheckResult, Figure, Metric, Status, Threshold
+from ._comparison import TableComparison
 
-__all__ = ["AuditResult", "CheckResult", "Figure", "Metric", "Status", "Threshold"]
+__all__ = ["AuditResult", "CheckResult", "Figure", "Metric", "Status", "TableComparison",
+           "Threshold"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._comparison import TableComparison
 from ._json import from_jsonable, to_jsonable
 
 __all__ = ["Status", "Metric", "Figure", "Threshold", "CheckResult"]
@@ -191,6 +192,10 @@ class CheckResult:
         Wall-clock time of the check.
     error : str or None
         The traceback when the check raised.
+    description : str
+        What the check measures, in a sentence or two (the check's ``description``).
+    comparisons : tuple of TableComparison
+        How the comparison page reads the result's tables across audits.
     """
 
     name: str
@@ -204,10 +209,13 @@ class CheckResult:
     thresholds: tuple[Threshold, ...] = ()
     duration_s: float = 0.0
     error: str | None = None
+    description: str = ""
+    comparisons: tuple[TableComparison, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "thresholds", tuple(self.thresholds))
+        object.__setattr__(self, "comparisons", tuple(self.comparisons))
 
     def with_changes(self, **changes: Any) -> CheckResult:
         """Return a copy with some fields replaced."""
@@ -238,6 +246,8 @@ class CheckResult:
             ],
             "duration_s": self.duration_s,
             "error": self.error,
+            "description": self.description,
+            "comparisons": [to_jsonable(c.to_dict()) for c in self.comparisons],
         }
 
     @classmethod
@@ -261,14 +271,18 @@ class CheckResult:
             ),
             duration_s=float(data["duration_s"]),
             error=data["error"],
+            # results written before these fields existed read without them
+            description=data.get("description", ""),
+            comparisons=tuple(TableComparison.from_dict(from_jsonable(c))
+                              for c in data.get("comparisons", ())),
         )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CheckResult):
             return NotImplemented
-        if (self.name, self.family, self.status, self.headline, self.error) != (
-            other.name, other.family, other.status, other.headline, other.error
-        ):
+        if (self.name, self.family, self.status, self.headline, self.error, self.description,
+                self.comparisons) != (other.name, other.family, other.status, other.headline,
+                                      other.error, other.description, other.comparisons):
             return False
         if dict(self.metrics) != dict(other.metrics) or self.thresholds != other.thresholds:
             return False

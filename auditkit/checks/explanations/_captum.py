@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...inputs import AuditData, ModelAdapter, TorchClassifier
+from ...inputs import AuditData, ModelAdapter
 from ._common import Units
 
 __all__ = ["embedding_layer", "gradient_attribution", "last_conv_layer", "probability_forward"]
@@ -25,23 +25,18 @@ __all__ = ["embedding_layer", "gradient_attribution", "last_conv_layer", "probab
 INTERNAL_BATCH = 256
 
 
-def embedding_layer(module: nn.Module, name: str | None = None) -> nn.Module:
-    """The named layer, else the first ``nn.Embedding`` of the module."""
-    if name is not None:
-        return dict(module.named_modules())[name]
-    for layer in module.modules():
-        if isinstance(layer, nn.Embedding):
-            return layer
-    raise ValueError("The text model has no nn.Embedding layer to attribute tokens at; "
-                     "name one with the 'layer' option.")
+def embedding_layer(model: ModelAdapter, name: str | None = None) -> object:
+    """The named layer, else the first embedding layer of the model."""
+    layer = model.layer(name, kind="embedding")
+    if layer is None:
+        raise ValueError("The text model has no nn.Embedding layer to attribute tokens at; "
+                         "name one with the 'layer' option.")
+    return layer
 
 
-def last_conv_layer(module: nn.Module, name: str | None = None) -> nn.Module | None:
-    """The named layer, else the last ``nn.Conv2d`` of the module (None if there is none)."""
-    if name is not None:
-        return dict(module.named_modules())[name]
-    convs = [layer for layer in module.modules() if isinstance(layer, nn.Conv2d)]
-    return convs[-1] if convs else None
+def last_conv_layer(model: ModelAdapter, name: str | None = None) -> object | None:
+    """The named layer, else the last 2-D convolution of the model (None if there is none)."""
+    return model.layer(name, kind="conv")
 
 
 def _tensor(X: np.ndarray, device: str) -> torch.Tensor:
@@ -53,7 +48,7 @@ def _tensor(X: np.ndarray, device: str) -> torch.Tensor:
     return tensor.to(device)
 
 
-def gradient_attribution(model: TorchClassifier, data: AuditData, X: np.ndarray,
+def gradient_attribution(model: ModelAdapter, data: AuditData, X: np.ndarray,
                          target: np.ndarray, units: Units, *,
                          make: Callable[[Callable[..., torch.Tensor], nn.Module | None], object],
                          layer: str | None = None, baselines: str = "units",
@@ -75,7 +70,7 @@ def gradient_attribution(model: TorchClassifier, data: AuditData, X: np.ndarray,
     if inputs.is_floating_point():
         inputs.requires_grad_(True)
     is_text = data.modality == "text"
-    method = make(model.forward_logits, embedding_layer(model.module, layer) if is_text else None)
+    method = make(model.logits_tensor, embedding_layer(model, layer) if is_text else None)
     call: dict[str, object] = {"target": torch.from_numpy(target).to(model.device), **kwargs}
     if baselines == "units" and is_text:
         # Real tokens become the unknown token and padding stays padding: the baseline

@@ -21,8 +21,12 @@ A method is one small subclass of :class:`ExplanationCheck` that implements
 
 from __future__ import annotations
 
-import copy
+import contextlib
+import inspect
+import textwrap
+import threading
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,13 +35,14 @@ import torch
 from scipy.stats import rankdata
 
 from ..._stats import BootstrapSpec, percentile_interval, resample_counts
-from ...inputs import AuditData, GroupSpace, ModelAdapter, TorchClassifier
+from ...inputs import AuditData, GroupSpace, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
-from .._base import Check, CheckContext
+from .._base import Check, CheckContext, map_units
 from .._classification import Predictions, predictions
+from .._params import BOOLEAN, NON_NEGATIVE_INT, POSITIVE_INT, Interval
 
-__all__ = ["Explained", "ExplanationCheck", "Units", "explained_samples",
-           "units_for"]
+__all__ = ["Attributions", "Evaluation", "Explained", "ExplanationCheck", "Units",
+           "explained_samples", "rank_correlation", "units_for"]
 
 # -- which samples are explained ---------------------------------------------------------
 
@@ -190,7 +195,7 @@ class SequenceUnits(Units):
                                        sample_shape).copy()
         self.n_units = length
         self.names = [f"step {i}" for i in range(length)]
-        self._hook = getattr(getattr(model, "module", None), "attribution_baseline", None)
+        self._model = model
 
     def valid(self, X: np.ndarray) -> np.ndarray:
         """Time steps that hold data: multichannel steps that are all zero are padding."""
@@ -199,10 +204,8 @@ class SequenceUnits(Units):
         return super().valid(X)
 
     def baseline(self, X: np.ndarray) -> np.ndarray:
-        if callable(self._hook):
-            with torch.no_grad():
-                return np.asarray(self._hook(torch.as_tensor(X)).cpu().numpy(), dtype=X.dtype)
-        return np.zeros_like(X)
+        own = self._model.attribution_baseline(X)
+        return np.zeros_like(X) if own is None else own
 
 
 def units_for(model: ModelAdapter, data: AuditData, *, patch: int = 4) -> Units:
@@ -245,6 +248,12 @@ def perturbation_curves(model: ModelAdapter, units: Units, explained: Explained,
     return curves
 
 
+def _random_orderings(rng: np.random.Generator, shape: tuple[int, ...],
+                      n_random: int) -> list[np.ndarray]:
+    """Random unit scores: the orderings the method's ordering is compared with."""
+    return [rng.random(shape) for _ in range(n_random)]
+
+
 def _area(curves: np.ndarray) -> np.ndarray:
     steps = curves.shape[1] - 1
     return (curves[:, 1:] + curves[:, :-1]).sum(axis=1) / (2 * steps)
@@ -264,19 +273,13 @@ def rank_correlation(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = No
 
 
 def randomised_copy(model: ModelAdapter, seed: int) -> ModelAdapter | None:
-    """The model with every layer re-initialised (Adebayo et al.'s cascading end point)."""
-    if not isinstance(model, TorchClassifier):
+    """The model with every layer re-initialised (Adebayo et al.'s cascading end point).
+
+    None when the model cannot be re-initialised (no ``"randomize"`` capability).
+    """
+    if "randomize" not in model.capabilities:
         return None
-    module = copy.deepcopy(model.module)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        for layer in module.modules():
-            if hasattr(layer, "reset_parameters") and layer is not module:
-                layer.reset_parameters()
-    batch_size = None if getattr(model, "_auto_batch", False) else model.batch_size
-    clone = TorchClassifier(module, batch_size=batch_size, device=model.device,
-                            classes=model.classes_, feature_layer=model.feature_layer)
-    return clone
+    return model.randomized_copy(seed, layers="all")
 
 
 def mean_interval(values: np.ndarray, spec: BootstrapSpec,
@@ -287,6 +290,118 @@ def mean_interval(values: np.ndarray, spec: BootstrapSpec,
         return None, None
     counts = resample_counts(len(values), spec.n_resamples, rng)
     return percentile_interval(counts @ values / len(values), spec.confidence)
+
+
+# -- attributions shared between checks ----------------------------------------------------
+
+#: Samples per unit of work handed to the executor.
+BATCH = 8
+
+#: Options that change how attributions are judged, not the attributions themselves.
+_EVALUATION_OPTIONS = frozenset({"n_display", "steps", "n_random", "sanity_check",
+                                 "sensitivity_draws", "noise", "n_resamples"})
+
+# captum hooks layers of the module itself (text embeddings, Grad-CAM); two threads
+# attributing the same module at once would see each other's hooks.
+_HOOKS = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Attributions:
+    """One method's attributions of the explained samples, shared within an audit.
+
+    Attributes
+    ----------
+    method : str
+        The method's display name.
+    explained : Explained
+        The samples explained.
+    units : Units
+        How their elements group into units.
+    raw : ndarray
+        Attributions shaped like the inputs (text: ``(n, length)``).
+    scores : ndarray of shape (n, n_units)
+        Attributions pooled per unit.
+    extras : dict of str to ndarray of shape (n,)
+        Per-sample diagnostics of the method (completeness or efficiency error).
+    state : object
+        What the method prepared once (a background), reused on reruns.
+    """
+
+    method: str
+    explained: Explained
+    units: Units
+    raw: np.ndarray
+    scores: np.ndarray
+    extras: dict[str, np.ndarray]
+    state: Any = None
+
+    def valid(self) -> np.ndarray:
+        """Which units exist in each explained sample, (n, n_units) bool."""
+        return self.units.valid(self.explained.X)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Deletion and insertion curves of a method and of random orderings, and its sanity check.
+
+    Attributes
+    ----------
+    curves : dict of str to ndarray of shape (n, steps + 1)
+        ``"deletion"`` and ``"insertion"`` curves of the method's ordering.
+    random_curves : list of dict
+        The same curves for each random ordering.
+    sanity : ndarray of shape (n,) or None
+        Rank correlation with the attributions of a weight-randomised copy
+        (None when not run or the model has no weights to randomise).
+    """
+
+    curves: dict[str, np.ndarray]
+    random_curves: list[dict[str, np.ndarray]]
+    sanity: np.ndarray | None
+
+    def areas(self) -> dict[str, np.ndarray]:
+        """Per-sample areas under the curves and the faithfulness gain over random orderings."""
+        random_deletion = np.mean([_area(c["deletion"]) for c in self.random_curves], axis=0)
+        random_insertion = np.mean([_area(c["insertion"]) for c in self.random_curves], axis=0)
+        deletion, insertion = _area(self.curves["deletion"]), _area(self.curves["insertion"])
+        gain = ((random_deletion - deletion) + (insertion - random_insertion)) / 2
+        return {"deletion_auc": deletion, "insertion_auc": insertion,
+                "random_deletion_auc": random_deletion,
+                "random_insertion_auc": random_insertion, "faithfulness_gain": gain}
+
+
+def _attribute_batch(shared: tuple[Any, ...], unit: tuple[np.ndarray, int]
+                     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Attribute one batch of samples: ``unit`` is (rows of X, seed)."""
+    check, model, data, X, target, units, state = shared
+    rows, seed = unit
+    hooks = _HOOKS if check.hooks_layers(data) else contextlib.nullcontext()
+    with hooks:
+        return check.attribute(model, data, X[rows], target[rows], units, seed=seed, state=state)
+
+
+_COMMON_OPTIONS = {
+    "n_samples": ("int", "How many samples to explain (a quarter of them misclassified, when "
+                         "there are enough mistakes)."),
+    "n_display": ("int", "How many correct and how many misclassified samples to show."),
+    "steps": ("int", "Points of the deletion and insertion curves."),
+    "n_random": ("int", "Random orderings for the random-attribution baseline."),
+    "sanity_check": ("bool", "Run the model-randomisation sanity check (models with weights)."),
+    "sensitivity_draws": ("int", "Noisy copies per sample for max-sensitivity (0 to skip)."),
+    "noise": ("float", "Noise radius for max-sensitivity, as a fraction of each feature's "
+                       "standard deviation in the reference data (images: of the pixel range)."),
+    "n_resamples": ("int", "Bootstrap resamples for intervals over the explained samples."),
+}
+
+
+def _options_doc(cls: type, indent: str = "    ") -> str:
+    """The numpydoc entries of the options every explanation check has, with cls's defaults."""
+    lines = []
+    for name, (kind, text) in _COMMON_OPTIONS.items():
+        lines.append(f"{indent}{name} : {kind}, default={getattr(cls, name)!r}")
+        lines.extend(indent + "    " + line for line in textwrap.wrap(text, 72))
+    return "\n".join(lines) + "\n"
 
 
 # -- the base check ---------------------------------------------------------------------------
@@ -308,7 +423,7 @@ class ExplanationCheck(Check):
     n_random : int, default=5
         Random orderings for the random-attribution baseline.
     sanity_check : bool, default=True
-        Run the model-randomisation sanity check (torch models).
+        Run the model-randomisation sanity check (models with weights).
     sensitivity_draws : int, default=3
         Noisy copies per sample for max-sensitivity (0 to skip).
     noise : float, default=0.05
@@ -319,6 +434,19 @@ class ExplanationCheck(Check):
     """
 
     family = "explanations"
+    shares = ("proba", "predictions", "explanations.samples", "explanations.attributions",
+              "explanations.evaluation")
+    verdict_metrics = ("faithfulness_gain",)
+    parameter_constraints = {
+        "n_samples": POSITIVE_INT,
+        "n_display": NON_NEGATIVE_INT,
+        "steps": POSITIVE_INT,
+        "n_random": POSITIVE_INT,
+        "sanity_check": BOOLEAN,
+        "sensitivity_draws": NON_NEGATIVE_INT,
+        "noise": [Interval(Real, 0, None, closed="neither")],
+        "n_resamples": NON_NEGATIVE_INT,
+    }
     #: Pooling of attributions into units: "sum" (gradient methods) or "mean" (ablation).
     pooling: ClassVar[str] = "sum"
     #: Whether the method is cheap enough to repeat for max-sensitivity.
@@ -335,72 +463,181 @@ class ExplanationCheck(Check):
     noise: float = 0.05
     n_resamples: int = 1000
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """List the shared options, with this method's defaults, in the class's help."""
+        super().__init_subclass__(**kwargs)
+        doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")
+        if not doc or "n_resamples :" in doc:
+            return
+        header = "Parameters\n----------\n"
+        common = textwrap.dedent(_options_doc(cls))
+        if header in doc:
+            head, tail = doc.split(header, 1)
+            cls.__doc__ = head + header + common + tail
+        else:
+            cls.__doc__ = doc.rstrip() + "\n\n" + header + common
+
     # -- what subclasses implement -----------------------------------------------------
 
     def attribute(self, model: ModelAdapter, data: AuditData, X: np.ndarray,
-                  target: np.ndarray, units: Units, context: CheckContext
+                  target: np.ndarray, units: Units, *, seed: int, state: Any
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Attributions shaped like the inputs (text: (n, length)), and per-sample extras."""
+        """Attributions of one batch and per-sample extras.
+
+        Parameters
+        ----------
+        model : ModelAdapter
+        data : AuditData
+        X : ndarray
+            The batch of samples.
+        target : ndarray of shape (n,)
+            The class explained for each sample.
+        units : Units
+        seed : int
+            Seed of the method's own random draws for this batch.
+        state : object
+            What :meth:`prepare` returned.
+
+        Returns
+        -------
+        attributions : ndarray
+            Shaped like ``X`` (text: ``(n, length)``), or ``(n, n_units)``.
+        extras : dict of str to ndarray of shape (n,)
+        """
         raise NotImplementedError
 
-    # -- the shared run ------------------------------------------------------------------
+    def prepare(self, model: ModelAdapter, data: AuditData, context: CheckContext) -> Any:
+        """What every batch needs and the method computes once (for example a background)."""
+        return None
+
+    def hooks_layers(self, data: AuditData) -> bool:
+        """Whether the method hooks layers of the module (then batches run one at a time)."""
+        return False
+
+    # -- shared values -------------------------------------------------------------------
+
+    def attribution_key(self, model: ModelAdapter) -> tuple[Any, ...]:
+        """What the attributions depend on: the model, the method and its options."""
+        options = tuple((k, v) for k, v in self.params().items()
+                        if k not in _EVALUATION_OPTIONS)
+        return (id(model), self.name, options)
+
+    def attributions(self, model: ModelAdapter, data: AuditData,
+                     context: CheckContext) -> Attributions:
+        """The method's attributions of the explained samples, computed once per audit.
+
+        Parameters
+        ----------
+        model : ModelAdapter
+        data : AuditData
+        context : CheckContext
+
+        Returns
+        -------
+        Attributions
+        """
+        def compute() -> Attributions:
+            units = units_for(model, data)
+            explained = explained_samples(model, data, context, self.n_samples)
+            state = self.prepare(model, data, context)
+            raw, extras = self.attribute_many(model, data, explained.X, explained.target, units,
+                                              context, state)
+            return Attributions(self.method, explained, units, raw, self._pool(raw, units),
+                                extras, state)
+
+        return context.shared("explanations.attributions", self.attribution_key(model), compute)
+
+    def evaluation(self, model: ModelAdapter, data: AuditData, context: CheckContext,
+                   attributions: Attributions) -> Evaluation:
+        """Faithfulness curves and the sanity check of the attributions, computed once per audit.
+
+        Parameters
+        ----------
+        model : ModelAdapter
+        data : AuditData
+        context : CheckContext
+        attributions : Attributions
+            What :meth:`attributions` returned.
+
+        Returns
+        -------
+        Evaluation
+        """
+        key = (self.attribution_key(model), self.steps, self.n_random, self.sanity_check)
+
+        def compute() -> Evaluation:
+            explained, units, scores = (attributions.explained, attributions.units,
+                                        attributions.scores)
+            curves = perturbation_curves(model, units, explained, scores, self.steps)
+            random_curves = [perturbation_curves(model, units, explained, ordering, self.steps)
+                             for ordering in _random_orderings(context.rng(self.name),
+                                                               scores.shape, self.n_random)]
+            return Evaluation(curves, random_curves,
+                              self._sanity(model, data, attributions, context))
+
+        return context.shared("explanations.evaluation", key, compute)
+
+    def attribute_many(self, model: ModelAdapter, data: AuditData, X: np.ndarray,
+                       target: np.ndarray, units: Units, context: CheckContext, state: Any
+                       ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Attribute ``X`` in batches through the executor; the same seeds on every call."""
+        batches = [np.arange(start, min(start + BATCH, len(X)))
+                   for start in range(0, len(X), BATCH)]
+        seeds = context.rng(self.name + ".seeds").integers(2**31 - 1, size=len(batches))
+        parts = map_units(context, _attribute_batch,
+                          [(rows, int(seed)) for rows, seed in zip(batches, seeds, strict=True)],
+                          description=f"{self.method}: attributions",
+                          shared=(self, model, data, X, target, units, state))
+        raw = np.concatenate([part[0] for part in parts])
+        extras = {name: np.concatenate([part[1][name] for part in parts])
+                  for name in (parts[0][1] if parts else {})}
+        return raw, extras
+
+    def _pool(self, raw: np.ndarray, units: Units) -> np.ndarray:
+        if raw.shape[1:] == (units.n_units,):
+            return raw
+        return units.pool(raw, how=self.pooling)
+
+    # -- the check -----------------------------------------------------------------------
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
         """Explain the samples and measure how faithful the explanations are."""
-        units = units_for(model, data)
-        explained = explained_samples(model, data, context, self.n_samples)
-        raw, extras = self.attribute(model, data, explained.X, explained.target, units, context)
-        scores = units.pool(raw, how=self.pooling) if raw.shape[1:] != (units.n_units,) \
-            else raw
+        attributions = self.attributions(model, data, context)
+        explained, units, raw, scores = (attributions.explained, attributions.units,
+                                         attributions.raw, attributions.scores)
+        evaluation = self.evaluation(model, data, context, attributions)
         spec = BootstrapSpec(self.n_resamples, 0.95)
         rng = context.rng(self.name)
+        _random_orderings(rng, scores.shape, self.n_random)  # drawn by the evaluation
         metrics: dict[str, Metric] = {}
-
-        curves = perturbation_curves(model, units, explained, scores, self.steps)
-        random_curves = [perturbation_curves(model, units, explained,
-                                             rng.random(scores.shape), self.steps)
-                         for _ in range(self.n_random)]
-        random_deletion = np.mean([_area(c["deletion"]) for c in random_curves], axis=0)
-        random_insertion = np.mean([_area(c["insertion"]) for c in random_curves], axis=0)
-        deletion, insertion = _area(curves["deletion"]), _area(curves["insertion"])
-        gain = ((random_deletion - deletion) + (insertion - random_insertion)) / 2
         n = len(explained)
-        for name, values, better in (
-                ("deletion_auc", deletion, False), ("insertion_auc", insertion, True),
-                ("random_deletion_auc", random_deletion, False),
-                ("random_insertion_auc", random_insertion, True),
-                ("faithfulness_gain", gain, True)):
+        for name, values in evaluation.areas().items():
             low, high = mean_interval(values, spec, rng)
             metrics[name] = Metric(float(np.mean(values)), low, high,
                                    0.95 if low is not None else None, n,
-                                   spec.method if low is not None else None, better)
-        for name, values in extras.items():
+                                   spec.method if low is not None else None,
+                                   "deletion" not in name)
+        for name, values in attributions.extras.items():
             finite = values[np.isfinite(values)]
             if len(finite):
                 low, high = mean_interval(finite, spec, rng)
                 metrics[name] = Metric(float(np.mean(finite)), low, high,
                                        0.95 if low is not None else None, len(finite),
                                        spec.method if low is not None else None, False)
-
-        sanity = self._sanity(model, data, explained, units, scores, context)
-        if sanity is not None:
+        sanity = evaluation.sanity
+        if sanity is not None and np.isfinite(sanity).any():  # NaN: constant attributions
             low, high = mean_interval(sanity, spec, rng)
             metrics["randomisation_rank_correlation"] = Metric(
                 float(np.nanmean(sanity)), low, high, 0.95 if low is not None else None,
                 int(np.isfinite(sanity).sum()), spec.method if low is not None else None, False)
-        sensitivity = self._sensitivity(model, data, explained, units, raw, context)
+        sensitivity = self._sensitivity(model, data, attributions, context)
         if sensitivity is not None:
             metrics["max_sensitivity"] = Metric(float(np.nanmean(sensitivity)), n=n,
                                                 higher_is_better=False)
 
-        context.shared("explanations.methods", id(model), dict)[self.name] = {
-            "method": self.method, "index": explained.index, "scores": scores,
-            "valid": units.valid(explained.X), "gain": metrics["faithfulness_gain"].value,
-            "sanity": metrics["randomisation_rank_correlation"].value if sanity is not None
-            else None}
-        figures = self._figures(model, data, explained, units, raw, scores, curves,
-                                random_curves, context)
+        figures = self._figures(model, data, explained, units, raw, scores, evaluation.curves,
+                                evaluation.random_curves, context)
         tables = {"faithfulness": pd.DataFrame(
             {"metric": list(metrics), "value": [m.value for m in metrics.values()]})}
         if data.modality == "tabular":
@@ -416,30 +653,31 @@ class ExplanationCheck(Check):
 
     # -- pieces ------------------------------------------------------------------------
 
-    def _sanity(self, model: ModelAdapter, data: AuditData, explained: Explained, units: Units,
-                scores: np.ndarray, context: CheckContext) -> np.ndarray | None:
+    def _sanity(self, model: ModelAdapter, data: AuditData, attributions: Attributions,
+                context: CheckContext) -> np.ndarray | None:
         if not self.sanity_check:
             return None
         randomised = randomised_copy(model, context.random_state)
         if randomised is None:
             return None
-        raw, _ = self.attribute(randomised, data, explained.X, explained.target, units, context)
-        random_scores = units.pool(raw, how=self.pooling) if raw.shape[1:] != (units.n_units,) \
-            else raw
+        explained, units = attributions.explained, attributions.units
+        raw, _ = self.attribute_many(randomised, data, explained.X, explained.target, units,
+                                     context, attributions.state)
         # Signed ranks (Adebayo et al. report both): magnitudes alone correlate through the
         # inputs' own magnitudes whatever the weights, which would fail every method.
-        return rank_correlation(scores, random_scores, units.valid(explained.X))
+        return rank_correlation(attributions.scores, self._pool(raw, units), attributions.valid())
 
-    def _sensitivity(self, model: ModelAdapter, data: AuditData, explained: Explained,
-                     units: Units, raw: np.ndarray, context: CheckContext) -> np.ndarray | None:
+    def _sensitivity(self, model: ModelAdapter, data: AuditData, attributions: Attributions,
+                     context: CheckContext) -> np.ndarray | None:
         if not self.repeatable or self.sensitivity_draws == 0 or data.modality == "text":
             return None
+        explained, raw = attributions.explained, attributions.raw
         X = explained.X.astype(np.float32)
         if data.modality == "image":
             scale = np.float32(1.0)
         else:
-            source = data.reference if data.reference is not None else data.X
-            scale = np.asarray(source, dtype=np.float64).std(axis=0).astype(np.float32)
+            scale = np.asarray(data.reference_inputs, dtype=np.float64).std(axis=0).astype(
+                np.float32)
         rng = context.rng(self.name + ".sensitivity")
         worst = np.zeros(len(X))
         norm = np.linalg.norm(raw.reshape(len(X), -1), axis=1)
@@ -448,7 +686,8 @@ class ExplanationCheck(Check):
             noisy = X + noise
             if data.modality == "image":
                 noisy = np.clip(noisy, 0.0, 1.0)
-            raw_noisy, _ = self.attribute(model, data, noisy, explained.target, units, context)
+            raw_noisy, _ = self.attribute_many(model, data, noisy, explained.target,
+                                               attributions.units, context, attributions.state)
             change = np.linalg.norm((raw_noisy - raw).reshape(len(X), -1), axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 worst = np.maximum(worst, np.where(norm > 0, change / norm, np.nan))
@@ -525,21 +764,22 @@ class ExplanationCheck(Check):
 
     def _headline(self, metrics: dict[str, Metric], units: Units, scores: np.ndarray,
                   data: AuditData) -> str:
-        gain = metrics["faithfulness_gain"].value
+        gain = metrics["faithfulness_gain"]
+        interval = (f" [{gain.lower:+.3f}, {gain.upper:+.3f}]" if gain.lower is not None
+                    and gain.upper is not None else "")
         text = (f"{self.method}: deletion AUC {metrics['deletion_auc'].value:.3f} vs "
-                f"{metrics['random_deletion_auc'].value:.3f} for random attributions, insertion "
+                f"{metrics['random_deletion_auc'].value:.3f} for random orderings, insertion "
                 f"AUC {metrics['insertion_auc'].value:.3f} vs "
                 f"{metrics['random_insertion_auc'].value:.3f} "
-                f"({'more' if gain > 0 else 'no more'} faithful than random, gain {gain:+.3f})")
+                f"(faithfulness gain {gain.value:+.3f}{interval})")
         if "randomisation_rank_correlation" in metrics:
             rho = metrics["randomisation_rank_correlation"].value
-            text += (f"; rank correlation with a weight-randomised model {rho:.2f}"
-                     + (" (fails the sanity check)" if rho >= 0.5 else ""))
+            text += f"; rank correlation with a weight-randomised model {rho:.2f}"
         if data.modality == "tabular":
             top = np.argsort(-np.abs(scores).mean(axis=0), kind="stable")[:3]
-            text += f". Most important: {', '.join(repr(units.names[j]) for j in top)}"
+            text += (". Largest mean |attribution|: "
+                     f"{', '.join(repr(units.names[j]) for j in top)}")
         return text + "."
-
 
 def _tokens(data: AuditData, ids: np.ndarray) -> list[list[str]]:
     tokenizer = data.tokenizer
@@ -553,6 +793,3 @@ def _tokens(data: AuditData, ids: np.ndarray) -> list[list[str]]:
     return out
 
 
-def methods_cache(context: CheckContext, model: ModelAdapter) -> dict[str, dict[str, Any]]:
-    """Unit scores and faithfulness of every explanation method run so far in this audit."""
-    return context.peek("explanations.methods", id(model)) or {}

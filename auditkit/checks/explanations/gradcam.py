@@ -8,12 +8,13 @@ the image size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from ...inputs import AuditData, ModelAdapter
-from .._base import CheckContext, register_check
+from .._base import register_check
 from ._captum import _tensor, last_conv_layer
 from ._common import ExplanationCheck, Units
 
@@ -38,25 +39,31 @@ class ExplanationsGradCam(ExplanationCheck):
     modalities = ("image",)
     order = 4
     method = "Grad-CAM"
+    parameter_constraints = {**ExplanationCheck.parameter_constraints,
+                             "layer": ["string", None]}
 
     layer: str | None = None
 
     def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
         """Skip models without a convolutional layer."""
         reason = super().skip_reason(model, data)
-        if reason is None and last_conv_layer(model.module, self.layer) is None:
+        if reason is None and last_conv_layer(model, self.layer) is None:
             return "Grad-CAM needs a convolutional layer (nn.Conv2d); the model has none."
         return reason
 
+    def hooks_layers(self, data: AuditData) -> bool:
+        """Grad-CAM hooks the convolutional layer."""
+        return True
+
     def attribute(self, model: ModelAdapter, data: AuditData, X: np.ndarray,
-                  target: np.ndarray, units: Units, context: CheckContext
+                  target: np.ndarray, units: Units, *, seed: int, state: Any
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Grad-CAM map of the explained class, at input resolution."""
         from captum.attr import LayerAttribution, LayerGradCam
 
-        layer = last_conv_layer(model.module, self.layer)
+        layer = last_conv_layer(model, self.layer)
         # The layer belongs to the audited module; a randomised copy has its own.
-        method = LayerGradCam(model.forward_logits, layer)
+        method = LayerGradCam(model.logits_tensor, layer)
         inputs = _tensor(X, model.device)
         with model.evaluating():
             cam = method.attribute(inputs, target=torch.from_numpy(target).to(model.device),

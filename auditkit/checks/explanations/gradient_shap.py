@@ -7,17 +7,23 @@ token ids cannot be interpolated (Layer Integrated Gradients explains text).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from numbers import Real
+from typing import Any
 
 import numpy as np
 import torch
 
 from ...inputs import AuditData, ModelAdapter
-from .._base import CheckContext, register_check
+from .._base import register_check
+from .._params import POSITIVE_INT, Interval
 from ._captum import gradient_attribution
 from ._common import ExplanationCheck, Units
 
 __all__ = ["ExplanationsGradientShap"]
+
+_GLOBAL_GENERATORS = threading.Lock()
 
 
 @register_check
@@ -42,12 +48,15 @@ class ExplanationsGradientShap(ExplanationCheck):
     modalities = ("tabular", "image", "sequence")
     order = 2
     method = "GradientShap"
+    parameter_constraints = {**ExplanationCheck.parameter_constraints,
+                             "n_draws": POSITIVE_INT,
+                             "stdevs": [Interval(Real, 0, None)]}
 
     n_draws: int = 20
     stdevs: float = 0.0
 
     def attribute(self, model: ModelAdapter, data: AuditData, X: np.ndarray,
-                  target: np.ndarray, units: Units, context: CheckContext
+                  target: np.ndarray, units: Units, *, seed: int, state: Any
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """GradientShap of the explained class's logit, seeded by the audit."""
         from captum.attr import GradientShap
@@ -55,11 +64,11 @@ class ExplanationsGradientShap(ExplanationCheck):
         def make(forward, _layer):  # noqa: ANN001, ANN202
             return GradientShap(forward)
 
-        seed = int(context.rng(self.name + ".draws").integers(2**31))
         # captum draws the baselines from numpy's global generator and the path
-        # points from torch's: seed both, and give both back as they were.
-        state = np.random.get_state()  # noqa: NPY002 - captum's generator, not ours
-        with torch.random.fork_rng(devices=[]):
+        # points from torch's: seed both, give both back as they were, and let no other
+        # batch draw from them meanwhile.
+        with _GLOBAL_GENERATORS, torch.random.fork_rng(devices=[]):
+            generators = np.random.get_state()  # noqa: NPY002 - captum's generator, not ours
             torch.manual_seed(seed)
             np.random.seed(seed)  # noqa: NPY002
             try:
@@ -67,5 +76,5 @@ class ExplanationsGradientShap(ExplanationCheck):
                     model, data, X, target, units, make=make,
                     baselines="reference", n_samples=self.n_draws, stdevs=self.stdevs)
             finally:
-                np.random.set_state(state)  # noqa: NPY002
+                np.random.set_state(generators)  # noqa: NPY002
         return attributions, {}

@@ -10,11 +10,13 @@ delta and reported as an error relative to that difference.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ...inputs import AuditData, ModelAdapter
-from .._base import CheckContext, register_check
+from .._base import register_check
+from .._params import POSITIVE_INT
 from ._captum import INTERNAL_BATCH, gradient_attribution
 from ._common import ExplanationCheck, Units
 
@@ -41,12 +43,19 @@ class ExplanationsIntegratedGradients(ExplanationCheck):
     requires = frozenset({"predict", "gradients"})
     order = 0
     method = "Integrated Gradients"
+    verdict_metrics = ("faithfulness_gain", "completeness_error")
+    parameter_constraints = {**ExplanationCheck.parameter_constraints,
+                             "n_steps": POSITIVE_INT, "layer": ["string", None]}
 
     n_steps: int = 50
     layer: str | None = None
 
+    def hooks_layers(self, data: AuditData) -> bool:
+        """Text models are attributed at a hooked embedding layer."""
+        return data.modality == "text"
+
     def attribute(self, model: ModelAdapter, data: AuditData, X: np.ndarray,
-                  target: np.ndarray, units: Units, context: CheckContext
+                  target: np.ndarray, units: Units, *, seed: int, state: Any
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Integrated Gradients of the explained class's logit."""
         from captum.attr import IntegratedGradients, LayerIntegratedGradients

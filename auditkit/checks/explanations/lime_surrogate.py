@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import contextlib
 import io
+import threading
 from dataclasses import dataclass
+from numbers import Integral
+from typing import Any
 
 import numpy as np
 
 from ...inputs import AuditData, GroupSpace, ModelAdapter
-from .._base import CheckContext, register_check
+from .._base import register_check
+from .._params import Interval
 from ._common import ExplanationCheck, ImageUnits, Units
 
 __all__ = ["ExplanationsLime"]
+
+# lime's image explainer writes a progress bar to stderr, which is swapped for the
+# whole process while it runs: one batch at a time.
+_STDERR = threading.Lock()
 
 
 @register_check
@@ -43,6 +51,11 @@ class ExplanationsLime(ExplanationCheck):
     order = 6
     method = "LIME"
     repeatable = False
+    # Every pixel of an image patch carries the patch's weight (over the channels): the
+    # mean over the patch gives it back, as for occlusion.
+    pooling = "mean"
+    parameter_constraints = {**ExplanationCheck.parameter_constraints,
+                             "num_samples": [Interval(Integral, 2, None)]}
 
     n_samples: int = 16
     num_samples: int = 1000
@@ -55,10 +68,13 @@ class ExplanationsLime(ExplanationCheck):
         return reason
 
     def attribute(self, model: ModelAdapter, data: AuditData, X: np.ndarray,
-                  target: np.ndarray, units: Units, context: CheckContext
+                  target: np.ndarray, units: Units, *, seed: int, state: Any
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """One lime explanation per sample; weights per unit toward the explained class."""
-        seed = int(context.rng(self.name + ".lime").integers(2**31 - 1))
+        """One lime explanation per sample; weights toward the explained class.
+
+        Tabular rows and texts get one weight per unit; images one per pixel,
+        each pixel carrying its patch's weight (shared among its channels).
+        """
         if data.modality == "tabular":
             return self._tabular(model, data, X, target, seed), {}
         if data.modality == "image":
@@ -89,6 +105,7 @@ class ExplanationsLime(ExplanationCheck):
 
     def _image(self, model: ModelAdapter, X: np.ndarray, target: np.ndarray, units: Units,
                seed: int) -> np.ndarray:
+        """Weights per pixel, shaped like ``X``: each pixel gets its patch's weight."""
         from lime.lime_image import LimeImageExplainer
 
         if not isinstance(units, ImageUnits):
@@ -108,14 +125,15 @@ class ExplanationsLime(ExplanationCheck):
         for i, (image, cls) in enumerate(zip(X, target, strict=True)):
             plane = image.reshape(-1, *X.shape[-2:]).mean(axis=0).astype(np.float64)
             # lime's image explainer always draws a tqdm bar; the audit has its own progress.
-            with contextlib.redirect_stderr(io.StringIO()):
+            with _STDERR, contextlib.redirect_stderr(io.StringIO()):
                 explanation = explainer.explain_instance(
                     np.repeat(plane[..., None], 3, axis=-1), classify, labels=(int(cls),),
                     top_labels=None, hide_color=0, num_samples=self.num_samples,
                     segmentation_fn=lambda _image: grid, random_seed=seed, batch_size=256)
             for segment, weight in explanation.local_exp[int(cls)]:
                 out[i, segment] = weight
-        return out
+        per_element = out[:, units.unit_of.ravel()].reshape(X.shape)
+        return per_element / (channels or 1)
 
     def _text(self, model: ModelAdapter, data: AuditData, X: np.ndarray, target: np.ndarray,
               units: Units, seed: int) -> np.ndarray:

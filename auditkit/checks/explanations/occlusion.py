@@ -9,12 +9,13 @@ boxes too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from ...inputs import AuditData, ModelAdapter
-from .._base import CheckContext, register_check
+from .._base import register_check
 from ._captum import probability_forward
 from ._common import ExplanationCheck, Units
 
@@ -36,7 +37,7 @@ class ExplanationsOcclusion(ExplanationCheck):
     pooling = "mean"
 
     def attribute(self, model: ModelAdapter, data: AuditData, X: np.ndarray,
-                  target: np.ndarray, units: Units, context: CheckContext
+                  target: np.ndarray, units: Units, *, seed: int, state: Any
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Probability drop when each unit is replaced by its baseline."""
         from captum.attr import FeatureAblation

@@ -9,11 +9,12 @@ randomisation better than they should.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ...inputs import AuditData, ModelAdapter
-from .._base import CheckContext, register_check
+from .._base import register_check
 from ._captum import gradient_attribution
 from ._common import ExplanationCheck, Units
 
@@ -37,11 +38,17 @@ class ExplanationsSaliency(ExplanationCheck):
     requires = frozenset({"predict", "gradients"})
     order = 1
     method = "Saliency"
+    parameter_constraints = {**ExplanationCheck.parameter_constraints,
+                             "layer": ["string", None]}
 
     layer: str | None = None
 
+    def hooks_layers(self, data: AuditData) -> bool:
+        """Text models are attributed at a hooked embedding layer."""
+        return data.modality == "text"
+
     def attribute(self, model: ModelAdapter, data: AuditData, X: np.ndarray,
-                  target: np.ndarray, units: Units, context: CheckContext
+                  target: np.ndarray, units: Units, *, seed: int, state: Any
                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Absolute gradient of the explained class's logit."""
         from captum.attr import LayerGradientXActivation, Saliency
@@ -64,7 +71,7 @@ def _layer_gradients(model, data, X, target, units, make, layer):  # noqa: ANN00
     from ._captum import _tensor, embedding_layer
 
     inputs = _tensor(X, model.device)
-    method = make(model.forward_logits, embedding_layer(model.module, layer))
+    method = make(model.logits_tensor, embedding_layer(model, layer))
     with model.evaluating(), torch.backends.cudnn.flags(enabled=False):
         grads = method.attribute(inputs, target=torch.from_numpy(target).to(model.device))
     return grads.detach().float().cpu().norm(dim=-1).numpy().astype(np.float64), None

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import factorial
+from numbers import Integral
+from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans
 
 from ...inputs import AuditData, GroupSpace, ModelAdapter
 from .._base import CheckContext, register_check
+from .._params import POSITIVE_INT, Interval
 from ._common import ExplanationCheck, Units
 
 __all__ = ["ExplanationsShap", "interventional_shapley"]
@@ -133,6 +136,12 @@ class ExplanationsShap(ExplanationCheck):
     order = 5
     method = "SHAP"
     pooling = "sum"
+    shares = (*ExplanationCheck.shares, "explanations.shap_background")
+    parameter_constraints = {**ExplanationCheck.parameter_constraints,
+                             "background_size": POSITIVE_INT,
+                             # exact values need 2^d coalitions of the d differing features
+                             "max_exact_features": [Interval(Integral, 1, 20)],
+                             "max_evals": POSITIVE_INT}
 
     n_samples: int = 64
     sensitivity_draws: int = 2
@@ -140,16 +149,21 @@ class ExplanationsShap(ExplanationCheck):
     max_exact_features: int = 16
     max_evals: int = 2000
 
-    def attribute(self, model: ModelAdapter, data: AuditData, X: np.ndarray,
-                  target: np.ndarray, units: Units, context: CheckContext
-                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Shapley values of the explained class's probability, per feature."""
+    def prepare(self, model: ModelAdapter, data: AuditData,
+                context: CheckContext) -> tuple[GroupSpace, np.ndarray]:
+        """The feature groups and the summarised background, the same for every rerun."""
         space = GroupSpace(data)
-        # the same background for the sanity and noise reruns
         background = context.shared(
             "explanations.shap_background", (id(data), self.background_size),
             lambda: space.to_groups(summarised_background(data, self.background_size,
                                                           context.random_state)))
+        return space, background
+
+    def attribute(self, model: ModelAdapter, data: AuditData, X: np.ndarray,
+                  target: np.ndarray, units: Units, *, seed: int, state: Any
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Shapley values of the explained class's probability, per feature."""
+        space, background = state
         rows = space.to_groups(np.asarray(X, dtype=np.float32))
 
         def predict(Z: np.ndarray) -> np.ndarray:
@@ -158,12 +172,12 @@ class ExplanationsShap(ExplanationCheck):
         if len(space.names) <= self.max_exact_features:
             values, expected = interventional_shapley(predict, rows, target, background)
         else:
-            values, expected = self._permutation(predict, rows, target, background, context)
+            values, expected = self._permutation(predict, rows, target, background, seed)
         own = predict(rows)[np.arange(len(rows)), target]
         efficiency = np.abs(values.sum(axis=1) - (own - expected))
         return values, {"efficiency_error": efficiency}
 
-    def _permutation(self, predict, rows, target, background, context):  # noqa: ANN001, ANN202
+    def _permutation(self, predict, rows, target, background, seed):  # noqa: ANN001, ANN202
         import shap
 
         masker = shap.maskers.Independent(background, max_samples=len(background))
@@ -172,7 +186,7 @@ class ExplanationsShap(ExplanationCheck):
         for cls in np.unique(target):
             chosen = np.flatnonzero(target == cls)
             explainer = shap.explainers.Permutation(lambda Z, c=cls: predict(Z)[:, c], masker,
-                                                    seed=context.random_state)
+                                                    seed=seed)
             out = explainer(rows[chosen], max_evals=self.max_evals, silent=True)
             values[chosen] = out.values
             expected[chosen] = out.base_values

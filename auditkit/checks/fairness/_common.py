@@ -19,6 +19,7 @@ import functools
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -26,14 +27,23 @@ import pandas as pd
 from scipy import sparse, stats
 
 from ..._stats import BootstrapSpec, bootstrap, expected_calibration_error
-from ...exceptions import BAD_VALUE, CheckError
+from ...exceptions import CheckError
 from ...inputs import AuditData, ModelAdapter
 from .._base import NO_SENSITIVE, Check, CheckContext
 from .._classification import Predictions, predictions
+from .._params import (
+    BOOLEAN,
+    CONFIDENCE,
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    Interval,
+    MappingOf,
+    SequenceOf,
+)
 
 __all__ = ["FairnessCheck", "GroupSet", "FairnessAnalysis", "fairness_analysis",
-           "sensitive_group_sets", "disparity_values", "disparity_tests", "RATES", "DISPARITIES",
-           "NO_SENSITIVE"]
+           "sensitive_group_sets", "disparity_values", "disparity_tests", "group_sums", "RATES",
+           "DISPARITIES", "NO_SENSITIVE", "GROUPING_CONSTRAINTS", "N_BINS"]
 
 #: Per-group rates with an interval, in the order of the columns of the sums.
 RATES = ("selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision", "base_rate")
@@ -43,6 +53,15 @@ UNKNOWN_BIN_COLUMN = ("The 'bin_edges' option must name sensitive features of th
                       "({expected}). Got {got} instead.")
 NOT_NUMERIC_BIN_COLUMN = ("The 'bin_edges' option can only bin numeric sensitive features. "
                           "Got the non-numeric feature {got!r} instead.")
+
+#: Quantile bins of a numeric sensitive feature: at least two.
+N_BINS = [Interval(Integral, 2, None)]
+#: Constraints of the options every fairness check shares to form its groups.
+GROUPING_CONSTRAINTS: dict[str, list[Any]] = {
+    "min_group_size": POSITIVE_INT,
+    "n_bins": N_BINS,
+    "max_categories": POSITIVE_INT,
+}
 
 
 @dataclass(frozen=True)
@@ -308,6 +327,23 @@ def rates_from_sums(sums: np.ndarray, n_groups: int, n_classes: int) -> dict[str
     return out
 
 
+def group_sums(design_t: sparse.csr_matrix, counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Bootstrap statistic of the fairness checks: every group's cell sums per resample.
+
+    Parameters
+    ----------
+    design_t : scipy.sparse.csr_matrix of shape (columns, n_samples)
+        The transposed design matrix (see the module docstring), shared by every block.
+    counts : ndarray of shape (b, n_samples)
+
+    Returns
+    -------
+    dict
+        ``"sums"``: ndarray of shape (b, columns).
+    """
+    return {"sums": (design_t @ counts.T).T}
+
+
 @dataclass(frozen=True)
 class FairnessAnalysis:
     """Everything both fairness checks need, computed once per audit and options."""
@@ -371,9 +407,8 @@ def _fairness_analysis(model: ModelAdapter, data: AuditData, context: CheckConte
     point_sums = tuple(totals[:, a:b] for a, b in bounds)
     boot_sums = None
     if spec.n_resamples:
-        design_t = design.T.tocsr()
-        samples = bootstrap(lambda counts: {"sums": (design_t @ counts.T).T}, pred.n, spec=spec,
-                            rng=context.rng("fairness"), executor=context.executor)
+        samples = bootstrap(group_sums, pred.n, spec=spec, rng=context.rng("fairness"),
+                            shared=design.T.tocsr(), executor=context.executor)
         boot_sums = tuple(samples["sums"][:, a:b] for a, b in bounds)
     analysis = FairnessAnalysis(pred, tuple(group_sets), tuple(binnings), tuple(classes),
                                 tuple(f[0] for f in frames), tuple(f[1] for f in frames),
@@ -409,25 +444,6 @@ def p_value(*tests: tuple[float, int]) -> float:
     if df == 0 or np.isnan(statistic):
         return float("nan")
     return float(stats.chi2.sf(statistic, df))
-
-
-def check_options(*, min_group_size: Any, n_bins: Any, max_categories: Any,
-                  bin_edges: Any) -> None:
-    """Raise on a bad option of a fairness check, at construction."""
-    for param, value, low in (("min_group_size", min_group_size, 1), ("n_bins", n_bins, 2),
-                              ("max_categories", max_categories, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise CheckError(BAD_VALUE.format(param=param, expected=f"an integer >= {low}",
-                                              got=repr(value)))
-    if bin_edges is None:
-        return
-    if not isinstance(bin_edges, Mapping) or not all(
-            isinstance(v, (list, tuple)) and v and all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
-                for x in v) for v in bin_edges.values()):
-        raise CheckError(BAD_VALUE.format(param="bin_edges", expected="a mapping of feature "
-                                          "name to a non-empty list of finite cut points",
-                                          got=repr(bin_edges)))
 
 
 # -- disparities ---------------------------------------------------------------------------
@@ -561,13 +577,23 @@ class FairnessCheck(Check):
         Quantile bins of a numeric sensitive feature with more than
         ``max_categories`` distinct values and no given cut points.
     max_categories : int, default=10
+        A numeric sensitive feature with more distinct values than this is binned.
     n_resamples : int, default=1000
         Bootstrap resamples for the intervals (0 for none).
     confidence : float, default=0.95
+        Level of the intervals, in (0, 1).
     """
 
     requires = frozenset({"predict"})
     needs_sensitive = True
+    shares = ("predictions", "fairness.analysis")
+    parameter_constraints = {
+        **GROUPING_CONSTRAINTS,
+        "intersections": BOOLEAN,
+        "bin_edges": [MappingOf("string", SequenceOf("real")), None],
+        "n_resamples": NON_NEGATIVE_INT,
+        "confidence": CONFIDENCE,
+    }
 
     min_group_size: int = 30
     intersections: bool = True
@@ -576,11 +602,6 @@ class FairnessCheck(Check):
     max_categories: int = 10
     n_resamples: int = 1000
     confidence: float = 0.95
-
-    def __post_init__(self) -> None:
-        BootstrapSpec(self.n_resamples, self.confidence)  # raises on a bad option, at once
-        check_options(min_group_size=self.min_group_size, n_bins=self.n_bins,
-                      max_categories=self.max_categories, bin_edges=self.bin_edges)
 
     def analysis(self, model: ModelAdapter, data: AuditData,
                  context: CheckContext) -> FairnessAnalysis:

@@ -16,15 +16,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 
 from ..._resources import weat_terms
 from ..._stats import percentile_interval, resample_counts
+from ...exceptions import CheckError
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
+from .._params import BAD_OPTION, CONFIDENCE, NON_NEGATIVE_INT, POSITIVE_INT, Interval
 from .._text import cased, needs_texts
 
 __all__ = ["FairnessCounterfactualText", "GENDER_PAIRS", "TEMPLATES", "TermSwap", "swap_terms"]
@@ -151,13 +154,21 @@ class FairnessCounterfactualText(Check):
     ----------
     positive_class : int, optional
         Column of ``predict_proba`` read as the score; the last one by default.
+        It must be a column of the model's output (checked when the check runs).
     n_top_terms : int, default=15
         Rows of the term-sensitivity table.
     n_examples : int, default=8
         Sentence pairs shown, those with the largest score shift first.
     n_resamples : int, default=1000
-        Bootstrap resamples (of sentence pairs; of names for the group gaps).
+        Bootstrap resamples (of sentence pairs; of names for the group gaps), at least 1.
     confidence : float, default=0.95
+        Level of the intervals, in (0, 1).
+
+    Examples
+    --------
+    >>> from auditkit.checks import FairnessCounterfactualText
+    >>> FairnessCounterfactualText(n_resamples=200).n_resamples
+    200
     """
 
     positive_class: int | None = None
@@ -169,6 +180,15 @@ class FairnessCounterfactualText(Check):
     name = "fairness_counterfactual_text"
     family = "fairness"
     order = 20
+    verdict_metrics = ("counterfactual_flip_rate", "mean_absolute_score_shift",
+                       "name_group_score_gap")
+    parameter_constraints = {
+        "positive_class": [Interval(Integral, 0, None), None],
+        "n_top_terms": POSITIVE_INT,
+        "n_examples": NON_NEGATIVE_INT,
+        "n_resamples": POSITIVE_INT,
+        "confidence": CONFIDENCE,
+    }
     tags = ("text", "counterfactual", "perturbation sensitivity")
     requires = frozenset({"predict"})
     modalities = ("text",)
@@ -197,6 +217,8 @@ class FairnessCounterfactualText(Check):
         rows = sorted({p["index"] for p in pairs})
         proba = np.asarray(model.predict_proba(data.tokenizer(
             [texts[i] for i in rows] + [p["swap"].text for p in pairs])), dtype=np.float64)
+        if proba.ndim == 2 and len(proba):
+            self._check_column(proba.shape[1])
         where = {i: k for k, i in enumerate(rows)}
         before = proba[[where[p["index"]] for p in pairs]] if pairs else proba[:0]
         after = proba[len(rows):]
@@ -210,9 +232,10 @@ class FairnessCounterfactualText(Check):
         groups = {key: weat[key]["words"] for _, a, b in _NAME_SETS for key in (a, b)}
         filled = [(key, name, t) for key, names in groups.items() for name in names
                   for t in range(len(TEMPLATES))]
-        template_scores = np.asarray(model.predict_proba(data.tokenizer(
-            [TEMPLATES[t].format(name=name) for _, name, t in filled])),
-            dtype=np.float64)[:, column]
+        template_proba = np.asarray(model.predict_proba(data.tokenizer(
+            [TEMPLATES[t].format(name=name) for _, name, t in filled])), dtype=np.float64)
+        self._check_column(template_proba.shape[1])
+        template_scores = template_proba[:, column]
         group_table, gap_table, gap_samples = self._group_tables(weat, filled, template_scores,
                                                                  known, rng)
         terms = self._term_table(pairs, shift, filled, template_scores, weat, known)
@@ -257,6 +280,14 @@ class FairnessCounterfactualText(Check):
                                   group_table)
         return self.result(Status.INFO, headline, metrics=metrics, tables=tables,
                            figures=figures)
+
+    def _check_column(self, n_columns: int) -> None:
+        """Raise if ``positive_class`` is not a column of the model's probabilities."""
+        if self.positive_class is not None and self.positive_class >= n_columns:
+            raise CheckError(BAD_OPTION.format(
+                option="positive_class", check=self.name,
+                expected=f"a column of the model's probabilities (0 to {n_columns - 1}) or None",
+                got=repr(self.positive_class)))
 
     # -- building the counterfactuals --------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 Demographic parity difference and ratio, equalized odds difference and ratio,
 equal opportunity difference, predictive parity difference, the disparate
-impact ratio (the four-fifths rule reads it against 0.8) and worst-group
+impact ratio (the policy's four-fifths rule reads it) and worst-group
 accuracy, as fairlearn defines them (between the groups' extremes), over the
 groups with at least ``min_group_size`` samples. Each has a percentile
 bootstrap interval and a chi-square test of equal rates. Multi-class models
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ...inputs import AuditData, ModelAdapter
-from ...results import CheckResult, Figure, Metric, Status
+from ...results import CheckResult, Figure, Metric, Status, TableComparison
 from .._base import CheckContext, register_check
 from ._common import (
     DISPARITIES,
@@ -43,15 +43,46 @@ class FairnessDisparities(FairnessCheck):
 
     Parameters
     ----------
-    min_group_size, intersections, bin_edges, n_bins, max_categories, n_resamples, confidence
-        See :class:`~auditkit.checks._fairness.FairnessCheck`.
+    min_group_size : int, default=30
+        Groups with fewer samples are flagged as too small to judge and left
+        out of the disparities (they stay in the per-group tables).
+    intersections : bool, default=True
+        Also audit every intersection of two or more sensitive features.
+    bin_edges : mapping of str to list of float, optional
+        Cut points of numeric sensitive features (``{"age": [25, 45]}`` gives
+        ``< 25``, ``25 to < 45`` and ``>= 45``); each key must name a
+        sensitive feature of the audited data (checked when the check runs).
+    n_bins : int, default=4
+        Quantile bins of a numeric sensitive feature with more than
+        ``max_categories`` distinct values and no given cut points.
+    max_categories : int, default=10
+        A numeric sensitive feature with more distinct values than this is binned.
+    n_resamples : int, default=1000
+        Bootstrap resamples for the intervals (0 for none).
+    confidence : float, default=0.95
+        Level of the intervals, in (0, 1).
+
+    Examples
+    --------
+    >>> from auditkit.checks import FairnessDisparities
+    >>> FairnessDisparities(min_group_size=50, intersections=False).min_group_size
+    50
     """
 
     name = "fairness_disparities"
     family = "fairness"
     order = 1
+    comparisons = (TableComparison(
+        "disparities", "Disparities by {split}", heading="Fairness disparities",
+        note="the gap between the groups' extremes of each sensitive feature, with "
+             "bootstrap intervals.", anchor="disparities", row_anchor="disparity",
+        split_level="sensitive_feature", metric_level="disparity", lower="lower",
+        upper="upper", directions={name: higher for name, (_, higher) in DISPARITIES.items()},
+        summarise=True),)
+    verdict_metrics = ("demographic_parity_difference", "equalized_odds_difference",
+                       "disparate_impact_ratio")
     description = ("Demographic parity, equalized odds, equal opportunity, predictive parity, "
-                   "disparate impact (four-fifths rule) and worst-group accuracy per sensitive "
+                   "disparate impact ratio and worst-group accuracy per sensitive "
                    "feature and intersection, with bootstrap intervals and significance tests.")
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
@@ -154,7 +185,7 @@ class FairnessDisparities(FairnessCheck):
         found = worst("demographic_parity_difference")
         if found is None:
             return (f"No sensitive feature has two groups of at least {self.min_group_size} "
-                    "samples: the disparities cannot be judged.")
+                    "samples: no disparity is computed.")
         key, row = found
         positive = analysis.class_name(analysis.classes[0]) if len(key) == 2 else key[1]
         text = (f"By {key[0]}, the model predicts {positive!r} for {row['highest_rate']:.1%} of "

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ...inputs import AuditData, ModelAdapter
-from ...results import CheckResult, Figure, Metric, Status
+from ...results import CheckResult, Figure, Metric, Status, TableComparison
 from .._base import CheckContext, register_check
 from ._common import FairnessAnalysis, FairnessCheck
 
@@ -37,13 +37,44 @@ class FairnessGroupMetrics(FairnessCheck):
 
     Parameters
     ----------
-    min_group_size, intersections, bin_edges, n_bins, max_categories, n_resamples, confidence
-        See :class:`~auditkit.checks._fairness.FairnessCheck`.
+    min_group_size : int, default=30
+        Groups with fewer samples are flagged as too small to judge and left
+        out of the disparities (they stay in the per-group tables).
+    intersections : bool, default=True
+        Also audit every intersection of two or more sensitive features.
+    bin_edges : mapping of str to list of float, optional
+        Cut points of numeric sensitive features (``{"age": [25, 45]}`` gives
+        ``< 25``, ``25 to < 45`` and ``>= 45``); each key must name a
+        sensitive feature of the audited data (checked when the check runs).
+    n_bins : int, default=4
+        Quantile bins of a numeric sensitive feature with more than
+        ``max_categories`` distinct values and no given cut points.
+    max_categories : int, default=10
+        A numeric sensitive feature with more distinct values than this is binned.
+    n_resamples : int, default=1000
+        Bootstrap resamples for the intervals (0 for none).
+    confidence : float, default=0.95
+        Level of the intervals, in (0, 1).
+
+    Examples
+    --------
+    >>> from auditkit.checks import FairnessGroupMetrics
+    >>> FairnessGroupMetrics(bin_edges={"age": [25, 45]}).bin_edges
+    {'age': [25, 45]}
     """
 
     name = "fairness_group_metrics"
     family = "fairness"
     order = 0
+    comparisons = (TableComparison(
+        "groups", "Per-group rates by {split}", heading="Per-group rates",
+        note="each group's rates with bootstrap intervals; changes are marked by the same "
+             "rule (selection rate and count have no better side).", anchor="groups",
+        row_anchor="group", split_level="sensitive_feature", value_label="Rate",
+        values=("count", "selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision"),
+        lower="{value}_lower", upper="{value}_upper", bounds_table="groups_intervals",
+        directions={"count": None, "selection_rate": None, "accuracy": True, "tpr": True,
+                    "fpr": False, "fnr": False, "precision": True}, order=1),)
     description = ("Count, base rate, selection rate, accuracy, TPR, FPR, FNR, precision and "
                    "calibration error of every group of each sensitive feature and of their "
                    "intersections, with bootstrap intervals; groups too small to judge are "

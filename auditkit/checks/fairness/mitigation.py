@@ -13,18 +13,19 @@ mitigated one, by the first sensitive feature. Binary classifiers only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ...exceptions import BAD_VALUE, CheckError
-from ...inputs import AuditData, ModelAdapter, SklearnClassifier
+from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
 from .._classification import predictions
-from ._common import check_options, sensitive_group_sets
+from .._params import POSITIVE_INT, Interval, Options, SequenceOf
+from ._common import GROUPING_CONSTRAINTS, sensitive_group_sets
 
 __all__ = ["FairnessMitigation"]
 
@@ -74,18 +75,28 @@ class FairnessMitigation(Check):
     Parameters
     ----------
     constraints : tuple of str, default=("demographic_parity", "equalized_odds")
-        The fairness constraints to post-process for.
+        The fairness constraints to post-process for: a non-empty tuple of
+        distinct values among ``"demographic_parity"`` and ``"equalized_odds"``.
     evaluation_fraction : float, default=0.5
-        Share of the audit split held out to judge the mitigated models.
+        Share of the audit split held out to judge the mitigated models, in (0, 1).
     grid_size : int, default=1000
-        Thresholds ThresholdOptimizer searches.
+        Thresholds ThresholdOptimizer searches (at least 10).
     reduction_iterations : int, default=15
         Iterations of ExponentiatedGradient (scikit-learn estimators only).
     min_group_size : int, default=30
         The sensitive feature's groups with fewer samples in the audit split
         are left out (ThresholdOptimizer cannot fit a threshold to a handful).
-    n_bins, max_categories : int
-        How a numeric sensitive feature is binned (as the other fairness checks).
+    n_bins : int, default=4
+        Quantile bins of a numeric sensitive feature with many values (as the
+        other fairness checks).
+    max_categories : int, default=10
+        A numeric sensitive feature with more distinct values than this is binned.
+
+    Examples
+    --------
+    >>> from auditkit.checks import FairnessMitigation
+    >>> FairnessMitigation(constraints=("equalized_odds",)).constraints
+    ('equalized_odds',)
     """
 
     name = "fairness_mitigation"
@@ -97,6 +108,15 @@ class FairnessMitigation(Check):
                    "model and of fairlearn's ThresholdOptimizer post-processing, fitted on half "
                    "of the audit split and judged on the other half.")
 
+    shares = ("predictions",)
+    parameter_constraints = {
+        "constraints": [SequenceOf(Options(CONSTRAINTS), distinct=True)],
+        "evaluation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "grid_size": [Interval(Integral, 10, None)],
+        "reduction_iterations": POSITIVE_INT,
+        **GROUPING_CONSTRAINTS,
+    }
+
     constraints: tuple[str, ...] = CONSTRAINTS
     evaluation_fraction: float = 0.5
     grid_size: int = 1000
@@ -104,24 +124,6 @@ class FairnessMitigation(Check):
     min_group_size: int = 30
     n_bins: int = 4
     max_categories: int = 10
-
-    def __post_init__(self) -> None:
-        if (not isinstance(self.constraints, (tuple, list)) or not self.constraints
-                or not set(self.constraints) <= set(CONSTRAINTS)):
-            raise CheckError(BAD_VALUE.format(param="constraints", expected=f"a non-empty "
-                                              f"tuple of {CONSTRAINTS}",
-                                              got=repr(self.constraints)))
-        fraction = self.evaluation_fraction
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not (
-                0.0 < fraction < 1.0):
-            raise CheckError(BAD_VALUE.format(param="evaluation_fraction",
-                                              expected="a float in (0, 1)", got=repr(fraction)))
-        if isinstance(self.grid_size, bool) or not isinstance(self.grid_size, int) \
-                or self.grid_size < 10:
-            raise CheckError(BAD_VALUE.format(param="grid_size", expected="an integer >= 10",
-                                              got=repr(self.grid_size)))
-        check_options(min_group_size=self.min_group_size, n_bins=self.n_bins,
-                      max_categories=self.max_categories, bin_edges=None)
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
@@ -203,23 +205,25 @@ class FairnessMitigation(Check):
         """
         missing = {"accuracy": np.nan, "demographic_parity_difference": np.nan,
                    "equalized_odds_difference": np.nan}
-        if not isinstance(model, SklearnClassifier):
+        estimator = model.clone_untrained() if "refit" in model.capabilities else None
+        from sklearn.base import BaseEstimator
+
+        if not isinstance(estimator, BaseEstimator):
             return missing, "not run: " + NOT_REFITTABLE.format(framework=model.framework)
         from fairlearn.reductions import DemographicParity, EqualizedOdds, ExponentiatedGradient
-        from sklearn.base import clone
 
         constraint = self._headline_constraint()
         moment = EqualizedOdds() if constraint == "equalized_odds" else DemographicParity()
         X = np.asarray(data.X)
-        reduction = ExponentiatedGradient(clone(model.estimator), constraints=moment,
+        reduction = ExponentiatedGradient(estimator, constraints=moment,
                                           max_iter=self.reduction_iterations)
         try:
-            reduction.fit(model._frame(X[fit_rows]), y[fit_rows],
+            reduction.fit(model.model_input(X[fit_rows]), y[fit_rows],
                           sensitive_features=groups[fit_rows])
         except TypeError as exc:  # fit(..., sample_weight=...) unsupported
             return missing, "not run: " + NO_SAMPLE_WEIGHT.format(error=exc)
         seed = int(context.rng("fairness_mitigation.reduction").integers(2**31 - 1))
-        predicted = reduction.predict(model._frame(X[eval_rows]), random_state=seed)
+        predicted = reduction.predict(model.model_input(X[eval_rows]), random_state=seed)
         # It was fitted on class indices, so it predicts class indices.
         return (self._scores(y[eval_rows], np.asarray(predicted).astype(np.int64),
                              groups[eval_rows]),

@@ -13,17 +13,18 @@ operating point.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ...exceptions import BAD_VALUE, CheckError
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
 from .._classification import Predictions, predictions
-from ._common import GroupSet, check_options, sensitive_group_sets
+from .._params import Interval
+from ._common import GROUPING_CONSTRAINTS, GroupSet, sensitive_group_sets
 
 __all__ = ["FairnessThresholds", "threshold_rates"]
 
@@ -90,13 +91,19 @@ class FairnessThresholds(Check):
     Parameters
     ----------
     n_thresholds : int, default=101
-        Evenly spaced thresholds from 0 to 1 on the positive-class probability.
+        Evenly spaced thresholds from 0 to 1 on the positive-class probability (at least 3).
     min_group_size : int, default=30
         Groups with fewer samples are drawn but left out of the disparities.
     n_bins : int, default=4
         Quantile bins of a numeric sensitive feature with many values.
     max_categories : int, default=10
         A numeric feature with more distinct values than this is binned.
+
+    Examples
+    --------
+    >>> from auditkit.checks import FairnessThresholds
+    >>> FairnessThresholds(n_thresholds=51).n_thresholds
+    51
     """
 
     name = "fairness_thresholds"
@@ -108,18 +115,14 @@ class FairnessThresholds(Check):
                    "equalized odds differences, across decision thresholds with the operating "
                    "point marked; ROC curve and AUC per group.")
 
+    shares = ("predictions",)
+    parameter_constraints = {"n_thresholds": [Interval(Integral, 3, None)],
+                             **GROUPING_CONSTRAINTS}
+
     n_thresholds: int = 101
     min_group_size: int = 30
     n_bins: int = 4
     max_categories: int = 10
-
-    def __post_init__(self) -> None:
-        value = self.n_thresholds
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 3:
-            raise CheckError(BAD_VALUE.format(param="n_thresholds", expected="an integer >= 3",
-                                              got=repr(value)))
-        check_options(min_group_size=self.min_group_size, n_bins=self.n_bins,
-                      max_categories=self.max_categories, bin_edges=None)
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
@@ -254,7 +257,7 @@ class FairnessThresholds(Check):
         ranked = [i for i in range(len(found)) if np.isfinite(found[i]["op_eo"])]
         if not ranked:
             return (f"No sensitive feature has two groups of at least {self.min_group_size} "
-                    "samples: the disparities across thresholds cannot be judged.")
+                    "samples: no disparity across thresholds is computed.")
         i = max(ranked, key=lambda j: found[j]["op_eo"])
         f, g = found[i], group_sets[i]
         eo = f["eo"][np.isfinite(f["eo"])]

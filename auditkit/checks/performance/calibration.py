@@ -11,6 +11,7 @@ models.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 
 from sklearn.calibration import calibration_curve
 
@@ -21,11 +22,11 @@ from ..._stats import (
     expected_calibration_error,
     percentile_interval,
 )
-from ...exceptions import BAD_VALUE, CheckError
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
-from .._classification import predictions
+from .._classification import predictions, resampled_ece
+from .._params import CONFIDENCE, NON_NEGATIVE_INT, Interval
 
 __all__ = ["PerformanceCalibration"]
 
@@ -38,10 +39,17 @@ class PerformanceCalibration(Check):
     Parameters
     ----------
     n_bins : int, default=15
-        Equal-width confidence bins.
+        Equal-width confidence bins (at least 2).
     n_resamples : int, default=1000
         Bootstrap resamples for the ECE interval (0 for none).
     confidence : float, default=0.95
+        Level of the interval, in (0, 1).
+
+    Examples
+    --------
+    >>> from auditkit.checks import PerformanceCalibration
+    >>> PerformanceCalibration(n_bins=10).n_bins
+    10
     """
 
     name = "performance_calibration"
@@ -51,15 +59,14 @@ class PerformanceCalibration(Check):
                    "calibration error and a reliability diagram.")
     requires = frozenset({"predict", "probabilities"})
 
+    verdict_metrics = ("expected_calibration_error",)
+    shares = ("predictions",)
+    parameter_constraints = {"n_bins": [Interval(Integral, 2, None)],
+                             "n_resamples": NON_NEGATIVE_INT, "confidence": CONFIDENCE}
+
     n_bins: int = 15
     n_resamples: int = 1000
     confidence: float = 0.95
-
-    def __post_init__(self) -> None:
-        BootstrapSpec(self.n_resamples, self.confidence)  # raises on a bad option, at once
-        if not isinstance(self.n_bins, int) or self.n_bins < 2:
-            raise CheckError(BAD_VALUE.format(param="n_bins", expected="an integer >= 2",
-                                              got=repr(self.n_bins)))
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
@@ -70,8 +77,8 @@ class PerformanceCalibration(Check):
         index = calibration_bin_index(pred.confidence, self.n_bins)
         low = high = None
         if spec.n_resamples:
-            samples = bootstrap(lambda c: {"ece": pred.resampled_ece(index, c)},
-                                pred.n, spec=spec, rng=context.rng(self.name),
+            samples = bootstrap(resampled_ece, pred.n, spec=spec, rng=context.rng(self.name),
+                                shared=pred.calibration_terms(index),
                                 executor=context.executor)
             low, high = percentile_interval(samples["ece"], spec.confidence)
         populated = bins[bins["count"] > 0]
@@ -85,12 +92,12 @@ class PerformanceCalibration(Check):
             "mean_confidence": Metric(mean_conf, n=pred.n),
             "accuracy": Metric(accuracy, n=pred.n, higher_is_better=True),
         }
-        direction = ("over-confident" if mean_conf > accuracy + 0.005 else
-                     "under-confident" if mean_conf < accuracy - 0.005 else "about as confident "
-                     "as it is accurate")
-        headline = (f"Expected calibration error {ece:.3f} over {self.n_bins} bins: on average "
-                    f"the model is {direction} (mean confidence {mean_conf:.1%}, accuracy "
-                    f"{accuracy:.1%}).")
+        gap = mean_conf - accuracy
+        # The interval is left out of the sentence: ECE is biased upwards under resampling, so
+        # its percentile interval can lie wholly above the point estimate (the metric keeps it).
+        headline = (f"Expected calibration error {ece:.3f} over {self.n_bins} bins; mean "
+                    f"confidence {mean_conf:.1%} against accuracy {accuracy:.1%} (confidence "
+                    f"minus accuracy {gap * 100:+.1f} points).")
         figure_data = {"bin_lower": bins["lower"].to_numpy(), "bin_upper": bins["upper"].to_numpy(),
                        "mean_confidence": bins["mean_confidence"].to_numpy(),
                        "accuracy": bins["accuracy"].to_numpy(),

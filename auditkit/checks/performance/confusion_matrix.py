@@ -16,6 +16,7 @@ from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
 from .._classification import predictions
+from .._params import POSITIVE_INT
 
 __all__ = ["PerformanceConfusionMatrix"]
 
@@ -28,7 +29,13 @@ class PerformanceConfusionMatrix(Check):
     Parameters
     ----------
     top_k : int, default=5
-        How many of the largest off-diagonal cells to list.
+        How many of the largest off-diagonal cells to list (at least 1).
+
+    Examples
+    --------
+    >>> from auditkit.checks import PerformanceConfusionMatrix
+    >>> PerformanceConfusionMatrix(top_k=3).top_k
+    3
     """
 
     name = "performance_confusion_matrix"
@@ -36,6 +43,9 @@ class PerformanceConfusionMatrix(Check):
     requires = frozenset({"predict"})
     order = 1
     description = "Counts of true against predicted classes, and the most frequent confusions."
+
+    shares = ("predictions",)
+    parameter_constraints = {"top_k": POSITIVE_INT}
 
     top_k: int = 5
 

@@ -18,7 +18,8 @@ from ..._stats import BootstrapSpec, bootstrap, percentile_interval
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
-from .._classification import Predictions, predictions
+from .._classification import Predictions, predictions, resampled_metrics
+from .._params import CONFIDENCE, NON_NEGATIVE_INT
 
 __all__ = ["PerformanceMetrics"]
 
@@ -39,7 +40,13 @@ class PerformanceMetrics(Check):
     n_resamples : int, default=1000
         Bootstrap resamples for the intervals (0 for none).
     confidence : float, default=0.95
-        Level of the intervals.
+        Level of the intervals, in (0, 1).
+
+    Examples
+    --------
+    >>> from auditkit.checks import PerformanceMetrics
+    >>> PerformanceMetrics(n_resamples=200).n_resamples
+    200
     """
 
     name = "performance_metrics"
@@ -49,11 +56,12 @@ class PerformanceMetrics(Check):
     description = ("Accuracy, balanced accuracy, precision, recall, F1, ROC AUC, log loss and "
                    "Brier score on the audited samples, with bootstrap confidence intervals.")
 
+    verdict_metrics = ("accuracy", "balanced_accuracy", "roc_auc")
+    shares = ("predictions",)
+    parameter_constraints = {"n_resamples": NON_NEGATIVE_INT, "confidence": CONFIDENCE}
+
     n_resamples: int = 1000
     confidence: float = 0.95
-
-    def __post_init__(self) -> None:
-        BootstrapSpec(self.n_resamples, self.confidence)  # raises on a bad option, at once
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
@@ -62,9 +70,8 @@ class PerformanceMetrics(Check):
         pred = predictions(model, data, context)
         labels = np.arange(pred.n_classes)
         values = _point_estimates(pred, labels)
-        samples = bootstrap(pred.resampled_metrics, pred.n, spec=spec,
-                            rng=context.rng(self.name),
-                            executor=context.executor) if spec.n_resamples else {}
+        samples = bootstrap(resampled_metrics, pred.n, spec=spec, rng=context.rng(self.name),
+                            shared=pred, executor=context.executor) if spec.n_resamples else {}
         samples = {k: v for k, v in samples.items() if not np.isnan(values[k])}
         metrics = {}
         for name, value in values.items():
@@ -76,14 +83,14 @@ class PerformanceMetrics(Check):
         per_class = _per_class_table(pred, labels)
         accuracy = metrics["accuracy"]
         headline = (f"Accuracy {accuracy.value:.1%}"
-                    + (f" (95% CI {accuracy.lower:.1%} to {accuracy.upper:.1%})"
-                       if accuracy.has_interval and spec.confidence == 0.95 else "")
+                    + (f" ({spec.confidence:.0%} CI {accuracy.lower:.1%} to {accuracy.upper:.1%})"
+                       if accuracy.has_interval else "")
                     + f", balanced accuracy {metrics['balanced_accuracy'].value:.1%} and ROC AUC "
                     f"{metrics['roc_auc'].value:.3f} on {pred.n:,} samples.")
-        worst = per_class["recall"].idxmin()
-        if pred.n_classes > 2 or per_class["recall"].min() < per_class["recall"].max() - 0.1:
-            headline += (f" Lowest recall: class {worst!r} "
-                         f"({per_class.loc[worst, 'recall']:.1%}).")
+        worst, best = per_class["recall"].idxmin(), per_class["recall"].idxmax()
+        headline += (f" Recall by class runs from {per_class.loc[worst, 'recall']:.1%} "
+                     f"(class {worst!r}) to {per_class.loc[best, 'recall']:.1%} "
+                     f"(class {best!r}).")
         return self.result(Status.INFO, headline, metrics=metrics,
                            tables={"per_class": per_class},
                            figures={"roc": _roc_figure(pred)})

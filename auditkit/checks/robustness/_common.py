@@ -1,4 +1,4 @@
-"""Shared pieces of the robustness family: sample selection, proportions, group tables.
+"""Shared pieces of the robustness family: samples, proportions, margins, grids, group tables.
 
 Every robustness check attacks or corrupts a seeded subset of the audited
 samples (``n_samples``) and reports proportions (accuracy, attack success)
@@ -14,22 +14,23 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ...exceptions import BAD_VALUE, CheckError
 from ...inputs import AuditData
 from ...results import Metric
 
 __all__ = [
+    "GRID_TOLERANCE",
     "WILSON",
-    "check_confidence",
-    "check_positive_int",
-    "check_fraction",
+    "grid_step",
     "group_robustness_table",
+    "margin",
     "proportion",
     "select_samples",
     "wilson_interval",
 ]
 
 WILSON = "Wilson score interval"
+#: Values within this share of a grid step of a regular grid make a feature discrete.
+GRID_TOLERANCE = 0.01
 
 
 def wilson_interval(successes: np.ndarray | float, n: np.ndarray | float,
@@ -92,36 +93,57 @@ def select_samples(data: AuditData, n_samples: int | None, rng: np.random.Genera
     return np.sort(rng.choice(pool, size=n_samples, replace=False))
 
 
-def check_positive_int(value: object, param: str, *, allow_none: bool = False,
-                       allow_zero: bool = False) -> None:
-    """Raise a CheckError unless ``value`` is a positive int (or None, or 0, when allowed)."""
-    if value is None and allow_none:
-        return
-    low = 0 if allow_zero else 1
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        expected = "a non-negative integer" if allow_zero else "a positive integer"
-        raise CheckError(BAD_VALUE.format(param=param, expected=expected
-                                          + (" or None" if allow_none else ""), got=repr(value)))
+def margin(proba: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Probability of the true class minus the largest other probability (< 0: flipped).
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n, n_classes)
+    target : ndarray of int, shape (n,)
+        The true class of each row (column index).
+
+    Returns
+    -------
+    ndarray of shape (n,)
+    """
+    rows = np.arange(len(proba))
+    own = proba[rows, target]
+    others = np.array(proba, dtype=np.float64, copy=True)
+    others[rows, target] = -np.inf
+    return own - others.max(axis=1)
 
 
-def check_confidence(value: object, param: str = "confidence") -> None:
-    """Raise a CheckError unless ``value`` is a confidence level in (0, 1)."""
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and \
-        0.0 < value < 1.0
-    if not ok:
-        raise CheckError(BAD_VALUE.format(param=param, expected="a number in (0, 1)",
-                                          got=repr(value)))
+def grid_step(levels: np.ndarray, *, max_positions: int | None = None) -> float:
+    """The step of the evenly spaced grid that sorted distinct ``levels`` lie on, else 0.
 
+    Counts, ages and hours stay on a grid after standardisation (of step
+    1/std); a continuous feature's gaps are no multiples of one step. The step
+    is the span divided by the whole number of smallest gaps it holds, which is
+    more exact than the smallest gap itself. Positions within
+    :data:`GRID_TOLERANCE` of a step of a grid point count as on it.
 
-def check_fraction(value: object, param: str, *, low: float = 0.0, high: float = 1.0,
-                   inclusive_low: bool = True) -> None:
-    """Raise a CheckError unless ``low <= value <= high`` (``low < value`` if not inclusive)."""
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and \
-        np.isfinite(value) and (value >= low if inclusive_low else value > low) and value <= high
-    if not ok:
-        bound = "[" if inclusive_low else "("
-        raise CheckError(BAD_VALUE.format(param=param, expected=f"a number in {bound}{low}, "
-                                          f"{high}]", got=repr(value)))
+    Parameters
+    ----------
+    levels : ndarray of shape (n_levels,)
+        Sorted distinct values (``numpy.unique``).
+    max_positions : int, optional
+        A grid with more positions than this between the smallest and the
+        largest level does not count (a dense grid says nothing).
+
+    Returns
+    -------
+    float
+        The step; 0.0 when there are fewer than two levels or they lie on no grid.
+    """
+    if len(levels) < 2:
+        return 0.0
+    span = float(levels[-1] - levels[0])
+    step = float(np.diff(levels).min())
+    if step <= 0 or (max_positions is not None and span / step > max_positions):
+        return 0.0
+    step = span / np.rint(span / step)
+    positions = (levels - levels[0]) / step
+    return step if bool(np.all(np.abs(positions - np.rint(positions)) < GRID_TOLERANCE)) else 0.0
 
 
 def group_robustness_table(correct_clean: np.ndarray, correct_attacked: np.ndarray,

@@ -30,15 +30,15 @@ from scipy.ndimage import gaussian_filter
 from ...exceptions import BAD_VALUE, CheckError
 from ...inputs import AuditData
 from .._text import needs_texts
+from ._common import grid_step
 
-__all__ = ["CORRUPTIONS", "CORRUPTION_NAMES", "Corruption", "Domain", "apply_corruption",
+__all__ = ["CORRUPTIONS", "CORRUPTION_NAMES", "N_SEVERITIES", "Corruption", "CorruptionDomain",
+           "apply_corruption",
            "check_severities", "corrupt", "corrupt_text", "corrupt_texts", "corruptions_for",
            "lookup"]
 
 N_SEVERITIES = 5
 NO_TEXTS = needs_texts("Text corruptions")
-# Values within this share of a grid step of a regular grid make a feature discrete.
-_GRID_TOLERANCE = 0.01
 
 
 # -- what a corruption may change ---------------------------------------------------------
@@ -55,7 +55,7 @@ class CategoricalUnit:
 
 
 @dataclass(frozen=True)
-class Domain:
+class CorruptionDomain:
     """Where and how far the inputs of one dataset may be corrupted.
 
     Arrays have one sample's shape. Built once per audit by :meth:`from_data`.
@@ -90,7 +90,7 @@ class Domain:
     categorical: tuple[CategoricalUnit, ...] = ()
 
     @classmethod
-    def from_data(cls, data: AuditData) -> Domain:
+    def from_data(cls, data: AuditData) -> CorruptionDomain:
         """The domain of ``data`` (not for text, whose corruptions edit strings)."""
         low, high = data.valid_bounds()
         mutable = data.mutable_mask()
@@ -154,19 +154,16 @@ def _grids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     origins = np.zeros(values.shape[1])
     for j in range(values.shape[1]):
         levels = np.unique(values[:, j])
-        if len(levels) < 2:
-            continue
-        step = float(np.diff(levels).min())
-        position = (levels - levels[0]) / step
-        if np.abs(position - np.rint(position)).max() < _GRID_TOLERANCE:
-            steps[j], origins[j] = step, levels[0]
+        steps[j] = grid_step(levels)
+        if steps[j] > 0:
+            origins[j] = levels[0]
     return steps, origins
 
 
 # -- the corruptions ----------------------------------------------------------------------
 
 
-ArrayFunction = Callable[[np.ndarray, float, Domain, np.random.Generator], np.ndarray]
+ArrayFunction = Callable[[np.ndarray, float, CorruptionDomain, np.random.Generator], np.ndarray]
 TextFunction = Callable[[Sequence[str], float, np.random.Generator], list[str]]
 
 
@@ -202,29 +199,29 @@ class Corruption:
         return self.levels[severity - 1]
 
 
-def _image_noise(X: np.ndarray, level: float, domain: Domain,
+def _image_noise(X: np.ndarray, level: float, domain: CorruptionDomain,
                  rng: np.random.Generator) -> np.ndarray:
     return X + rng.standard_normal(X.shape) * (level * domain.spread)
 
 
-def _image_blur(X: np.ndarray, level: float, domain: Domain,
+def _image_blur(X: np.ndarray, level: float, domain: CorruptionDomain,
                 rng: np.random.Generator) -> np.ndarray:
     sigma = level * min(X.shape[-2:])
     return gaussian_filter(X, sigma=(0.0, 0.0, sigma, sigma), mode="reflect", truncate=4.0)
 
 
-def _image_contrast(X: np.ndarray, level: float, domain: Domain,
+def _image_contrast(X: np.ndarray, level: float, domain: CorruptionDomain,
                     rng: np.random.Generator) -> np.ndarray:
     mean = X.mean(axis=(2, 3), keepdims=True)
     return (X - mean) * level + mean
 
 
-def _image_brightness(X: np.ndarray, level: float, domain: Domain,
+def _image_brightness(X: np.ndarray, level: float, domain: CorruptionDomain,
                       rng: np.random.Generator) -> np.ndarray:
     return X + level * (domain.high - domain.low)
 
 
-def _image_occlusion(X: np.ndarray, level: float, domain: Domain,
+def _image_occlusion(X: np.ndarray, level: float, domain: CorruptionDomain,
                      rng: np.random.Generator) -> np.ndarray:
     n, _, height, width = X.shape
     side = max(1, round(level * min(height, width)))
@@ -237,7 +234,7 @@ def _image_occlusion(X: np.ndarray, level: float, domain: Domain,
     return np.where(patch, domain.low, X)
 
 
-def _tabular_noise(X: np.ndarray, level: float, domain: Domain,
+def _tabular_noise(X: np.ndarray, level: float, domain: CorruptionDomain,
                    rng: np.random.Generator) -> np.ndarray:
     noisy = X + rng.standard_normal(X.shape) * (level * domain.spread)
     on_grid = domain.grid_step > 0
@@ -247,7 +244,7 @@ def _tabular_noise(X: np.ndarray, level: float, domain: Domain,
     return np.where(domain.numeric, noisy, X)
 
 
-def _category_swap(X: np.ndarray, level: float, domain: Domain,
+def _category_swap(X: np.ndarray, level: float, domain: CorruptionDomain,
                    rng: np.random.Generator) -> np.ndarray:
     out = X.copy()
     units = domain.categorical
@@ -272,12 +269,12 @@ def _category_swap(X: np.ndarray, level: float, domain: Domain,
     return out
 
 
-def _sequence_noise(X: np.ndarray, level: float, domain: Domain,
+def _sequence_noise(X: np.ndarray, level: float, domain: CorruptionDomain,
                     rng: np.random.Generator) -> np.ndarray:
     return X + rng.standard_normal(X.shape) * (level * domain.spread)
 
 
-def _time_shift(X: np.ndarray, level: float, domain: Domain,
+def _time_shift(X: np.ndarray, level: float, domain: CorruptionDomain,
                 rng: np.random.Generator) -> np.ndarray:
     # A late start: every frame moves ``shift`` steps later, the first frame is held
     # meanwhile, and the last frames fall off the end.
@@ -286,7 +283,7 @@ def _time_shift(X: np.ndarray, level: float, domain: Domain,
     return X[:, index]
 
 
-def _dropped_frames(X: np.ndarray, level: float, domain: Domain,
+def _dropped_frames(X: np.ndarray, level: float, domain: CorruptionDomain,
                     rng: np.random.Generator) -> np.ndarray:
     # A dropped frame repeats the last one received (sample and hold); the first is kept.
     n, length = X.shape[:2]
@@ -438,7 +435,7 @@ def corruptions_for(modality: str, names: Sequence[str] | None = None) -> list[C
     return [c for name, c in table.items() if names is None or name in names]
 
 
-def apply_corruption(corruption: Corruption, X: np.ndarray, severity: int, domain: Domain,
+def apply_corruption(corruption: Corruption, X: np.ndarray, severity: int, domain: CorruptionDomain,
                      rng: np.random.Generator) -> np.ndarray:
     """Corrupt a batch of array inputs (image, tabular or sequence).
 
@@ -450,7 +447,7 @@ def apply_corruption(corruption: Corruption, X: np.ndarray, severity: int, domai
         Samples shaped like those of the audited data.
     severity : int
         From 1 to 5.
-    domain : Domain
+    domain : CorruptionDomain
     rng : numpy.random.Generator
 
     Returns
@@ -476,9 +473,11 @@ def apply_corruption(corruption: Corruption, X: np.ndarray, severity: int, domai
     return out.astype(np.asarray(X).dtype if np.asarray(X).dtype.kind == "f" else np.float64)
 
 
-def _reshaped(domain: Domain, low: np.ndarray, high: np.ndarray, mutable: np.ndarray) -> Domain:
+def _reshaped(domain: CorruptionDomain, low: np.ndarray, high: np.ndarray,
+              mutable: np.ndarray) -> CorruptionDomain:
     spread = domain.spread.reshape(low.shape)
-    return Domain(domain.modality, low, high, mutable, spread, mutable, domain.grid_step,
+    return CorruptionDomain(domain.modality, low, high, mutable, spread, mutable,
+                            domain.grid_step,
                   domain.grid_origin, domain.categorical)
 
 
@@ -540,7 +539,7 @@ def corrupt(data: AuditData, corruption: str, severity: int, *, indices: Any = N
             raise CheckError(NO_TEXTS)
         texts = corrupt_texts([data.texts[i] for i in index], chosen, severity, rng)
         return np.asarray(data.tokenizer(texts))
-    return apply_corruption(chosen, data.X[index], severity, Domain.from_data(data), rng)
+    return apply_corruption(chosen, data.X[index], severity, CorruptionDomain.from_data(data), rng)
 
 
 def corrupt_text(texts: Sequence[str], corruption: str, severity: int, *,

@@ -4,16 +4,19 @@ The gradient and score-based attacks of :mod:`._attacks` run here on the
 audited samples: a seeded subset (nested, so a smaller subset is part of a
 larger one and checks with different ``n_samples`` stay comparable), in chunks
 of the model's batch size handed to the context's executor, with the model in
-eval mode and its parameters frozen. Runs are cached in the context under
-their parameters, so that the gradient-masking check reuses what the attack
-checks already computed.
+eval mode and its parameters frozen. An attack travels to the workers as an
+:class:`AttackSpec` (its name and parameters), which the module-level unit
+function interprets on each chunk, so a unit carries only row indices and a
+seed. Runs are shared in the context (``"robustness.attack_run"``) under their
+parameters, so that the gradient-masking check reuses what the attack checks
+already computed.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -24,16 +27,21 @@ from ...exceptions import BAD_VALUE, CheckError
 from ...inputs import AuditData, ModelAdapter
 from ...results import Figure, Metric
 from .._base import Check, CheckContext, map_units
-from ._attacks import AttackOutcome, Domain, frozen_parameters
+from .._params import BAD_OPTION, Interval
+from ._attacks import Domain, deepfool, fgsm, pgd, square_linf
 from ._common import group_robustness_table, proportion
 
 __all__ = [
     "AttackCheck",
     "AttackRun",
+    "AttackSpec",
+    "L2_BUDGET",
+    "LINF_BUDGET",
     "Prepared",
     "WHITE_BOX_MODALITIES",
     "attack_examples",
     "check_epsilons",
+    "accuracy_metric",
     "curve_figure",
     "group_tables",
     "prepare",
@@ -92,6 +100,8 @@ class AttackCheck(Check):
 
     def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
         """Tabular and text data are attacked by their own checks."""
+        if "predict" not in model.capabilities:  # not a classifier: that reason comes first
+            return super().skip_reason(model, data)
         if data.modality in OTHER_ATTACK:
             return WHITE_BOX_SKIP.format(kind=self.attack_kind, modality=data.modality,
                                          other=OTHER_ATTACK[data.modality])
@@ -120,20 +130,26 @@ class AttackRun:
     queries: np.ndarray
 
 
-def check_epsilons(epsilons: Sequence[float], epsilon: float, *, norm: str) -> None:
-    """Raise a CheckError unless ``epsilons`` are increasing positives containing ``epsilon``."""
-    values = list(epsilons) if isinstance(epsilons, (tuple, list)) else None
-    upper = 1.0 if norm == "linf" else float("inf")
-    ok = values is not None and len(values) > 0 and all(
-        isinstance(e, (int, float)) and not isinstance(e, bool) and 0 < e <= upper
-        for e in values) and all(a < b for a, b in zip(values, values[1:], strict=False))
-    if not ok:
-        raise CheckError(BAD_VALUE.format(
-            param="epsilons", expected=f"an increasing tuple of numbers in (0, {upper}]",
-            got=repr(epsilons)))
-    if epsilon not in values:  # type: ignore[operator]
-        raise CheckError(BAD_VALUE.format(param="epsilon", expected=f"one of epsilons {values}",
-                                          got=repr(epsilon)))
+#: An L-inf budget, as a fraction of each value's valid range.
+LINF_BUDGET = Interval(Real, 0, 1, closed="right")
+#: An L2 budget, in units of the valid range.
+L2_BUDGET = Interval(Real, 0, None, closed="neither")
+
+
+def check_epsilons(check: Check, epsilons: Sequence[float], epsilon: float) -> None:
+    """Raise a CheckError unless ``epsilons`` increase and contain ``epsilon``.
+
+    For a check's :meth:`~auditkit.checks.Check.validate_options`, once each
+    option is valid on its own.
+    """
+    if any(a >= b for a, b in zip(epsilons, epsilons[1:], strict=False)):
+        raise CheckError(BAD_OPTION.format(option="epsilons", check=check.name,
+                                           expected="an increasing sequence of budgets",
+                                           got=repr(epsilons)))
+    if epsilon not in epsilons:
+        raise CheckError(BAD_OPTION.format(option="epsilon", check=check.name,
+                                           expected=f"one of epsilons {list(epsilons)}",
+                                           got=repr(epsilon)))
 
 
 def prepare(model: ModelAdapter, data: AuditData, context: CheckContext,
@@ -163,69 +179,102 @@ def _seed(context: CheckContext, name: str) -> int:
     return int(context.rng(name).integers(2**62))
 
 
+@dataclass(frozen=True)
+class AttackSpec:
+    """An attack by name and parameters, which a worker interprets on a chunk of samples.
+
+    A spec is small, hashable and sent to a worker as it is; the attack
+    functions of :mod:`._attacks` stay on the worker's side.
+
+    Parameters
+    ----------
+    name : {"pgd", "fgsm", "square", "deepfool"}
+    parameters : tuple of (str, object)
+        Keyword arguments of the attack (sorted by name; see :meth:`of`).
+    """
+
+    name: str
+    parameters: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, name: str, **parameters: Any) -> AttackSpec:
+        """The spec of attack ``name`` with keyword ``parameters``."""
+        if name not in _ATTACK_NAMES:
+            raise CheckError(BAD_VALUE.format(param="name", expected=f"one of {_ATTACK_NAMES}",
+                                              got=repr(name)))
+        return cls(name, tuple(sorted(parameters.items())))
+
+    @property
+    def gradients(self) -> bool:
+        """Whether the attack differentiates the model (Square needs only probabilities)."""
+        return self.name != "square"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The parameters as keyword arguments."""
+        return dict(self.parameters)
+
+
+_ATTACK_NAMES = ("pgd", "fgsm", "square", "deepfool")
+
+
+@dataclass(frozen=True)
+class _AttackInputs:
+    """What every chunk of one attack run needs (sent once per worker)."""
+
+    model: ModelAdapter
+    spec: AttackSpec
+    domain: Domain
+    u: torch.Tensor
+    y: torch.Tensor
+    targets: torch.Tensor | None
+    seed: int
+
+
 def run_attack(model: ModelAdapter, prepared: Prepared, context: CheckContext, *,
-               key: tuple[Any, ...], attack: Callable[..., AttackOutcome],
-               among: np.ndarray | None = None, description: str,
-               gradients: bool = True) -> AttackRun:
-    """Run ``attack`` on the correctly classified selected samples, in chunks; cached by ``key``.
+               key: tuple[Any, ...], spec: AttackSpec, among: np.ndarray | None = None,
+               targets: torch.Tensor | None = None, description: str) -> AttackRun:
+    """Run ``spec`` on the correctly classified selected samples, in chunks; cached by ``key``.
 
     Parameters
     ----------
     model : ModelAdapter
-        A TorchClassifier when ``gradients``; any classifier otherwise.
+        A model with gradients when ``spec.gradients``; any classifier otherwise.
     prepared : Prepared
     context : CheckContext
     key : tuple
         The attack's name and parameters (the cache key and the seed's name).
-    attack : callable
-        ``attack(function, u, y, generator, rows) -> AttackOutcome`` on one
-        chunk on the model's device; ``function`` maps unit-space inputs to
-        logits (``gradients``) or to probabilities; ``rows`` are the chunk's
-        positions among the selected samples.
+    spec : AttackSpec
+        The attack and its parameters, interpreted on each chunk by a worker.
     among : ndarray of bool, optional
         Attack only where True (and correct), e.g. the survivors of another attack.
+    targets : Tensor of int64, optional
+        A target class per selected sample (targeted PGD).
     description : str
         Progress bar label.
-    gradients : bool
-        Whether the attack differentiates the model.
+
+    Returns
+    -------
+    AttackRun
     """
     return context.shared(
         "robustness.attack_run", (id(model), prepared.n, key),
-        lambda: _run_attack(model, prepared, context, key=key, attack=attack, among=among,
-                            description=description, gradients=gradients))
+        lambda: _run_attack(model, prepared, context, key=key, spec=spec, among=among,
+                            targets=targets, description=description))
 
 
 def _run_attack(model: ModelAdapter, prepared: Prepared, context: CheckContext, *,
-                key: tuple[Any, ...], attack: Callable[..., Any], among: np.ndarray | None, description: str,
-                gradients: bool) -> AttackRun:
+                key: tuple[Any, ...], spec: AttackSpec, among: np.ndarray | None,
+                targets: torch.Tensor | None, description: str) -> AttackRun:
     target = prepared.correct if among is None else prepared.correct & among
     rows = np.flatnonzero(target)
-    domain = prepared.domain
-    device = torch.device(model.device)
     size = max(1, int(model.batch_size))
     chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
-    seed = _seed(context, repr(key))
-
-    if gradients:
-        def function(u: torch.Tensor) -> torch.Tensor:
-            return model.forward_logits(domain.from_unit(u))  # type: ignore[attr-defined]
-    elif "logits" in model.capabilities and hasattr(model, "forward_logits"):
-        def function(u: torch.Tensor) -> torch.Tensor:
-            return torch.softmax(model.forward_logits(domain.from_unit(u)), dim=1)  # type: ignore[attr-defined]
-    else:
-        def function(u: torch.Tensor) -> torch.Tensor:
-            x = domain.from_unit(u).detach().cpu().numpy()
-            return torch.from_numpy(np.asarray(model.predict_proba(x), dtype=np.float32)).to(u)
-
-    def unit(_: None, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        chunk = torch.from_numpy(chunks[i])
-        generator = torch.Generator().manual_seed(seed + i)
-        outcome = attack(function, prepared.u[chunk].to(device), prepared.y[chunk].to(device),
-                         generator, chunk)
-        return outcome.adversarial.cpu(), outcome.success.cpu(), outcome.queries.cpu()
-
-    with _torch_scope(model):
-        outcomes = map_units(context, unit, range(len(chunks)), description=description)
+    inputs = _AttackInputs(model, spec, prepared.domain, prepared.u, prepared.y, targets,
+                           _seed(context, repr(key)))
+    with model.evaluating(), model.frozen():  # once for all chunks
+        outcomes = map_units(context, _attack_chunk, list(enumerate(chunks)),
+                             description=description, shared=inputs)
     adversarial = prepared.u.clone()
     success = np.zeros(prepared.n, dtype=bool)
     queries = np.zeros(prepared.n, dtype=np.int64)
@@ -236,15 +285,45 @@ def _run_attack(model: ModelAdapter, prepared: Prepared, context: CheckContext, 
     return AttackRun(prepared.correct & ~success, success, adversarial, queries)
 
 
-@contextlib.contextmanager
-def _torch_scope(model: ModelAdapter) -> Iterator[None]:
-    """Eval mode and frozen parameters for a torch model, once for all chunks; else nothing."""
-    module = getattr(model, "module", None)
-    if module is None or not hasattr(model, "evaluating"):
-        yield
-        return
-    with model.evaluating(), frozen_parameters(module):  # type: ignore[attr-defined]
-        yield
+def _attack_chunk(inputs: _AttackInputs, unit: tuple[int, np.ndarray]
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One unit of work: the attack of ``inputs.spec`` on one chunk of the selected samples."""
+    number, rows = unit
+    device = torch.device(inputs.model.device)
+    chunk = torch.from_numpy(rows)
+    generator = torch.Generator().manual_seed(inputs.seed + number)
+    u, y = inputs.u[chunk].to(device), inputs.y[chunk].to(device)
+    function = _model_function(inputs.model, inputs.domain, gradients=inputs.spec.gradients)
+    options, domain = inputs.spec.options, inputs.domain
+    if inputs.spec.name == "pgd":
+        goal = None if inputs.targets is None else inputs.targets[chunk].to(device)
+        eps = options.pop("eps")
+        outcome = pgd(function, u, y, eps, domain=domain, target=goal, generator=generator,
+                      **options)
+    elif inputs.spec.name == "fgsm":
+        outcome = fgsm(function, u, y, options.pop("eps"), domain=domain, **options)
+    elif inputs.spec.name == "square":
+        outcome = square_linf(function, u, y, options.pop("eps"), domain=domain,
+                              generator=generator, **options)
+    else:
+        outcome = deepfool(function, u, y, domain=domain, **options)
+    return outcome.adversarial.cpu(), outcome.success.cpu(), outcome.queries.cpu()
+
+
+def _model_function(model: ModelAdapter, domain: Domain, *,
+                    gradients: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Unit-space inputs to logits (``gradients``) or to probabilities, on the model's device."""
+    if gradients:
+        def function(u: torch.Tensor) -> torch.Tensor:
+            return model.logits_tensor(domain.from_unit(u))
+    elif "gradients" in model.capabilities:  # a torch model: softmax of its logits, on device
+        def function(u: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(model.logits_tensor(domain.from_unit(u)), dim=1)
+    else:
+        def function(u: torch.Tensor) -> torch.Tensor:
+            x = domain.from_unit(u).detach().cpu().numpy()
+            return torch.from_numpy(np.asarray(model.predict_proba(x), dtype=np.float32)).to(u)
+    return function
 
 
 def accuracy_metric(robust: np.ndarray, confidence: float) -> Metric:

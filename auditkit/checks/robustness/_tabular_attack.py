@@ -21,31 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...inputs import AuditData, GroupSpace
+from ._common import grid_step
+from ._common import margin as class_margin
 
-__all__ = ["AttackOutcome", "TabularDomain", "greedy_attack"]
+__all__ = ["TabularAttackOutcome", "TabularDomain", "greedy_attack"]
 
 #: Kinds of feature, by how an adversary may change them.
 NUMERIC, DISCRETE, BINARY, CATEGORICAL = "numeric", "discrete", "binary", "categorical"
 #: Largest number of evenly spaced positions for a feature to count as lying on a grid.
 _MAX_GRID_POSITIONS = 10_000
-_GRID_TOLERANCE = 0.01
-
-
-def _on_even_grid(values: np.ndarray) -> bool:
-    """Whether sorted distinct ``values`` all sit on one evenly spaced grid (e.g. integers).
-
-    Counts, ages and hours stay integers after standardisation, on a grid of
-    step 1/std; a continuous feature's gaps are no multiples of one step.
-    """
-    if len(values) < 3:
-        return True
-    span = values[-1] - values[0]
-    step = np.diff(values).min()
-    if step <= 0 or span / step > _MAX_GRID_POSITIONS:
-        return False
-    step = span / np.rint(span / step)  # the span is the most exact multiple of the step
-    positions = (values - values[0]) / step
-    return bool(np.all(np.abs(positions - np.rint(positions)) <= _GRID_TOLERANCE))
 
 
 @dataclass(frozen=True)
@@ -120,9 +104,11 @@ class TabularDomain:
             categories.append([all_names[i]])
         low, high = data.valid_bounds()
         mask = data.mutable_mask()
-        observed = np.asarray(data.X, dtype=np.float64) if data.reference is None else \
+        # the values observed where valid_bounds observes them: X and the in-distribution data
+        reference = data.reference_inputs
+        observed = np.asarray(data.X, dtype=np.float64) if reference is data.X else \
             np.vstack([np.asarray(data.X, dtype=np.float64),
-                       np.asarray(data.reference, dtype=np.float64)])
+                       np.asarray(reference, dtype=np.float64)])
         kinds, values = [], []
         for c in columns:
             if len(c) > 1:
@@ -132,7 +118,8 @@ class TabularDomain:
             distinct = np.unique(observed[:, c[0]])
             if len(distinct) == 2:
                 kinds.append(BINARY)
-            elif len(distinct) <= max_discrete_values or _on_even_grid(distinct):
+            elif len(distinct) <= max_discrete_values or \
+                    grid_step(distinct, max_positions=_MAX_GRID_POSITIONS) > 0:
                 kinds.append(DISCRETE)
             else:
                 kinds.append(NUMERIC)
@@ -245,7 +232,7 @@ def _nearest(grid: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class AttackOutcome:
+class TabularAttackOutcome:
     """What the attack did to each sample.
 
     Attributes
@@ -271,24 +258,15 @@ class AttackOutcome:
         return self.flip_round > 0
 
     @staticmethod
-    def concatenate(parts: list[AttackOutcome]) -> AttackOutcome:
+    def concatenate(parts: list[TabularAttackOutcome]) -> TabularAttackOutcome:
         """One outcome from the outcomes of consecutive chunks of samples."""
-        return AttackOutcome(*(np.concatenate([getattr(p, name) for p in parts])
+        return TabularAttackOutcome(*(np.concatenate([getattr(p, name) for p in parts])
                                for name in ("X", "proba", "changed", "flip_round")))
-
-
-def _margin(proba: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Probability of the true class minus the largest other probability (< 0: flipped)."""
-    rows = np.arange(len(proba))
-    own = proba[rows, target]
-    others = proba.copy()
-    others[rows, target] = -np.inf
-    return own - others.max(axis=1)
 
 
 def greedy_attack(predict_proba: Callable[[np.ndarray], np.ndarray], X: np.ndarray,
                   target: np.ndarray, proba: np.ndarray, domain: TabularDomain, *,
-                  epsilon: float, n_steps: int, max_features_changed: int) -> AttackOutcome:
+                  epsilon: float, n_steps: int, max_features_changed: int) -> TabularAttackOutcome:
     """Greedy coordinate search for the fewest feature changes that flip each prediction.
 
     Each round builds, for every sample still attacked, every single-feature
@@ -316,7 +294,7 @@ def greedy_attack(predict_proba: Callable[[np.ndarray], np.ndarray], X: np.ndarr
 
     Returns
     -------
-    AttackOutcome
+    TabularAttackOutcome
     """
     X0 = np.asarray(X, dtype=np.float64)
     current = X0.copy()
@@ -324,7 +302,7 @@ def greedy_attack(predict_proba: Callable[[np.ndarray], np.ndarray], X: np.ndarr
     n = len(X0)
     changed = np.zeros((n, domain.n_features), dtype=bool)
     flip_round = np.zeros(n, dtype=np.int64)
-    margin = _margin(proba, target)
+    margin = class_margin(proba, target)
     active = np.ones(n, dtype=bool)
     attackable = np.flatnonzero(domain.mutable)
     for round_ in range(1, max_features_changed + 1):
@@ -347,7 +325,7 @@ def greedy_attack(predict_proba: Callable[[np.ndarray], np.ndarray], X: np.ndarr
             start += len(who)
         which = np.concatenate([np.full(len(b[1]), b[0]) for b in blocks])
         scores = np.asarray(predict_proba(rows), dtype=np.float64)
-        candidate_margin = _margin(scores, target[owner])
+        candidate_margin = class_margin(scores, target[owner])
         # per sample, the candidate with the lowest margin (ties: the first built)
         order = np.lexsort((np.arange(len(owner)), candidate_margin, owner))
         samples, first = np.unique(owner[order], return_index=True)
@@ -365,4 +343,4 @@ def greedy_attack(predict_proba: Callable[[np.ndarray], np.ndarray], X: np.ndarr
         active[flipped] = False
         if not active.any():
             break
-    return AttackOutcome(current, proba, changed, flip_round)
+    return TabularAttackOutcome(current, proba, changed, flip_round)

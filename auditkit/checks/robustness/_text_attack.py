@@ -29,12 +29,13 @@ import numpy as np
 
 from ..._resources import synonym_table as load_synonyms
 from .._text import cased, split_words
+from ._common import margin as class_margin
 
 __all__ = [
     "ATTACKS",
     "KEYBOARD",
     "MIN_WORD_LENGTH",
-    "AttackRun",
+    "TextAttackRun",
     "TextAttack",
     "adjacent_swaps",
     "attackable",
@@ -180,7 +181,7 @@ def typos(word: str, rng: np.random.Generator, n: int) -> list[str]:
 
 
 @dataclass
-class AttackRun:
+class TextAttackRun:
     """What one search did to each sample of a chunk (parallel lists).
 
     Attributes
@@ -207,14 +208,6 @@ class AttackRun:
     proba: list[np.ndarray] = field(default_factory=list)
     pieces: list[list[str]] = field(default_factory=list)
     changes: list[list[tuple[int, str, str]]] = field(default_factory=list)
-
-
-def _margin(proba: np.ndarray, target: np.ndarray) -> np.ndarray:
-    rows = np.arange(len(proba))
-    true = proba[rows, target]
-    other = proba.copy()
-    other[rows, target] = -np.inf
-    return true - other.max(axis=1)
 
 
 @dataclass
@@ -267,7 +260,7 @@ class TextAttack:
             proba[queried] = scored
             has = source >= 0
             proba[has] = proba[source[has]]
-            margins[has] = _margin(proba[has], target[has])
+            margins[has] = class_margin(proba[has], target[has])
         is_queried = np.zeros(len(texts), dtype=bool)
         is_queried[queried] = True
         return margins, proba, keys, is_queried
@@ -313,7 +306,7 @@ class TextAttack:
         return list(dict.fromkeys(w for w in found if w != word))
 
     def search(self, attack: str, samples: Sequence[int], pieces: list[list[str]],
-               target: np.ndarray, budget: np.ndarray, base: tuple) -> AttackRun:
+               target: np.ndarray, budget: np.ndarray, base: tuple) -> TextAttackRun:
         """Greedy search of ``attack`` on every sentence, from the ranked words of ``base``.
 
         Parameters
@@ -332,7 +325,7 @@ class TextAttack:
 
         Returns
         -------
-        AttackRun
+        TextAttackRun
         """
         margin0, proba0, keys0, order, _ = base
         n = len(pieces)
@@ -374,7 +367,7 @@ class TextAttack:
                 if margin[i] > 0 and len(changes[i]) < budget[i] and cursor[i] < len(order[i]):
                     still.append(i)
             active = still
-        run = AttackRun()
+        run = TextAttackRun()
         for i in range(n):
             run.success.append(bool(budget[i] > 0 and margin[i] < 0))
             run.words_changed.append(len(changes[i]))

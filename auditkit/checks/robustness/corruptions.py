@@ -19,20 +19,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..._stats import BootstrapSpec, bootstrap, percentile_interval
-from ...exceptions import BAD_VALUE, CheckError
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, map_units, register_check
 from .._classification import predictions
+from .._params import CONFIDENCE, POSITIVE_INT, SAMPLE_SIZE, Interval, Options, SequenceOf
 from ._common import (
-    check_confidence,
-    check_positive_int,
     group_robustness_table,
     proportion,
     select_samples,
@@ -41,15 +40,16 @@ from ._common import (
 from ._corruptions import (
     CORRUPTION_NAMES,
     CORRUPTIONS,
+    N_SEVERITIES,
     NO_TEXTS,
     Corruption,
-    Domain,
+    CorruptionDomain,
     apply_corruption,
-    check_severities,
     corrupt,
     corrupt_text,
     corrupt_texts,
     corruptions_for,
+    lookup,
 )
 
 __all__ = ["CORRUPTIONS", "RobustnessCorruptions", "corrupt", "corrupt_text"]
@@ -60,20 +60,58 @@ _MAX_VALUES = 2**23
 _N_TEXT_EXAMPLES = 3
 
 
-def _validated_names(names: object) -> tuple[str, ...] | None:
-    if names is None:
-        return None
-    if isinstance(names, str):
-        names = (names,)
-    expected = f"None or a non-empty sequence of names among {list(CORRUPTION_NAMES)}"
-    if not isinstance(names, Sequence) or not names:
-        raise CheckError(BAD_VALUE.format(param="corruptions", expected=expected,
-                                          got=repr(names)))
-    unknown = [n for n in names if n not in CORRUPTION_NAMES]
-    if unknown:
-        raise CheckError(BAD_VALUE.format(param="corruptions", expected=expected,
-                                          got=f"unknown names {unknown}"))
-    return tuple(dict.fromkeys(names))
+_SEVERITY = Interval(Integral, 1, N_SEVERITIES)
+
+
+@dataclass(frozen=True)
+class _CorruptionInputs:
+    """What every (corruption, severity) unit needs, sent once per worker."""
+
+    model: ModelAdapter
+    modality: str
+    inputs: Any  # the selected samples' arrays, or their raw texts
+    tokenizer: Any
+    domain: CorruptionDomain | None
+    mid: int
+    shown: tuple[int, ...]
+    example: int
+
+
+def _corrupt_and_predict(shared: _CorruptionInputs, unit: tuple[str, int, np.random.Generator]
+                         ) -> tuple[np.ndarray, Any]:
+    """One unit of work: predictions on one corruption at one severity, and what to show.
+
+    ``unit`` is the corruption's name, the severity and a generator of the
+    corruption's own stream (the same at every severity, see ``_corruptions``).
+    """
+    name, severity, stream = unit
+    corruption = lookup(shared.modality, name)
+    model, inputs = shared.model, shared.inputs
+    if shared.modality == "text":
+        texts = corrupt_texts(inputs, corruption, severity, stream)
+        predicted = model.predict_proba(np.asarray(shared.tokenizer(texts))).argmax(axis=1)
+        return predicted, texts[:_N_TEXT_EXAMPLES] if severity == shared.mid else None
+    size = max(1, _MAX_VALUES // int(np.prod(inputs.shape[1:])))
+    found, kept = [], None
+    for start in range(0, len(inputs), size):
+        batch = apply_corruption(corruption, inputs[start:start + size], severity,
+                                 shared.domain, stream)  # type: ignore[arg-type]
+        found.append(model.predict_proba(batch).argmax(axis=1))
+        if start <= shared.example < start + size and shared.modality == "image" \
+                and severity in shared.shown:
+            kept = batch[shared.example - start]
+    return np.concatenate(found), kept
+
+
+def _corruption_statistics(shared: tuple[np.ndarray, np.ndarray],
+                           counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean corrupted and clean accuracy, their ratio and difference, per resample."""
+    per_sample, clean = shared
+    n = len(clean)
+    corrupted, intact = counts @ per_sample / n, counts @ clean / n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = corrupted / intact
+    return {"corrupted": corrupted, "relative": relative, "drop": intact - corrupted}
 
 
 @register_check
@@ -86,10 +124,11 @@ class RobustnessCorruptions(Check):
     n_samples : int or None, default=1000
         Audited samples to corrupt, drawn at random (None: all of them).
     severities : tuple of int, default=(1, 2, 3, 4, 5)
-        Severities to apply, from 1 (mild) to 5 (severe).
+        Severities to apply, from 1 (mild) to 5 (severe); kept sorted, without repeats.
     corruptions : tuple of str, optional
-        Names of the corruptions to apply; by default every corruption of the
-        data's modality. Names of another modality are ignored.
+        Names of the corruptions to apply (one name, or a sequence); by default
+        every corruption of the data's modality. Names of another modality are
+        ignored.
     confidence : float, default=0.95
         Level of the confidence intervals.
     min_group_size : int, default=30
@@ -118,12 +157,24 @@ class RobustnessCorruptions(Check):
     confidence: float = 0.95
     min_group_size: int = 30
 
-    def __post_init__(self) -> None:
-        check_positive_int(self.n_samples, "n_samples", allow_none=True)
-        check_positive_int(self.min_group_size, "min_group_size")
-        object.__setattr__(self, "severities", check_severities(self.severities))
-        object.__setattr__(self, "corruptions", _validated_names(self.corruptions))
-        check_confidence(self.confidence)
+    verdict_metrics = ("relative_accuracy",)
+    shares = ("predictions",)
+    parameter_constraints = {
+        "n_samples": SAMPLE_SIZE,
+        "severities": [SequenceOf(_SEVERITY), _SEVERITY],
+        "corruptions": [SequenceOf(Options(CORRUPTION_NAMES)), Options(CORRUPTION_NAMES), None],
+        "confidence": CONFIDENCE,
+        "min_group_size": POSITIVE_INT,
+    }
+
+    def validate_options(self) -> None:
+        """Normalise: severities sorted without repeats, corruptions a tuple without repeats."""
+        severities = (self.severities,) if isinstance(self.severities, Integral) \
+            else self.severities
+        object.__setattr__(self, "severities", tuple(sorted({int(s) for s in severities})))
+        if self.corruptions is not None:
+            names = (self.corruptions,) if isinstance(self.corruptions, str) else self.corruptions
+            object.__setattr__(self, "corruptions", tuple(dict.fromkeys(names)))
 
     def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
         """Why the check does not apply: also text without raw texts, or no chosen corruption."""
@@ -144,7 +195,7 @@ class RobustnessCorruptions(Check):
         corruptions = corruptions_for(data.modality, self.corruptions)
         domain = None
         if data.modality != "text":
-            domain = Domain.from_data(data)
+            domain = CorruptionDomain.from_data(data)
             corruptions = [c for c in corruptions if domain.can_change(c)]
             if not corruptions:
                 return self.result(Status.SKIP, "No value of the audited data may be corrupted "
@@ -159,27 +210,14 @@ class RobustnessCorruptions(Check):
         mid = self.severities[len(self.severities) // 2]
         shown = sorted({self.severities[0], mid, self.severities[-1]})
 
-        def evaluate(_: None, unit: tuple[Corruption, int]) -> tuple[np.ndarray, Any]:
-            corruption, severity = unit
-            # One stream per corruption, the same at every severity (see _corruptions).
-            stream = context.rng(f"{self.name}/{data.modality}/{corruption.name}")
-            if data.modality == "text":
-                texts = corrupt_texts(inputs, corruption, severity, stream)
-                predicted = model.predict_proba(np.asarray(data.tokenizer(texts))).argmax(axis=1)
-                return predicted, texts[:_N_TEXT_EXAMPLES] if severity == mid else None
-            size = max(1, _MAX_VALUES // int(np.prod(inputs.shape[1:])))
-            predicted, kept = [], None
-            for start in range(0, len(inputs), size):
-                batch = apply_corruption(corruption, inputs[start:start + size], severity,
-                                         domain, stream)  # type: ignore[arg-type]
-                predicted.append(model.predict_proba(batch).argmax(axis=1))
-                if start <= example < start + size and data.modality == "image" \
-                        and severity in shown:
-                    kept = batch[example - start]
-            return np.concatenate(predicted), kept
-
+        shared = _CorruptionInputs(model, data.modality, inputs, data.tokenizer, domain, mid,
+                                   tuple(shown), example)
         units = [(c, s) for c in corruptions for s in self.severities]
-        outcomes = map_units(context, evaluate, units, description="corruptions")
+        # One stream per corruption, the same at every severity (see _corruptions).
+        work = [(c.name, s, context.rng(f"{self.name}/{data.modality}/{c.name}"))
+                for c, s in units]
+        outcomes = map_units(context, _corrupt_and_predict, work, description="corruptions",
+                             shared=shared)
         predicted = np.stack([p for p, _ in outcomes]).reshape(len(corruptions),
                                                               len(self.severities), -1)
         hits = predicted == y
@@ -232,16 +270,11 @@ class RobustnessCorruptions(Check):
         clean = correct_clean.astype(np.float64)
         per_sample = hits.mean(axis=(0, 1))  # each sample's accuracy over all corruptions
 
-        def statistics(counts: np.ndarray) -> dict[str, np.ndarray]:
-            corrupted, intact = counts @ per_sample / n, counts @ clean / n
-            with np.errstate(invalid="ignore", divide="ignore"):
-                relative = corrupted / intact
-            return {"corrupted": corrupted, "relative": relative, "drop": intact - corrupted}
-
         spec = BootstrapSpec(_N_RESAMPLES, self.confidence)
-        samples = bootstrap(statistics, n, spec=spec, rng=context.rng(f"{self.name}/bootstrap"),
-                            executor=context.executor)
-        point = statistics(np.ones((1, n)))
+        samples = bootstrap(_corruption_statistics, n, spec=spec,
+                            rng=context.rng(f"{self.name}/bootstrap"),
+                            shared=(per_sample, clean), executor=context.executor)
+        point = _corruption_statistics((per_sample, clean), np.ones((1, n)))
 
         def bootstrapped(key: str, higher_is_better: bool) -> Metric:
             low, high = percentile_interval(samples[key], self.confidence)
@@ -293,7 +326,7 @@ class RobustnessCorruptions(Check):
             "Accuracy against corruption severity")
 
     def _image_examples(self, clean: np.ndarray, examples: dict[tuple[Corruption, int], Any],
-                        corruptions: list[Corruption], shown: list[int], domain: Domain,
+                        corruptions: list[Corruption], shown: list[int], domain: CorruptionDomain,
                         class_names: Sequence[str], label: int, clean_predicted: int,
                         predicted: np.ndarray) -> Figure:
         images = np.stack([np.stack([_display(examples[(c, s)], domain) for s in shown])
@@ -351,7 +384,7 @@ def _in_sentence(corruption: Corruption) -> str:
     return label if label.startswith("Gaussian") else label[0].lower() + label[1:]
 
 
-def _display(image: np.ndarray, domain: Domain) -> np.ndarray:
+def _display(image: np.ndarray, domain: CorruptionDomain) -> np.ndarray:
     """An image as 8-bit grey levels or RGB of its valid range: small in the report's JSON."""
     span = np.where(domain.high > domain.low, domain.high - domain.low, 1.0)
     scaled = np.clip((np.asarray(image, dtype=np.float64) - domain.low) / span, 0.0, 1.0)

@@ -16,8 +16,9 @@ import pandas as pd
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Metric, Status
 from .._base import CheckContext, register_check
-from ._common import check_confidence, check_positive_int
+from .._params import CONFIDENCE, SAMPLE_SIZE, SequenceOf
 from ._runs import (
+    LINF_BUDGET,
     AttackCheck,
     accuracy_metric,
     attack_examples,
@@ -25,7 +26,7 @@ from ._runs import (
     curve_figure,
     prepare,
 )
-from ._suite import fgsm_robust, verdict_words
+from ._suite import fgsm_robust
 
 __all__ = ["RobustnessFGSM"]
 
@@ -42,7 +43,9 @@ class RobustnessFGSM(AttackCheck):
     epsilon : float, default=0.1
         The budget the headline metrics are read at; one of ``epsilons``.
     n_samples : int or None, default=500
+        Samples attacked (a seeded subset); None attacks all.
     confidence : float, default=0.95
+        Level of the Wilson intervals.
     """
 
     name = "robustness_fgsm"
@@ -55,10 +58,19 @@ class RobustnessFGSM(AttackCheck):
     n_samples: int | None = 500
     confidence: float = 0.95
 
-    def __post_init__(self) -> None:
-        check_epsilons(self.epsilons, self.epsilon, norm="linf")
-        check_positive_int(self.n_samples, "n_samples", allow_none=True)
-        check_confidence(self.confidence)
+    # FGSM is the weak single-step baseline beside PGD: measured, never judged.
+    verdict_metrics = ()
+    shares = ("robustness.prepared", "robustness.attack_run", "proba")
+    parameter_constraints = {
+        "epsilons": [SequenceOf(LINF_BUDGET, distinct=True)],
+        "epsilon": [LINF_BUDGET],
+        "n_samples": SAMPLE_SIZE,
+        "confidence": CONFIDENCE,
+    }
+
+    def validate_options(self) -> None:
+        """Epsilons increase and contain ``epsilon``."""
+        check_epsilons(self, self.epsilons, self.epsilon)
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
@@ -89,10 +101,9 @@ class RobustnessFGSM(AttackCheck):
                               "robust_accuracy": [m.value for m in metrics_by_eps.values()],
                               "lower": [m.lower for m in metrics_by_eps.values()],
                               "upper": [m.upper for m in metrics_by_eps.values()]})
-        headline = (f"One FGSM step of epsilon {self.epsilon:g} of the input range leaves "
-                    f"{robust.value:.1%} [{robust.lower:.1%}, {robust.upper:.1%}] accurate "
-                    f"against {clean.value:.1%} clean (the model "
-                    f"{verdict_words(robust.value, clean.value)}); FGSM is a weak attack, PGD "
-                    "measures robustness.")
+        headline = (f"Under one FGSM step (L-inf, eps {self.epsilon:g}) robust accuracy is "
+                    f"{robust.value:.1%} [{robust.lower:.1%}, {robust.upper:.1%}] of "
+                    f"{robust.n:,} samples, against {clean.value:.1%} clean; FGSM is a weak "
+                    "attack, PGD measures robustness.")
         return self.result(Status.INFO, headline, metrics=metrics, tables={"curve": table},
                            figures=figures)

@@ -21,6 +21,7 @@ the PGD, FGSM and Square checks (same options) are reused, not repeated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -28,8 +29,8 @@ import pandas as pd
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Metric, Status
 from .._base import CheckContext, register_check
-from ._common import check_fraction, check_positive_int
-from ._runs import AttackCheck, check_epsilons, prepare
+from .._params import FRACTION, POSITIVE_INT, SAMPLE_SIZE, Interval, SequenceOf
+from ._runs import LINF_BUDGET, AttackCheck, check_epsilons, prepare
 from ._suite import LOSSES, fgsm_robust, pgd_robust, square_robust
 
 __all__ = ["RobustnessGradientMasking"]
@@ -53,13 +54,18 @@ class RobustnessGradientMasking(AttackCheck):
     tolerance : float, default=0.02
         Differences in robust accuracy within this (or within two samples)
         are sampling noise, not a flag.
-    steps, restarts : int, default=20, 1
-        The default PGD, as in ``robustness_pgd``.
+    steps : int, default=20
+        Steps of the default PGD, as in ``robustness_pgd``.
+    restarts : int, default=1
+        Random starts of the default PGD, as in ``robustness_pgd``.
     n_samples : int or None, default=500
+        Samples attacked (a seeded subset, as ``robustness_pgd``'s); None attacks all.
     square_samples : int or None, default=200
         As ``robustness_square``'s ``n_samples`` (a subset of the PGD samples).
     n_queries : int, default=500
+        Square's query budget, as in ``robustness_square``.
     p_init : float, default=0.8
+        Square's initial square size, as in ``robustness_square``.
     """
 
     name = "robustness_gradient_masking"
@@ -80,16 +86,25 @@ class RobustnessGradientMasking(AttackCheck):
     n_queries: int = 500
     p_init: float = 0.8
 
-    def __post_init__(self) -> None:
-        check_epsilons(self.epsilons, self.epsilon, norm="linf")
-        check_fraction(self.large_epsilon, "large_epsilon", inclusive_low=False)
-        check_fraction(self.near_zero, "near_zero")
-        check_fraction(self.tolerance, "tolerance")
-        check_fraction(self.p_init, "p_init", inclusive_low=False)
-        for name in ("steps", "restarts", "n_queries"):
-            check_positive_int(getattr(self, name), name)
-        check_positive_int(self.n_samples, "n_samples", allow_none=True)
-        check_positive_int(self.square_samples, "square_samples", allow_none=True)
+    verdict_metrics = ("gradient_masking_flags",)
+    shares = ("robustness.prepared", "robustness.attack_run", "proba")
+    parameter_constraints = {
+        "epsilons": [SequenceOf(LINF_BUDGET, distinct=True)],
+        "epsilon": [LINF_BUDGET],
+        "large_epsilon": [LINF_BUDGET],
+        "near_zero": FRACTION,
+        "tolerance": FRACTION,
+        "steps": POSITIVE_INT,
+        "restarts": POSITIVE_INT,
+        "n_samples": SAMPLE_SIZE,
+        "square_samples": SAMPLE_SIZE,
+        "n_queries": POSITIVE_INT,
+        "p_init": [Interval(Real, 0, 1, closed="right")],
+    }
+
+    def validate_options(self) -> None:
+        """Epsilons increase and contain ``epsilon``."""
+        check_epsilons(self, self.epsilons, self.epsilon)
 
     def _pgd(self, model: ModelAdapter, prepared, context: CheckContext, eps: float,  # noqa: ANN001
              *, steps: int | None = None, restarts: int | None = None,
@@ -163,13 +178,17 @@ class RobustnessGradientMasking(AttackCheck):
                    "robust_accuracy_at_large_epsilon": Metric(large, n=n),
                    "pgd_robust_accuracy": Metric(pgd_acc, n=n, higher_is_better=True),
                    "stronger_pgd_gap": Metric(weak - strong, n=n)}
-        headline = ("No sign of gradient masking: " + "; ".join(
-            ["robust accuracy falls with epsilon", f"reaches {large:.1%} at epsilon "
-             f"{self.large_epsilon:g}", "PGD beats FGSM and the black-box attack",
-             "a stronger PGD agrees"]) + "." if not failed else
-            f"{len(failed)} sign{'s' if len(failed) > 1 else ''} that the attacks may "
-            f"understate the model's weakness: " + "; ".join(
-                f"{t} fails ({e})" for t, e in zip(table.loc[~table["passed"], "test"],
-                                                  table.loc[~table["passed"], "evidence"],
-                                                  strict=True)) + ".")
+        if failed:
+            shown = table[~table["passed"]]
+            headline = (f"{len(failed)} of {len(table)} gradient-masking tests flag: " + "; ".join(
+                f"{t} fails ({e})" for t, e in zip(shown["test"], shown["evidence"], strict=True))
+                + ".")
+        else:
+            square_text = (f", Square {black:.1%} (PGD {white:.1%} on the same samples)"
+                           if nested.all() else "")
+            headline = (f"None of the {len(table)} gradient-masking tests flags: robust accuracy "
+                        f"{' -> '.join(f'{v:.1%}' for v in curve)} over epsilons "
+                        f"{', '.join(f'{e:g}' for e in self.epsilons)} and {large:.1%} at "
+                        f"{self.large_epsilon:g}; PGD {pgd_acc:.1%} at {self.epsilon:g} against "
+                        f"FGSM {fgsm_acc:.1%}{square_text} and a stronger PGD {strong:.1%}.")
         return self.result(Status.INFO, headline, metrics=metrics, tables={"tests": table})

@@ -19,9 +19,8 @@ import pandas as pd
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import CheckContext, register_check
-from ._attacks import deepfool
-from ._common import check_confidence, check_fraction, check_positive_int
-from ._runs import AttackCheck, prepare, run_attack
+from .._params import CONFIDENCE, FRACTION, NON_NEGATIVE_INT, POSITIVE_INT, SAMPLE_SIZE
+from ._runs import AttackCheck, AttackSpec, prepare, run_attack
 
 __all__ = ["RobustnessMinimalPerturbation"]
 
@@ -36,12 +35,15 @@ class RobustnessMinimalPerturbation(AttackCheck):
     steps : int, default=50
         DeepFool iterations per sample.
     overshoot : float, default=0.02
+        How far past the linearised boundary each step goes, in [0, 1].
     candidates : int, default=10
         Most likely other classes considered per step.
     n_samples : int or None, default=500
+        Samples attacked (a seeded subset); None attacks all.
     n_resamples : int, default=1000
         Bootstrap resamples of the median's interval (0 for none).
     confidence : float, default=0.95
+        Level of the interval.
     """
 
     name = "robustness_minimal_perturbation"
@@ -57,14 +59,15 @@ class RobustnessMinimalPerturbation(AttackCheck):
     n_resamples: int = 1000
     confidence: float = 0.95
 
-    def __post_init__(self) -> None:
-        check_positive_int(self.steps, "steps")
-        check_positive_int(self.candidates, "candidates")
-        check_positive_int(self.n_samples, "n_samples", allow_none=True)
-        check_fraction(self.overshoot, "overshoot", high=1.0)
-        check_confidence(self.confidence)
-        if self.n_resamples != 0:
-            check_positive_int(self.n_resamples, "n_resamples")
+    shares = ("robustness.prepared", "robustness.attack_run", "proba")
+    parameter_constraints = {
+        "steps": POSITIVE_INT,
+        "overshoot": FRACTION,
+        "candidates": POSITIVE_INT,
+        "n_samples": SAMPLE_SIZE,
+        "n_resamples": NON_NEGATIVE_INT,
+        "confidence": CONFIDENCE,
+    }
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
@@ -72,12 +75,9 @@ class RobustnessMinimalPerturbation(AttackCheck):
         prepared = prepare(model, data, context, self.n_samples)
         if not prepared.correct.any():
             return self.nothing_to_attack()
-
-        def attack(function, u, y, generator, rows):  # noqa: ANN001, ANN202
-            return deepfool(function, u, y, domain=prepared.domain, steps=self.steps,
-                            overshoot=self.overshoot, candidates=self.candidates)
-
-        run = run_attack(model, prepared, context, attack=attack, description="DeepFool",
+        spec = AttackSpec.of("deepfool", steps=self.steps, overshoot=self.overshoot,
+                             candidates=self.candidates)
+        run = run_attack(model, prepared, context, spec=spec, description="DeepFool",
                          key=("deepfool", self.steps, self.overshoot, self.candidates))
         attacked = prepared.correct
         delta = (run.adversarial - prepared.u).flatten(1)

@@ -12,16 +12,26 @@ each input value's valid range (``AuditData.input_range``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 import pandas as pd
 
-from ...exceptions import BAD_VALUE, CheckError
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Metric, Status
 from .._base import CheckContext, register_check
-from ._common import check_confidence, check_fraction, check_positive_int, wilson_interval
+from .._params import (
+    BOOLEAN,
+    CONFIDENCE,
+    POSITIVE_INT,
+    SAMPLE_SIZE,
+    Interval,
+    Options,
+    SequenceOf,
+)
+from ._common import wilson_interval
 from ._runs import (
+    LINF_BUDGET,
     AttackCheck,
     AttackRun,
     accuracy_metric,
@@ -32,16 +42,15 @@ from ._runs import (
     prepare,
 )
 from ._suite import (
-    LOSS_NAMES,
     LOSS_SHORT,
     LOSSES,
     fgsm_robust,
     pgd_robust,
     random_targets,
-    verdict_words,
 )
 
 __all__ = ["RobustnessPGD"]
+
 
 @register_check
 @dataclass(frozen=True)
@@ -94,24 +103,25 @@ class RobustnessPGD(AttackCheck):
     #: The norm of the budget (the L2 check overrides it).
     norm = "linf"
 
-    def __post_init__(self) -> None:
-        check_epsilons(self.epsilons, self.epsilon, norm=self.norm)
-        check_positive_int(self.steps, "steps")
-        check_positive_int(self.restarts, "restarts")
-        check_positive_int(self.n_samples, "n_samples", allow_none=True)
-        check_positive_int(self.min_group_size, "min_group_size")
-        check_confidence(self.confidence)
-        if self.step_size is not None:
-            check_fraction(self.step_size, "step_size", high=float("inf"), inclusive_low=False)
-        if not isinstance(self.losses, (tuple, list)) or not self.losses or \
-                any(loss not in LOSSES for loss in self.losses) or \
-                len(set(self.losses)) != len(self.losses):
-            raise CheckError(BAD_VALUE.format(param="losses", expected=f"distinct names among "
-                                              f"{list(LOSSES)}", got=repr(self.losses)))
-        for name in ("targeted", "every_loss_at_every_epsilon"):
-            if not isinstance(getattr(self, name), bool):
-                raise CheckError(BAD_VALUE.format(param=name, expected="True or False",
-                                                  got=repr(getattr(self, name))))
+    verdict_metrics = ("robust_accuracy_ratio",)
+    shares = ("robustness.prepared", "robustness.attack_run", "proba")
+    parameter_constraints = {
+        "epsilons": [SequenceOf(LINF_BUDGET, distinct=True)],
+        "epsilon": [LINF_BUDGET],
+        "steps": POSITIVE_INT,
+        "restarts": POSITIVE_INT,
+        "step_size": [Interval(Real, 0, None, closed="neither"), None],
+        "losses": [SequenceOf(Options(LOSSES), distinct=True)],
+        "every_loss_at_every_epsilon": BOOLEAN,
+        "targeted": BOOLEAN,
+        "n_samples": SAMPLE_SIZE,
+        "confidence": CONFIDENCE,
+        "min_group_size": POSITIVE_INT,
+    }
+
+    def validate_options(self) -> None:
+        """Epsilons increase and contain ``epsilon``."""
+        check_epsilons(self, self.epsilons, self.epsilon)
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
@@ -207,9 +217,10 @@ class RobustnessPGD(AttackCheck):
     def _headline(self, clean: Metric, robust: Metric, curve: list[float]) -> str:
         largest = self.epsilons[-1]
         restarts = f", {self.restarts} restarts" if self.restarts > 1 else ""
-        verdict = verdict_words(robust.value, clean.value)
-        return (f"Under {self._norm_label} PGD ({self.steps} steps{restarts}, "
-                f"{' and '.join(LOSS_NAMES[x] for x in self.losses)} losses) with epsilon "
-                f"{self.epsilon:g} of the input range, the model {verdict}: robust accuracy "
-                f"{robust.value:.1%} [{robust.lower:.1%}, {robust.upper:.1%}] against "
-                f"{clean.value:.1%} clean; at epsilon {largest:g} it is {curve[-1]:.1%}.")
+        losses = " + ".join(LOSS_SHORT[x] for x in self.losses)
+        tail = (f"; at eps {largest:g} it is {curve[-1]:.1%}" if largest != self.epsilon
+                else "")
+        return (f"Under PGD ({self._norm_label}, eps {self.epsilon:g}, {losses}, {self.steps} "
+                f"steps{restarts}) robust accuracy is {robust.value:.1%} [{robust.lower:.1%}, "
+                f"{robust.upper:.1%}] of {robust.n:,} samples, against {clean.value:.1%} "
+                f"clean{tail}.")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._base import register_check
+from .._params import SequenceOf
+from ._runs import L2_BUDGET
 from .pgd import RobustnessPGD
 
 __all__ = ["RobustnessPGDL2"]
@@ -27,7 +29,15 @@ class RobustnessPGDL2(RobustnessPGD):
         L2 budgets in units of the valid range.
     epsilon : float, default=1.5
         The budget the headline metrics are read at; one of ``epsilons``.
-    steps, restarts, step_size, losses, targeted, n_samples, confidence, min_group_size
+    steps : int, default=20
+    restarts : int, default=1
+    step_size : float, optional
+    losses : tuple of str, default=("ce", "margin")
+    every_loss_at_every_epsilon : bool, default=False
+    targeted : bool, default=False
+    n_samples : int or None, default=500
+    confidence : float, default=0.95
+    min_group_size : int, default=30
         As for ``robustness_pgd``.
     """
 
@@ -36,6 +46,9 @@ class RobustnessPGDL2(RobustnessPGD):
     description = ("Accuracy under projected gradient descent attacks (L2) across budgets, "
                    "per class and per sensitive group.")
     norm = "l2"
+    parameter_constraints = {**RobustnessPGD.parameter_constraints,
+                             "epsilons": [SequenceOf(L2_BUDGET, distinct=True)],
+                             "epsilon": [L2_BUDGET]}
 
     epsilons: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0)
     epsilon: float = 1.5

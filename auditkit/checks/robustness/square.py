@@ -12,6 +12,7 @@ attack that beats the white-box one is a sign of gradient masking.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -19,14 +20,16 @@ import pandas as pd
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import CheckContext, register_check
-from ._common import check_confidence, check_fraction, check_positive_int, proportion
+from .._params import CONFIDENCE, POSITIVE_INT, SAMPLE_SIZE, Interval
+from ._common import proportion
 from ._runs import (
+    LINF_BUDGET,
     AttackCheck,
     accuracy_metric,
     attack_examples,
     prepare,
 )
-from ._suite import square_robust, verdict_words
+from ._suite import square_robust
 
 __all__ = ["RobustnessSquare"]
 
@@ -46,7 +49,9 @@ class RobustnessSquare(AttackCheck):
         Initial share of the input a square covers. The paper uses 0.8 for
         MNIST and 0.05 for CIFAR-10 and ImageNet with 10,000 queries.
     n_samples : int or None, default=200
+        Samples attacked (a seeded subset); None attacks all.
     confidence : float, default=0.95
+        Level of the Wilson intervals.
     """
 
     name = "robustness_square"
@@ -62,12 +67,15 @@ class RobustnessSquare(AttackCheck):
     n_samples: int | None = 200
     confidence: float = 0.95
 
-    def __post_init__(self) -> None:
-        check_fraction(self.epsilon, "epsilon", inclusive_low=False)
-        check_fraction(self.p_init, "p_init", inclusive_low=False)
-        check_positive_int(self.n_queries, "n_queries")
-        check_positive_int(self.n_samples, "n_samples", allow_none=True)
-        check_confidence(self.confidence)
+    verdict_metrics = ("attack_success_rate",)
+    shares = ("robustness.prepared", "robustness.attack_run", "proba")
+    parameter_constraints = {
+        "epsilon": [LINF_BUDGET],
+        "n_queries": POSITIVE_INT,
+        "p_init": [Interval(Real, 0, 1, closed="right")],
+        "n_samples": SAMPLE_SIZE,
+        "confidence": CONFIDENCE,
+    }
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
@@ -105,10 +113,11 @@ class RobustnessSquare(AttackCheck):
         table = pd.DataFrame({"queries": budget, "success_rate": by_budget})
         median = (f"; half of the successes needed at most {np.median(spent):.0f} queries"
                   if len(spent) else "")
+        rate = metrics["attack_success_rate"]
         headline = (f"With only predicted probabilities and {self.n_queries} queries per sample, "
-                    f"the Square attack at epsilon {self.epsilon:g} breaks {success.mean():.1%} "
-                    f"of the correct predictions; the model "
-                    f"{verdict_words(robust.value, clean.value)} ({robust.value:.1%} against "
-                    f"{clean.value:.1%} clean){median}.")
+                    f"the Square attack (L-inf, eps {self.epsilon:g}) breaks {rate.value:.1%} "
+                    f"[{rate.lower:.1%}, {rate.upper:.1%}] of {rate.n:,} correct predictions; "
+                    f"robust accuracy is {robust.value:.1%} against {clean.value:.1%} "
+                    f"clean{median}.")
         return self.result(Status.INFO, headline, metrics=metrics,
                            tables={"success_by_queries": table}, figures=figures)

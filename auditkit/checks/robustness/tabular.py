@@ -6,7 +6,7 @@ feature by at most ``epsilon`` of its valid range and never outside the valid
 bounds, keeps discrete numeric features (counts, years, levels) on their
 observed values, and switches a categorical feature only to another valid
 category. A greedy coordinate search changes at most ``max_features_changed``
-features per sample (see :mod:`auditkit.checks._tabular_attack`). Reported:
+features per sample (see :mod:`._tabular_attack`). Reported:
 the share of correct predictions it flips (Wilson intervals), robust accuracy,
 which features it changed most, and the flip rate per class and per sensitive
 group, to show whether one group is easier to attack.
@@ -15,6 +15,7 @@ group, to show whether one group is easier to attack.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -23,16 +24,14 @@ from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, map_units, register_check
 from .._classification import predictions
+from .._params import CONFIDENCE, NON_NEGATIVE_INT, POSITIVE_INT, SAMPLE_SIZE, Interval
 from ._common import (
-    check_confidence,
-    check_fraction,
-    check_positive_int,
     group_robustness_table,
     proportion,
     select_samples,
     wilson_interval,
 )
-from ._tabular_attack import CATEGORICAL, AttackOutcome, TabularDomain, greedy_attack
+from ._tabular_attack import CATEGORICAL, TabularAttackOutcome, TabularDomain, greedy_attack
 
 __all__ = ["RobustnessTabular"]
 
@@ -54,6 +53,26 @@ def _newcombe(k1: int, n1: int, k2: int, n2: int, confidence: float) -> tuple[fl
     d = p1 - p2
     return (float(d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
             float(d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))
+
+
+@dataclass(frozen=True)
+class _TabularInputs:
+    """What every chunk of the attack needs, sent once per worker."""
+
+    model: ModelAdapter
+    domain: TabularDomain
+    epsilon: float
+    n_steps: int
+    max_features_changed: int
+
+
+def _attack_chunk(shared: _TabularInputs, chunk: tuple[np.ndarray, np.ndarray, np.ndarray]
+                  ) -> TabularAttackOutcome:
+    """One unit of work: the greedy attack on a chunk of (rows, true classes, probabilities)."""
+    X, target, proba = chunk
+    return greedy_attack(shared.model.predict_proba, X, target, proba, shared.domain,
+                         epsilon=shared.epsilon, n_steps=shared.n_steps,
+                         max_features_changed=shared.max_features_changed)
 
 
 @register_check
@@ -108,15 +127,18 @@ class RobustnessTabular(Check):
     min_group_size: int = 30
     confidence: float = 0.95
 
-    def __post_init__(self) -> None:
-        check_positive_int(self.n_samples, "n_samples", allow_none=True)
-        check_positive_int(self.max_features_changed, "max_features_changed")
-        check_fraction(self.epsilon, "epsilon", inclusive_low=False)
-        check_positive_int(self.n_steps, "n_steps")
-        check_positive_int(self.max_discrete_values, "max_discrete_values")
-        check_positive_int(self.min_group_size, "min_group_size")
-        check_positive_int(self.n_examples, "n_examples", allow_zero=True)
-        check_confidence(self.confidence)
+    verdict_metrics = ("flip_rate",)
+    shares = ("predictions",)
+    parameter_constraints = {
+        "n_samples": SAMPLE_SIZE,
+        "max_features_changed": POSITIVE_INT,
+        "epsilon": [Interval(Real, 0, 1, closed="right")],
+        "n_steps": POSITIVE_INT,
+        "max_discrete_values": POSITIVE_INT,
+        "n_examples": NON_NEGATIVE_INT,
+        "min_group_size": POSITIVE_INT,
+        "confidence": CONFIDENCE,
+    }
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
@@ -135,14 +157,12 @@ class RobustnessTabular(Check):
         slots = sum(domain.slots(f, self.n_steps) for f in np.flatnonzero(domain.mutable))
         per_unit = max(1, _VALUES_PER_CALL // (slots * X.shape[1]))
 
-        def attack(_: None, chunk: slice) -> AttackOutcome:
-            return greedy_attack(model.predict_proba, X[chunk], target[chunk], proba[chunk],
-                                 domain, epsilon=self.epsilon, n_steps=self.n_steps,
-                                 max_features_changed=self.max_features_changed)
-
-        chunks = [slice(s, s + per_unit) for s in range(0, len(attacked), per_unit)]
-        outcome = AttackOutcome.concatenate(map_units(context, attack, chunks,
-                                                      description="Tabular attack"))
+        shared = _TabularInputs(model, domain, self.epsilon, self.n_steps,
+                                self.max_features_changed)
+        chunks = [(X[s:s + per_unit], target[s:s + per_unit], proba[s:s + per_unit])
+                  for s in range(0, len(attacked), per_unit)]
+        outcome = TabularAttackOutcome.concatenate(map_units(
+            context, _attack_chunk, chunks, description="Tabular attack", shared=shared))
         correct_after = correct.copy()
         correct_after[correct] = ~outcome.flipped
         metrics = self._metrics(outcome, correct, correct_after)
@@ -175,7 +195,7 @@ class RobustnessTabular(Check):
 
     # -- pieces ------------------------------------------------------------------------
 
-    def _metrics(self, outcome: AttackOutcome, correct: np.ndarray,
+    def _metrics(self, outcome: TabularAttackOutcome, correct: np.ndarray,
                  correct_after: np.ndarray) -> dict[str, Metric]:
         c = self.confidence
         metrics = {
@@ -216,7 +236,7 @@ class RobustnessTabular(Check):
         return pd.DataFrame(rows) if rows else None
 
     def _feature_table(self, domain: TabularDomain, X: np.ndarray,
-                       outcome: AttackOutcome) -> pd.DataFrame:
+                       outcome: TabularAttackOutcome) -> pd.DataFrame:
         flipped = outcome.flipped
         n_success = int(flipped.sum())
         rows = []
@@ -245,7 +265,7 @@ class RobustnessTabular(Check):
         return table.sort_values("times_changed", ascending=False,
                                  kind="stable").reset_index(drop=True)
 
-    def _budget_table(self, outcome: AttackOutcome) -> pd.DataFrame:
+    def _budget_table(self, outcome: TabularAttackOutcome) -> pd.DataFrame:
         n = len(outcome.flip_round)
         budgets = np.arange(1, self.max_features_changed + 1)
         k = np.array([int(((outcome.flip_round > 0) & (outcome.flip_round <= b)).sum())
@@ -268,7 +288,7 @@ class RobustnessTabular(Check):
             parts.append(table)
         return pd.concat(parts, ignore_index=True)
 
-    def _examples(self, domain: TabularDomain, X: np.ndarray, outcome: AttackOutcome,
+    def _examples(self, domain: TabularDomain, X: np.ndarray, outcome: TabularAttackOutcome,
                   attacked: np.ndarray, target: np.ndarray, proba: np.ndarray,
                   names: tuple[str, ...]) -> pd.DataFrame | None:
         shown = np.flatnonzero(outcome.flipped)[: self.n_examples]
@@ -296,7 +316,7 @@ class RobustnessTabular(Check):
         return pd.DataFrame(rows)
 
     def _figures(self, features: pd.DataFrame, budget: pd.DataFrame, by_class: pd.DataFrame,
-                 by_group: pd.DataFrame | None, outcome: AttackOutcome) -> dict[str, Figure]:
+                 by_group: pd.DataFrame | None, outcome: TabularAttackOutcome) -> dict[str, Figure]:
         n = len(outcome.flip_round)
         figures = {
             "flip_rate_by_budget": Figure("tabular_attack_budget", {

