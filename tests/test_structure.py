@@ -139,7 +139,9 @@ ZOO_FRONT_ENDS = ("auditkit", "auditkit.cli")
 
 
 def test_the_library_never_imports_the_zoo():
+    # an installed package holds the zoo too (auditkit/zoo/): the zoo may import itself
     bad = [i for i in ALL_IMPORTS if _within(i.target, "auditkit.zoo")
+           and not _within(i.importer, "auditkit.zoo")
            and not (i.importer in ZOO_FRONT_ENDS and not i.module_level)]
     assert not bad, _where(bad)
 
