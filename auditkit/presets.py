@@ -89,13 +89,15 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         description="A first look at every family in seconds: small samples, few resamples, "
                     "one cheap method per question.",
         checks=("performance_metrics", "performance_confusion_matrix",
-                "performance_calibration", "explanations_saliency", "explanations_occlusion",
-                "explanations_agreement", "fairness_group_metrics", "fairness_disparities",
+                "performance_calibration", "performance_generalisation",
+                "explanations_saliency", "explanations_occlusion", "explanations_agreement",
+                "fairness_group_metrics", "fairness_disparities",
                 "fairness_counterfactual_text", "robustness_fgsm", "robustness_tabular",
                 "robustness_text", "robustness_corruptions"),
         options={
             "performance_metrics": _QUICK_RESAMPLES,
             "performance_calibration": _QUICK_RESAMPLES,
+            "performance_generalisation": {"max_train_samples": 2000},
             "explanations_saliency": _QUICK_EXPLANATIONS,
             "explanations_occlusion": _QUICK_EXPLANATIONS,
             # Compares the two methods above and reuses their attributions.
@@ -116,7 +118,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
     "full": Preset(
         description="Every check, with stronger attacks and more explained samples.",
         options={
-            **{name: {"n_samples": 64} for name in (
+            **{name: {"n_samples": 64, "cascade": True, "sanity_samples": 16} for name in (
                 "explanations_integrated_gradients", "explanations_saliency",
                 "explanations_gradient_shap", "explanations_occlusion",
                 "explanations_gradcam")},

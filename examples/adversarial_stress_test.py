@@ -56,7 +56,7 @@ def main() -> None:
     baseline.save_comparison_html(out / "comparison.html", robust,
                                   names=["mnist-cnn", "mnist-cnn-robust"])
 
-    print("Robust accuracy under L-inf PGD (cross-entropy, then margin loss at eps 0.1):")
+    print("Robust accuracy under L-inf APGD-CE + APGD-T (+ Square at eps 0.1):")
     print(f"{'epsilon':>8}  {'mnist-cnn':>10}  {'mnist-cnn-robust':>16}")
     curves = {name: r["robustness_pgd"].tables["curve"] for name, r in results.items()}
     for i, eps in enumerate(curves["mnist-cnn"]["epsilon"]):

@@ -348,6 +348,7 @@ CONTRACT_MODELS = ("torch", "sklearn", "black_box", "image", "text", "sequence")
 CONTRACT_OPTIONS: dict[str, dict] = {
     "explanations_lime": {"n_samples": 8, "num_samples": 200},
     "explanations_integrated_gradients": {"n_samples": 16, "n_steps": 16},
+    "fairness_counterfactual_text": {"min_known_terms": 1},  # the tiny vocabulary: 1 name
     "fairness_mitigation": {"grid_size": 20, "reduction_iterations": 3},
     "robustness_gradient_masking": {"n_samples": 60, "square_samples": 40, "n_queries": 100},
     "robustness_pgd": {"steps": 10},

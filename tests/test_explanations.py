@@ -128,10 +128,18 @@ class _InputEcho(ExplanationsOcclusion):  # run as an instance: never in the glo
 def test_sanity_check_catches_a_method_that_ignores_the_model():
     model, data = zoo.load("adult-mlp")
     echo = audit(model, data, checks=[_InputEcho(**FAST)], progress=False)[_InputEcho.name]
-    ig = audit(model, data, checks=[ExplanationsIntegratedGradients(**FAST)],
+    ig = audit(model, data, checks=[ExplanationsIntegratedGradients(**FAST, cascade=True)],
                progress=False)["explanations_integrated_gradients"]
     assert echo.metrics["randomisation_rank_correlation"].value > 0.99
+    # Unrelated random copies agree perfectly: the method ignores the weights. The
+    # permutation test cannot separate trained from random then, and says so.
+    assert echo.metrics["null_rank_correlation"].value > 0.99
+    assert "randomisation_null_share" not in echo.metrics
+    assert "do not depend on the weights" in echo.headline
     assert ig.metrics["randomisation_rank_correlation"].value < 0.5
+    assert "randomisation_null_share" in ig.metrics
+    cascade = ig.tables["cascading_randomisation"]
+    assert cascade["layers_randomised"].tolist() == [1, 2, 3]  # adult-mlp: three linear layers
 
 
 def test_black_box_gets_perturbation_methods_and_skips_gradient_ones():
@@ -187,13 +195,89 @@ def test_explanations_run_on_every_modality_and_beat_random(name):
 
 def test_sanity_result_is_a_number_the_policy_judges_not_a_headline_verdict():
     model, data = zoo.load("adult-mlp")
-    echo = audit(model, data, checks=[_InputEcho(**FAST)], progress=False)[_InputEcho.name]
-    rho = echo.metrics["randomisation_rank_correlation"].value
-    assert f"{rho:.2f}" in echo.headline
-    assert "fail" not in echo.headline.lower() and "faithful than" not in echo.headline
-    # the verdict is the default policy's: its rule for the method fails rho >= 0.5
-    rule = Policy.default().rule("explanations_occlusion", "randomisation_rank_correlation")
-    assert rule.judge(rho) is Status.FAIL and rule.judge(0.1) is Status.PASS
+    check = ExplanationsSaliency(**FAST, cascade=False)
+    result = audit(model, data, checks=[check], progress=False)[check.name]
+    rho = result.metrics["randomisation_rank_correlation"]
+    assert f"{rho.value:+.2f} [{rho.lower:+.2f}, {rho.upper:+.2f}]" in result.headline
+    assert "explanation method (not of the model)" in result.headline
+    assert "fail" not in result.headline.lower() and "faithful than" not in result.headline
+    # the verdict is the default policy's: it judges the share of the random copies that
+    # agree with the others at least as much as the trained model (an exact p-value)
+    share = result.metrics["randomisation_null_share"].value
+    assert f"{share:.0%} of the copies" in result.headline
+    rule = Policy.default().rule(check.name, "randomisation_null_share")
+    assert rule.judge(0.0) is Status.FAIL and rule.judge(0.5) is Status.PASS
+    assert Policy.default().rule(check.name, "randomisation_rank_correlation") is None
+
+
+def test_sanity_check_is_not_judged_when_too_few_copies_can_reach_the_level():
+    model, data = zoo.load("compas-mlp")
+    check = ExplanationsSaliency(**FAST, n_randomisations=5, cascade=False)
+    result = audit(model, data, checks=[check], progress=False)[check.name]
+    assert "randomisation_null_share" not in result.metrics
+    assert "not judged: with 5 re-initialisations" in result.headline
+    assert result.metrics["randomisation_rank_correlation"].n == 5
+    assert "of the 10 random-vs-random" in result.metrics["null_rank_correlation"].method
+
+
+def _random_mlp(seed: int, X: np.ndarray) -> nn.Module:
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(X.shape[1], 16), nn.Tanh(), nn.Linear(16, 2))
+    with torch.no_grad():  # centre the logit difference so both classes are predicted
+        logits = model(torch.from_numpy(X))
+        model[-1].bias[1] -= torch.median(logits[:, 1] - logits[:, 0])
+    return model
+
+
+def test_sanity_check_false_alarm_rate_on_unrelated_random_models():
+    """A random network is one more unrelated model: FAIL at most 5%, WARN or FAIL 10%."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(60, 6)).astype(np.float32)
+    check = ExplanationsSaliency(n_samples=8, n_resamples=0, sensitivity_draws=0, n_random=1,
+                                 steps=2, cascade=False)
+    statuses = []
+    for seed in range(40):
+        model = _random_mlp(seed, X)
+        y = model(torch.from_numpy(X)).argmax(1).numpy()
+        result = audit(model, AuditData(X, y), checks=[check], random_state=seed,
+                       progress=False)[check.name]
+        judged = [t for t in result.thresholds if t.metric == "randomisation_null_share"]
+        assert len(judged) == 1
+        statuses.append(judged[0].status)
+    fail = np.mean([s is Status.FAIL for s in statuses])
+    alarm = np.mean([s in (Status.FAIL, Status.WARN) for s in statuses])
+    # The test is exact: the levels hold in expectation; allow the binomial noise of 40 runs
+    # (99th percentile of Binomial(40, p) / 40).
+    assert fail <= 0.125 and alarm <= 0.2, (fail, alarm)
+
+
+def test_a_feature_with_many_categories_does_not_rank_top_by_construction():
+    """One-hot columns are pooled as gradient x displacement, not as a sum over categories."""
+    from auditkit.checks import ExplanationsGradientShap
+
+    rng = np.random.default_rng(5)
+    n, n_numeric, n_categories = 200, 4, 40
+    numeric = rng.normal(size=(n, n_numeric))
+    onehot = np.eye(n_categories)[rng.integers(n_categories, size=n)]
+    X = np.hstack([numeric, onehot]).astype(np.float32)
+    # Every numeric feature weighs 1; each category at most 0.25: the 40-category feature
+    # matters least, though its columns' absolute weights sum to several times a numeric one.
+    weight = np.concatenate([[1.0, -1.0, 1.0, -1.0],
+                             rng.uniform(0.1, 0.25, n_categories) * rng.choice([-1, 1],
+                                                                              n_categories)])
+    assert np.abs(weight[n_numeric:]).sum() > 3
+    model = _linear_model(np.stack([weight, -weight]))
+    y = model(torch.from_numpy(X)).argmax(1).numpy()
+    names = [f"x{j}" for j in range(n_numeric)] + [f"country={k}" for k in range(n_categories)]
+    groups = {**{f"x{j}": [j] for j in range(n_numeric)},
+              "country": list(range(n_numeric, n_numeric + n_categories))}
+    data = AuditData(X, y, feature_names=names, feature_groups=groups)
+    for check in (ExplanationsSaliency(**FAST, sanity_check=False),
+                  ExplanationsIntegratedGradients(**FAST, sanity_check=False),
+                  ExplanationsGradientShap(**FAST, sanity_check=False)):
+        result = audit(model, data, checks=[check], progress=False)[check.name]
+        ranking = result.tables["global_importance"]["feature"].tolist()
+        assert ranking[-1] == "country", (check.name, ranking)
 
 
 @pytest.mark.parametrize("check, option, value, expected", [
@@ -201,6 +285,8 @@ def test_sanity_result_is_a_number_the_policy_judges_not_a_headline_verdict():
     (ExplanationsIntegratedGradients, "n_steps", "50", "an int"),
     (ExplanationsIntegratedGradients, "sanity_check", 1, "True or False"),
     (ExplanationsIntegratedGradients, "layer", 3, "a string or None"),
+    (ExplanationsSaliency, "n_randomisations", 1, r"an int in the range \[2, inf\)"),
+    (ExplanationsSaliency, "cascade", "yes", "True or False"),
     (ExplanationsOcclusion, "noise", 0.0, r"a float in the range \(0, inf\)"),
     (ExplanationsOcclusion, "n_resamples", True, "an int"),
     (ExplanationsLime, "num_samples", 1, r"\[2, inf\)"),

@@ -188,6 +188,9 @@ def test_intervals_contain_the_estimate_and_are_deterministic_under_a_seed(binar
     second = _run("fairness_disparities", model, data, seed=5)
     assert first == second
     for name, metric in first.metrics.items():
+        if name.endswith(("_lower_bound", "_upper_bound")):  # one-sided: no interval
+            assert not metric.has_interval and metric.n > 0, name
+            continue
         assert metric.lower <= metric.value <= metric.upper, name
     groups = _run("fairness_group_metrics", model, data, seed=5)
     points, intervals = groups.tables["groups"], groups.tables["groups_intervals"]
@@ -239,26 +242,30 @@ def zoo_fairness():
 
 def test_adult_mlp_biased_fails_demographic_parity_by_sex(zoo_fairness):
     result = zoo_fairness["adult-mlp-biased"]
-    rule = Policy.default().rule("fairness_disparities", "demographic_parity_difference")
+    rule = Policy.default().rule("fairness_disparities",
+                                 "demographic_parity_difference_lower_bound")
     row = result.tables["disparities"].loc[("sex", "demographic_parity_difference")]
     assert row["value"] == pytest.approx(0.354, abs=1e-3)
     assert row["lower"] > rule.fail  # the interval excludes the failing level
+    assert row["calibrated_bound"] > rule.fail  # and so does the simultaneous bound
     assert result.status is Status.FAIL
     judged = {t.metric: t.status for t in result.thresholds}
-    assert judged["demographic_parity_difference"] is Status.FAIL
+    assert judged["demographic_parity_difference_lower_bound"] is Status.FAIL
     assert "sex" in result.headline and "Female" in result.headline
 
 
 def test_adult_mlp_is_judged_by_the_same_policy(zoo_fairness):
     result = zoo_fairness["adult-mlp"]
-    rule = Policy.default().rule("fairness_disparities", "demographic_parity_difference")
+    rule = Policy.default().rule("fairness_disparities",
+                                 "demographic_parity_difference_lower_bound")
     row = result.tables["disparities"].loc[("sex", "demographic_parity_difference")]
     assert row["value"] == pytest.approx(0.193, abs=1e-3)
-    assert rule.warn < row["value"] < rule.fail  # by sex: a warning, not a failure
+    assert rule.warn < row["calibrated_bound"] < row["value"] < rule.fail  # by sex: a warning
     assert row["upper"] < zoo_fairness["adult-mlp-biased"].tables["disparities"].loc[
         ("sex", "demographic_parity_difference"), "lower"]
     assert {t.metric for t in result.thresholds} == {
-        "demographic_parity_difference", "equalized_odds_difference", "disparate_impact_ratio"}
+        "demographic_parity_difference_lower_bound", "equalized_odds_difference_lower_bound",
+        "disparate_impact_ratio_upper_bound"}
 
 
 @pytest.mark.parametrize("name, options", [

@@ -52,12 +52,16 @@ def test_gender_pairs_cover_the_weat_gender_terms():
 # -- hand-computed values on a stub model -----------------------------------------------
 
 
+_VOCABULARY = {"he", "his", "her", "is", "good", "bad", "film", "nothing", "here"}
+
+
 def _tokenizer(texts):
-    """Id 2 for 'she', 1 for every other word, 0 for padding; 8 ids per text."""
+    """Id 2 for 'she', 3 for the other words it knows, 1 for unknown ones, 0 pads; 8 ids."""
     ids = np.zeros((len(texts), 8), dtype=np.int64)
     for row, text in enumerate(texts):
         words = re.findall(r"\w+", text.lower())[:8]
-        ids[row, :len(words)] = [SHE if w == "she" else 1 for w in words]
+        ids[row, :len(words)] = [SHE if w == "she" else 3 if w in _VOCABULARY else 1
+                                 for w in words]
     return ids
 
 
@@ -84,13 +88,66 @@ def test_stub_flip_rate_and_shift_match_hand_values(stub_result):
     # toward the female version: +0.7, +0.7, 0
     assert metrics["mean_score_shift"].value == pytest.approx(1.4 / 3)
     assert stub_result.tables["swap_sets"].loc["gender words", "sentences_affected"] == 3
-    # no template contains 'she', so every name scores 0.2: no gap
-    assert metrics["name_group_score_gap"].value == pytest.approx(0.0)
+    # the tokenizer knows no name: no template is scored, no name gap is judged
+    assert "name_group_score_gap" not in metrics
+    assert metrics["name_in_vocabulary_coverage"].value == 0.0
+    assert not stub_result.tables["name_group_gaps"]["judged"].any()
     terms = stub_result.tables["term_sensitivity"]
     top = terms.set_index("term").loc[["he -> she", "she -> he"]]
     assert top["mean_effect"].tolist() == pytest.approx([0.7, -0.7])
     examples = stub_result.tables["examples"]
     assert "[[she]] is good" in examples["counterfactual"].tolist()
+
+
+def _named_case(n_male, n_female):
+    """A tokenizer that knows the first names of each WEAT gender group; male ones score 0.8."""
+    from auditkit._resources import weat_terms
+
+    weat = weat_terms()
+    male = weat["male_names"]["words"][:n_male]
+    female = weat["female_names"]["words"][:n_female]
+
+    def tokenizer(texts):
+        ids = np.zeros((len(texts), 8), dtype=np.int64)
+        for row, text in enumerate(texts):
+            words = re.findall(r"\w+", text)[:8]
+            ids[row, :len(words)] = [4 if w in male else 5 if w in female else
+                                     3 if w.lower() in _VOCABULARY else 1 for w in words]
+        return ids
+
+    def model(ids):
+        ids = np.asarray(ids)
+        positive = np.where((ids == 4).any(1), 0.8, np.where((ids == 5).any(1), 0.3, 0.5))
+        return np.column_stack([1 - positive, positive])
+
+    texts = ["he is good", "his film"]
+    data = AuditData(tokenizer(texts), [1, 0], modality="text", tokenizer=tokenizer,
+                     texts=texts)
+    return wrap_model(model), data, male, female
+
+
+def test_unknown_names_are_left_out_and_a_gap_needs_enough_known_names():
+    model, data, male, female = _named_case(6, 2)
+    result = _run(model, data)
+    coverage = result.tables["vocabulary_coverage"]
+    assert coverage.loc["Male names", "n_in_vocabulary"] == 6
+    assert coverage.loc["Female names", "n_in_vocabulary"] == 2
+    assert coverage.loc["Female names", "in_vocabulary_coverage"] == pytest.approx(2 / 8)
+    groups = result.tables["name_groups"]
+    # unknown names are not averaged in: every known male name scores 0.8, female 0.3
+    assert groups.loc["Male names", "mean_score"] == pytest.approx(0.8)
+    assert groups.loc["Female names", "mean_score"] == pytest.approx(0.3)
+    gaps = result.tables["name_group_gaps"]
+    assert gaps.loc["names: male / female", "gap"] == pytest.approx(0.5)
+    assert not gaps["judged"].any()  # 2 female names < min_known_terms=5
+    assert "name_group_score_gap" not in result.metrics
+    assert "not judged" in result.headline
+    judged = _run(model, data, min_known_terms=2)
+    gap = judged.metrics["name_group_score_gap"]
+    assert gap.value == pytest.approx(0.5) and gap.n == 8
+    assert gap.lower == pytest.approx(0.5) and gap.upper == pytest.approx(0.5)
+    terms = judged.tables["term_sensitivity"]
+    assert set(terms.loc[terms["source"] == "templates", "term"]) <= set(male) | set(female)
 
 
 def test_result_round_trips_through_json(stub_result):
@@ -122,10 +179,17 @@ def test_zoo_text_models_report_finite_numbers(name):
     adapter = wrap_model(model, device="cpu")
     result = _run(adapter, data)
     assert result.status is Status.INFO
-    for metric in ("counterfactual_flip_rate", "mean_absolute_score_shift", "mean_score_shift",
-                   "name_group_score_gap"):
+    for metric in ("counterfactual_flip_rate", "mean_absolute_score_shift", "mean_score_shift"):
         m = result.metrics[metric]
         assert np.isfinite(m.value) and m.lower <= m.value <= m.upper and m.n > 0
+    # The zoo tokenizer knows none of the 18 African American names and 3 of the 8 female
+    # names: too few to judge a name gap, which is reported but not judged.
+    coverage = result.tables["vocabulary_coverage"]["n_in_vocabulary"]
+    assert (coverage["Male names"], coverage["Female names"]) == (7, 3)
+    assert coverage["African American names"] == 0
+    assert "name_group_score_gap" not in result.metrics
+    gaps = result.tables["name_group_gaps"]
+    assert not gaps["judged"].any() and np.isfinite(gaps.loc["names: male / female", "gap"])
     groups = result.tables["name_groups"]
     assert (groups["n_templates"] == len(TEMPLATES)).all()
     assert len(result.tables["term_sensitivity"]) == 15

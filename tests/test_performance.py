@@ -15,8 +15,17 @@ from sklearn import metrics as skm
 import auditkit._stats as stats
 from auditkit import AuditData, CheckContext, wrap_model
 from auditkit._stats import expected_calibration_error
-from auditkit.checks import PerformanceCalibration, PerformanceConfusionMatrix, PerformanceMetrics
+from auditkit.checks import (
+    PerformanceCalibration,
+    PerformanceConfusionMatrix,
+    PerformanceGeneralisation,
+    PerformanceMetrics,
+)
 
+#: Metrics with a closed-form interval, and its method.
+CLOSED_FORM = {"accuracy": "Wilson score interval",
+               "balanced_accuracy": "MOVER-Wilson interval of a mean of proportions "
+                                    "(Zou & Donner 2008)"}
 METRIC_NAMES = ["accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro",
                 "roc_auc", "log_loss", "brier_score"]
 
@@ -223,7 +232,7 @@ def test_intervals_contain_the_point_estimate(case):
         assert metric.lower <= metric.value <= metric.upper, name
         assert metric.lower < metric.upper, name
         assert metric.confidence == 0.95
-        assert metric.method == "percentile bootstrap, 300 resamples"
+        assert metric.method == CLOSED_FORM.get(name, "percentile bootstrap, 300 resamples"), name
 
 
 def test_intervals_are_deterministic_for_a_seed_and_change_with_it(logreg, binary_data):
@@ -254,14 +263,17 @@ def test_intervals_narrow_with_more_samples(logreg, make_binary):
         assert width_large < width_small / 2, name  # about sqrt(20) narrower
 
 
-def test_no_resamples_gives_no_interval(logreg, binary_data):
+def test_no_resamples_gives_no_bootstrap_interval_but_closed_forms_stay(logreg, binary_data):
     result = run(PerformanceMetrics(n_resamples=0), logreg, binary_data)
-    for metric in result.metrics.values():
+    for name, metric in result.metrics.items():
+        assert metric.n == binary_data.n_samples
+        if name in CLOSED_FORM:  # a closed form costs nothing: always there
+            assert metric.has_interval and metric.method == CLOSED_FORM[name]
+            continue
         assert (metric.lower, metric.upper, metric.confidence, metric.method) == (
             None, None, None, None)
         assert not metric.has_interval
-        assert metric.n == binary_data.n_samples
-    assert "CI" not in result.headline
+    assert "Wilson CI" in result.headline
 
 
 def test_interval_level_follows_confidence(logreg, binary_data):
@@ -337,6 +349,8 @@ def test_check_intervals_equal_a_naive_loop_over_the_same_resamples(
             for name, value in sklearn_metrics(data.y[index], proba[index]).items():
                 naive[name].append(value)
     for name in METRIC_NAMES:
+        if name in CLOSED_FORM:  # not the bootstrap
+            continue
         lower, upper = np.quantile(naive[name], [0.025, 0.975])
         metric = result.metrics[name]
         assert metric.lower == pytest.approx(lower, rel=1e-9, abs=1e-12), name
@@ -437,3 +451,229 @@ def test_bootstrap_refuses_a_statistic_another_process_cannot_import():
     with pytest.raises(TypeError, match="module-level function"):
         stats.bootstrap(lambda shared, counts: {"mean": counts.mean(axis=1)}, 5, spec=spec,
                         rng=rng)
+
+
+# -- closed-form intervals of proportions ------------------------------------------------------
+
+
+@pytest.mark.parametrize("k, n", [(0, 30), (1, 30), (15, 30), (29, 30), (30, 30), (412, 517)])
+def test_wilson_and_clopper_pearson_equal_scipy(k, n):
+    from scipy.stats import binomtest
+
+    for method, function in (("wilson", stats.wilson_interval),
+                             ("exact", stats.clopper_pearson_interval)):
+        expected = binomtest(k, n).proportion_ci(0.9, method=method)
+        lower, upper = function(k, n, 0.9)
+        assert float(lower) == pytest.approx(expected.low, abs=1e-12), method
+        assert float(upper) == pytest.approx(expected.high, abs=1e-12), method
+
+
+def test_proportion_intervals_are_nan_without_trials():
+    for function in (stats.wilson_interval, stats.clopper_pearson_interval):
+        assert all(np.isnan(function(0, 0)))
+
+
+def test_newcombe_interval_by_hand():
+    # Newcombe (1998), method 10: d -/+ sqrt of the squared distances to the Wilson bounds.
+    (l1, u1), (l2, u2) = stats.wilson_interval(56, 70), stats.wilson_interval(48, 80)
+    d = 56 / 70 - 48 / 80
+    lower, upper = stats.newcombe_interval(56, 70, 48, 80)
+    assert lower == pytest.approx(d - np.sqrt((0.8 - l1) ** 2 + (u2 - 0.6) ** 2), abs=1e-15)
+    assert upper == pytest.approx(d + np.sqrt((u1 - 0.8) ** 2 + (0.6 - l2) ** 2), abs=1e-15)
+    # Newcombe's worked example 56/70 - 48/80: 0.0524 to 0.3339 (his table II, method 10)
+    assert (round(lower, 4), round(upper, 4)) == (0.0524, 0.3339)
+
+
+def test_balanced_accuracy_interval_is_mover_over_class_recalls_and_covers(logreg,
+                                                                          binary_data):
+    result = run(PerformanceMetrics(n_resamples=0), logreg, binary_data)
+    guess = logreg.predict_proba(binary_data.X).argmax(axis=1)
+    hits = [int(((guess == k) & (binary_data.y == k)).sum()) for k in (0, 1)]
+    support = [int((binary_data.y == k).sum()) for k in (0, 1)]
+    metric = result.metrics["balanced_accuracy"]
+    assert (metric.lower, metric.upper) == stats.mover_mean_interval(hits, support)
+    # Zou & Donner's form by hand: each recall's distance to its Wilson bound, in quadrature.
+    recall = np.array(hits) / np.array(support)
+    lower, _ = stats.wilson_interval(hits, support)
+    assert metric.lower == pytest.approx(recall.mean() - np.sqrt(np.sum(((recall - lower) / 2)
+                                                                        ** 2)))
+    # Exact coverage, over every outcome, with classes of 15 and 10 rows (recalls 0.95, 0.9):
+    # 92.1%, near the nominal 95% where a bootstrap of a perfect sample gives [1, 1].
+    from scipy.stats import binom
+
+    truth, coverage = (0.95 + 0.9) / 2, 0.0
+    for k1 in range(16):
+        for k2 in range(11):
+            low, high = stats.mover_mean_interval([k1, k2], [15, 10])
+            coverage += binom.pmf(k1, 15, 0.95) * binom.pmf(k2, 10, 0.9) * (low <= truth <= high)
+    assert 0.91 <= coverage <= 0.98, coverage
+
+
+def _lookup_black_box(X):
+    """P(class 1) is column 0 of X: the test data decides which predictions are right."""
+    p = np.asarray(X, dtype=np.float64)[:, 0]
+    return np.column_stack([1.0 - p, p])
+
+
+@pytest.mark.parametrize("true_accuracy", [0.95, 1.0])
+def test_accuracy_interval_covers_the_truth_at_n_30_by_simulation(true_accuracy):
+    """At n = 30, the accuracy interval covers the true accuracy at about 95%, never [1, 1]."""
+    rng = np.random.default_rng(2024)
+    n = 30
+    y = np.arange(n) % 2
+    # Through the check, on a few simulated samples: its interval is the Wilson interval.
+    for _ in range(20):
+        right = rng.random(n) < true_accuracy
+        score = np.where(right == (y == 1), 0.9, 0.1)  # argmax right exactly where `right`
+        data = AuditData(np.column_stack([score, np.zeros(n)]), y)
+        metric = run(PerformanceMetrics(n_resamples=0), _lookup_black_box, data).metrics[
+            "accuracy"]
+        assert metric.value == pytest.approx(right.mean())
+        lower, upper = stats.wilson_interval(int(right.sum()), n)
+        assert (metric.lower, metric.upper) == (float(lower), float(upper))
+        assert metric.lower < 1.0  # never the degenerate [1, 1] of a bootstrap
+    # Coverage over many simulated samples (the count of right answers is all that matters).
+    hits = rng.binomial(n, true_accuracy, size=20_000)
+    lower, upper = stats.wilson_interval(hits, n)
+    coverage = float(np.mean((lower <= true_accuracy) & (true_accuracy <= upper)))
+    assert (upper - lower).min() > 0.1
+    if true_accuracy == 1.0:
+        assert coverage == 1.0
+    else:  # the exact Wilson coverage at n = 30, p = 0.95 is 93.9%
+        assert 0.925 <= coverage <= 0.97, coverage
+
+
+def test_perfect_accuracy_at_n_30_has_an_honest_interval():
+    y = np.arange(30) % 2
+    data = AuditData(np.column_stack([np.where(y == 1, 0.9, 0.1), np.zeros(30)]), y)
+    result = run(PerformanceMetrics(n_resamples=200), _lookup_black_box, data)
+    accuracy = result.metrics["accuracy"]
+    assert (accuracy.value, accuracy.upper) == (1.0, 1.0)
+    assert accuracy.lower == pytest.approx(0.8865, abs=1e-4)  # Wilson, 30 of 30
+    assert accuracy.method == "Wilson score interval"
+    balanced = result.metrics["balanced_accuracy"]
+    assert (balanced.value, balanced.upper) == (1.0, 1.0) and balanced.lower < 0.9
+    intervals = result.tables["per_class_intervals"]
+    assert (intervals["recall_lower"] < 1.0).all() and (intervals["recall_upper"] == 1.0).all()
+
+
+def test_per_class_intervals_are_wilson_intervals_of_precision_and_recall(case):
+    model, data, proba = case
+    table = run(PerformanceMetrics(n_resamples=0), model, data).tables["per_class_intervals"]
+    guess = np.argmax(proba, axis=1)
+    for k in range(proba.shape[1]):
+        hits = int(((guess == k) & (data.y == k)).sum())
+        for kind, total in (("recall", int((data.y == k).sum())),
+                            ("precision", int((guess == k).sum()))):
+            lower, upper = stats.wilson_interval(hits, total)
+            np.testing.assert_allclose(table.iloc[k][[f"{kind}_lower", f"{kind}_upper"]]
+                                       .to_numpy(dtype=float), [lower, upper], rtol=1e-12)
+
+
+def test_error_rate_and_calibration_accuracy_have_wilson_intervals(logreg, binary_data):
+    error = run(PerformanceConfusionMatrix(), logreg, binary_data).metrics["error_rate"]
+    accuracy = run(PerformanceCalibration(n_resamples=0), logreg, binary_data).metrics[
+        "accuracy"]
+    n = binary_data.n_samples
+    errors = round(error.value * n)
+    np.testing.assert_allclose([error.lower, error.upper], stats.wilson_interval(errors, n))
+    np.testing.assert_allclose([accuracy.lower, accuracy.upper],
+                               stats.wilson_interval(n - errors, n))
+    assert error.method == accuracy.method == "Wilson score interval"
+
+
+# -- the generalisation gap --------------------------------------------------------------------
+
+
+def _split(rng, n, accuracy):
+    y = np.arange(n) % 2
+    right = rng.random(n) < accuracy
+    score = np.where(right == (y == 1), 0.8, 0.2)
+    return np.column_stack([score, np.zeros(n)]), y
+
+
+def test_generalisation_skips_without_a_training_split(logreg, binary_arrays):
+    from auditkit.checks.performance.generalisation import NO_TRAIN
+
+    X, y, _ = binary_arrays
+    result = run(PerformanceGeneralisation(), logreg, AuditData(X, y))
+    assert result.status.value == "SKIP"
+    assert result.headline == NO_TRAIN
+    assert "no training split" in result.headline
+
+
+def test_generalisation_by_hand():
+    # train: 40 of 40 right at confidence 0.8; test: 30 of 50 right.
+    X_train = np.column_stack([np.where(np.arange(40) % 2 == 1, 0.8, 0.2), np.zeros(40)])
+    y_train = np.arange(40) % 2
+    y_test = np.arange(50) % 2
+    right = np.arange(50) < 30
+    X_test = np.column_stack([np.where(right == (y_test == 1), 0.8, 0.2), np.zeros(50)])
+    data = AuditData(X_test, y_test, train=(X_train, y_train))
+    result = run(PerformanceGeneralisation(), _lookup_black_box, data)
+    metrics = result.metrics
+    assert metrics["train_accuracy"].value == 1.0 and metrics["test_accuracy"].value == 0.6
+    assert metrics["accuracy_gap"].value == pytest.approx(0.4)
+    lower, upper = stats.newcombe_interval(40, 40, 30, 50)
+    assert (metrics["accuracy_gap"].lower, metrics["accuracy_gap"].upper) == (lower, upper)
+    assert metrics["accuracy_gap_lower_bound"].value == lower
+    # log loss: -log 0.8 on every right row, -log 0.2 on every wrong one
+    assert metrics["train_log_loss"].value == pytest.approx(-np.log(0.8))
+    test_loss = (30 * -np.log(0.8) + 20 * -np.log(0.2)) / 50
+    assert metrics["test_log_loss"].value == pytest.approx(test_loss)
+    assert metrics["log_loss_gap"].value == pytest.approx(test_loss + np.log(0.8))
+    assert list(result.tables["splits"].index) == ["train", "test"]
+    assert "gap of +40.0 points" in result.headline
+
+
+def test_generalisation_draws_at_most_max_train_samples(logreg, binary_data):
+    full = run(PerformanceGeneralisation(), logreg, binary_data)
+    drawn = run(PerformanceGeneralisation(max_train_samples=50), logreg, binary_data)
+    assert full.metrics["train_accuracy"].n == len(binary_data.train.y)
+    assert drawn.metrics["train_accuracy"].n == 50
+    assert "drawn from" in drawn.headline and "drawn from" not in full.headline
+    assert drawn.metrics == run(PerformanceGeneralisation(max_train_samples=50), logreg,
+                                binary_data).metrics
+
+
+def test_generalisation_false_alarm_rate_on_equal_accuracy_by_simulation():
+    """Train and test with the same true accuracy: WARN or FAIL at most at the one-sided 2.5%."""
+    from auditkit import Policy
+
+    policy, rng = Policy.default(), np.random.default_rng(11)
+    alarms, n_simulations = 0, 300
+    for i in range(n_simulations):
+        n_train = (30, 100, 400)[i % 3]  # small training splits are where noise is loud
+        accuracy = (0.7, 0.9, 0.97)[(i // 3) % 3]
+        X_train, y_train = _split(rng, n_train, accuracy)
+        X_test, y_test = _split(rng, 200, accuracy)
+        data = AuditData(X_test, y_test, train=(X_train, y_train))
+        result = policy.judge(run(PerformanceGeneralisation(), _lookup_black_box, data))
+        alarms += result.status.value in ("WARN", "FAIL")
+    assert alarms / n_simulations <= 0.025, alarms
+
+
+def test_generalisation_verdict_is_on_the_lower_bound():
+    from auditkit import Policy
+
+    rule = Policy.default().rule("performance_generalisation", "accuracy_gap_lower_bound")
+    assert rule is not None and rule.direction == "lower_is_better"
+    assert PerformanceGeneralisation.verdict_metrics == ("accuracy_gap_lower_bound",)
+
+
+def test_adult_mlp_overfit_fails_and_adult_mlp_does_not():
+    from auditkit import Policy, audit, zoo
+
+    outcomes = {}
+    for name in ("adult-mlp", "adult-mlp-overfit"):
+        model, data = zoo.load(name)
+        result = audit(model, data, checks=["performance_generalisation"], policy=Policy.default(),
+                       progress=False, device="cpu")["performance_generalisation"]
+        outcomes[name] = result
+    overfit, clean = outcomes["adult-mlp-overfit"], outcomes["adult-mlp"]
+    assert overfit.status.value == "FAIL"
+    assert overfit.metrics["train_accuracy"].value == pytest.approx(0.9975)
+    assert overfit.metrics["accuracy_gap"].value > 0.15
+    assert overfit.metrics["accuracy_gap_lower_bound"].value > 0.10
+    assert clean.status.value == "PASS"
+    assert abs(clean.metrics["accuracy_gap"].value) < 0.02

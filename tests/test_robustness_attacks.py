@@ -1,7 +1,9 @@
 """The gradient and black-box attacks: formulas on fixed models, budgets, and the zoo CNNs.
 
 FGSM and DeepFool are checked against their closed forms on linear models;
-PGD and Square against their budgets and the valid box; the robustness checks
+APGD against the formulas of Croce & Hein (2020) (DLR loss, checkpoints, the
+first step and the momentum step) on a linear model, and against PGD on the
+zoo CNNs; PGD and Square against their budgets and the valid box; the robustness checks
 against the planted defect of the zoo (mnist-cnn is not robust, its
 adversarially trained twin is), and the gradient-masking check against a model
 whose gradients are useless by construction.
@@ -15,7 +17,7 @@ import torch
 from torch import nn
 
 from auditkit import AuditData, CheckContext, Status, get_check, wrap_model, zoo
-from auditkit.attacks import Domain, deepfool, fgsm, pgd, square_linf
+from auditkit.attacks import Domain, apgd, deepfool, dlr_loss, fgsm, pgd, square_linf
 from auditkit.exceptions import AuditkitError
 
 UNIT = Domain.from_arrays(np.zeros(4), np.ones(4))
@@ -98,6 +100,112 @@ def test_deepfool_on_a_binary_linear_model_finds_the_distance_to_the_hyperplane(
     assert outcome.success.all()
     # one exact step lands on the boundary (plus DeepFool's 1e-4 nudge across it)
     np.testing.assert_allclose(distance, expected + 1e-4 / np.linalg.norm(w), rtol=1e-3)
+
+
+def test_dlr_loss_is_the_papers_ratio():
+    z = torch.tensor([[3.0, 1.0, 0.5, -1.0, 2.0]])  # sorted: 3, 2, 1, 0.5, -1
+    y = torch.tensor([4])
+    # untargeted: -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3)
+    assert dlr_loss(z, y).item() == pytest.approx(-(2.0 - 3.0) / (3.0 - 1.0))
+    # targeted at t: -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)
+    assert dlr_loss(z, y, torch.tensor([1])).item() == pytest.approx(
+        -(2.0 - 1.0) / (3.0 - (1.0 + 0.5) / 2))
+    # invariant to shifting and scaling the logits
+    assert dlr_loss(7 * z + 3, y).item() == pytest.approx(dlr_loss(z, y).item())
+
+
+def test_apgd_checkpoints_follow_the_papers_schedule():
+    from auditkit.checks.robustness._attacks import apgd_checkpoints
+
+    # p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06): the iterations of
+    # the authors' code for 100 iterations
+    assert apgd_checkpoints(100) == [22, 41, 57, 70, 80, 87, 93, 99]
+
+
+def test_apgd_first_steps_on_a_linear_model_are_the_papers_updates(linear):
+    # L2, from a point deep inside its class (no step can break it, the box never binds):
+    # the gradient turns between steps, so the momentum step moves the point
+    x = torch.full((1, 4), 0.5)
+    W = linear.weight.detach().double()
+    y = linear(x).argmax(1)
+    eps = 0.2
+
+    def grad(point):
+        g = (torch.softmax(linear(point.float()).double(), 1)
+             - torch.eye(3, dtype=torch.float64)[y]) @ W
+        return g / g.norm()
+
+    def project(point):
+        delta = point - x.double()
+        return x.double() + delta * min(1.0, eps / delta.norm().item())
+
+    with torch.no_grad():
+        x0 = x.double()
+        x1 = project(x0 + 2 * eps * grad(x0))  # eta_0 = 2 eps, no momentum
+        z2 = project(x1 + 2 * eps * grad(x1))
+        x2 = project(x1 + 0.75 * (z2 - x1) + 0.25 * (x1 - x0))  # momentum 0.75
+        losses = [torch.nn.functional.cross_entropy(linear(p.float()), y).item()
+                  for p in (x0, x1, x2)]
+    assert losses[0] < losses[1] < losses[2] and (x2 - x1).abs().max() > 1e-3
+    # APGD returns the point of highest loss among its iterates: the last one here
+    for steps, expected in ((1, x1), (2, x2)):
+        outcome = apgd(linear, x, y, eps, domain=UNIT, norm="l2", steps=steps,
+                       random_start=False)
+        assert not outcome.success.any()
+        np.testing.assert_allclose(outcome.adversarial.numpy(), expected.numpy(), atol=1e-5)
+
+
+def test_apgd_halves_its_step_and_returns_to_the_best_point_when_it_stalls(linear):
+    # a linear model under L-inf: after the first step the iterate sits at the corner the
+    # gradient's sign points to, so the loss stops rising and every checkpoint halves
+    x = torch.full((1, 4), 0.5)
+    y = linear(x).argmax(1)
+    outcome = apgd(linear, x, y, 0.02, domain=UNIT, steps=30, random_start=False)
+    W = linear.weight.detach().double()
+    with torch.no_grad():
+        g = (torch.softmax(linear(x).double(), 1) - torch.eye(3, dtype=torch.float64)[y]) @ W
+    np.testing.assert_allclose(outcome.adversarial.numpy(), (x + 0.02 * g.sign()).numpy(),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("norm, eps", [("linf", 0.1), ("l2", 0.5)])
+@pytest.mark.parametrize("loss, targets", [("ce", 0), ("dlr", 0), ("dlr", 2)])
+def test_apgd_stays_in_the_ball_and_the_box(linear, norm, eps, loss, targets):
+    rng = np.random.default_rng(2)
+    x = torch.tensor(rng.uniform(0, 1, size=(64, 4)), dtype=torch.float32)
+    y = torch.tensor(rng.integers(0, 3, size=64))
+    outcome = apgd(linear, x, y, eps, domain=UNIT, norm=norm, steps=15, restarts=2, loss=loss,
+                   target_classes=targets)
+    delta = outcome.adversarial - x
+    size = delta.abs().amax(1) if norm == "linf" else delta.norm(dim=1)
+    assert (size <= eps + 1e-5).all()
+    assert outcome.adversarial.min() >= 0 and outcome.adversarial.max() <= 1
+    predicted = linear(outcome.adversarial).argmax(1)
+    np.testing.assert_array_equal(outcome.success.numpy(), (predicted != y).numpy())
+
+
+def test_apgd_leaves_masked_values_alone(linear):
+    domain = Domain.from_arrays(np.zeros(4), np.ones(4), np.array([1.0, 0.0, 1.0, 0.0]))
+    x = torch.rand(32, 4, generator=torch.Generator().manual_seed(3))
+    y = linear(x).argmax(1)
+    outcome = apgd(linear, x, y, 0.3, domain=domain, steps=10, loss="dlr", target_classes=2)
+    torch.testing.assert_close(outcome.adversarial[:, [1, 3]], x[:, [1, 3]])
+
+
+def test_apgd_is_never_weaker_than_pgd_on_the_zoo_cnns(mnist, mnist_robust):
+    from auditkit.attacks import frozen_parameters
+
+    for model, data in (mnist, mnist_robust):
+        x = torch.from_numpy(np.array(data.X[:40], dtype=np.float32))
+        y = torch.from_numpy(np.array(data.y[:40], dtype=np.int64))
+        with frozen_parameters(model):
+            plain = pgd(model, x, y, 0.3, domain=UNIT, steps=20)
+            auto = apgd(model, x, y, 0.3, domain=UNIT, steps=20)
+        assert auto.success.sum() >= plain.success.sum()
+        assert ((auto.adversarial - x).abs().amax() <= 0.3 + 1e-6)
+        with torch.inference_mode():
+            np.testing.assert_array_equal(auto.success.numpy(),
+                                          (model(auto.adversarial).argmax(1) != y).numpy())
 
 
 # -- budgets, boxes and masks ---------------------------------------------------------------
@@ -191,7 +299,11 @@ def test_pgd_breaks_mnist_cnn_and_not_its_robust_twin(mnist, mnist_robust):
         assert f"robust accuracy is {robust.value:.1%} [{robust.lower:.1%}" in result.headline
         assert "keeps" not in result.headline and "loses" not in result.headline
     curve = weak.tables["curve"]
-    assert (curve["FGSM"] >= curve["PGD (CE)"] - 1e-9).all()  # PGD at least as strong as FGSM
+    # APGD at least as strong as FGSM; each stage of the ensemble at least as strong as the last
+    assert (curve["FGSM"] >= curve["APGD (CE)"] - 1e-9).all()
+    assert (curve["APGD (CE)"] >= curve["APGD (CE + T)"]).all()
+    assert curve["APGD (CE + T + Square)"].isna().sum() == 1  # Square at epsilon only
+    assert weak.metrics["robust_accuracy"].value == curve["APGD (CE + T + Square)"].iloc[0]
 
 
 def test_black_box_square_breaks_the_plain_cnn(mnist):
@@ -245,6 +357,15 @@ def test_gradient_masking_is_flagged_for_a_model_with_useless_gradients(mnist):
     assert honest.metrics["gradient_masking_flags"].value <= 1
 
 
+def test_pgd_stays_a_named_option(mnist):
+    model, data = mnist
+    result = _run("robustness_pgd", model, data, n_samples=30, epsilons=(0.1,), attack="pgd",
+                  steps=5)
+    assert result.headline.startswith("Under PGD (L-inf, eps 0.1, CE + margin, 5 steps)")
+    assert list(result.tables["curve"].columns) == ["epsilon", "PGD (CE)", "PGD (CE + margin)",
+                                                    "FGSM"]
+
+
 def test_robustness_checks_are_deterministic(mnist):
     model, data = mnist
     a = _run("robustness_pgd", model, data, n_samples=30, epsilons=(0.1,), steps=5)
@@ -266,6 +387,8 @@ def test_gradient_checks_skip_tabular_text_and_black_boxes(mnist):
     ("robustness_pgd", {"epsilons": (0.2, 0.1)}, "epsilons"),
     ("robustness_pgd", {"epsilon": 0.7}, "epsilon"),
     ("robustness_pgd", {"losses": ("hinge",)}, "losses"),
+    ("robustness_pgd", {"attack": "fab"}, "attack"),
+    ("robustness_pgd", {"target_classes": -1}, "target_classes"),
     ("robustness_pgd", {"steps": 0}, "steps"),
     ("robustness_pgd_l2", {"epsilons": (-1.0,)}, "epsilons"),
     ("robustness_square", {"n_queries": 0}, "n_queries"),

@@ -148,3 +148,23 @@ def predictions(model: ModelAdapter, data: AuditData, context: CheckContext) -> 
         return Predictions(model.label_indices(data.y), proba, tuple(names))
 
     return context.shared("predictions", id(model), compute)
+
+
+def class_margin(proba: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Probability of the target class minus the largest other probability (< 0: flipped).
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n, n_classes)
+    target : ndarray of int, shape (n,)
+        The target class of each row (column index).
+
+    Returns
+    -------
+    ndarray of shape (n,)
+    """
+    rows = np.arange(len(proba))
+    own = proba[rows, target]
+    others = np.array(proba, dtype=np.float64, copy=True)
+    others[rows, target] = -np.inf
+    return own - others.max(axis=1)

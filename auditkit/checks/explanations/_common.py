@@ -9,9 +9,12 @@ the explanation can be trusted:
 - deletion and insertion curves (Petsiuk et al. 2018): remove (or add) units
   in order of attribution and follow the explained class's probability, against
   the same curves for random orderings;
-- the model-randomisation sanity check (Adebayo et al. 2018): rank correlation
-  between explanations of the trained model and of a copy with re-initialised
-  weights; an explanation that does not change is not explaining the model;
+- the model-randomisation sanity check (Adebayo et al. 2018), a diagnostic of
+  the *method*: rank correlation between explanations of the trained model and
+  of several copies with re-initialised weights, against the null distribution
+  of correlations between the random copies themselves, and cascading from the
+  top layer down; an explanation that survives randomisation better than
+  unrelated models agree is not explaining the model;
 - max-sensitivity (Yeh et al. 2019): the largest relative change of the
   attributions under small input noise.
 
@@ -26,7 +29,8 @@ import inspect
 import textwrap
 import threading
 from dataclasses import dataclass
-from numbers import Real
+from itertools import combinations
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -39,7 +43,8 @@ from ...inputs import AuditData, GroupSpace, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, map_units
 from .._classification import Predictions, predictions
-from .._params import BOOLEAN, NON_NEGATIVE_INT, POSITIVE_INT, Interval
+from .._params import BOOLEAN, NON_NEGATIVE_INT, POSITIVE_INT, SAMPLE_SIZE, Interval
+from ._sanity import MARGIN, Sanity
 
 __all__ = ["Attributions", "Evaluation", "Explained", "ExplanationCheck", "Units",
            "explained_samples", "rank_correlation", "units_for"]
@@ -120,6 +125,14 @@ class Units:
         """Which units exist in each sample, (n, n_units) bool."""
         return np.ones((len(X), self.n_units), dtype=bool)
 
+    def active(self, X: np.ndarray) -> np.ndarray:
+        """Weight of each input element in a method without a baseline, shaped like X.
+
+        Ones, except for one-hot columns (tabular units), which carry the input
+        itself: only the active category counts.
+        """
+        return np.ones_like(X, dtype=np.float64)
+
     def pool(self, attributions: np.ndarray, *, how: str = "sum") -> np.ndarray:
         """Attributions shaped like the inputs -> (n, n_units)."""
         flat = attributions.reshape(len(attributions), -1)
@@ -140,20 +153,37 @@ class Units:
 
 
 class TabularUnits(Units):
-    """One unit per original feature; removed features take the reference mean."""
+    """One unit per original feature; removed features take the reference mean.
+
+    A one-hot feature's attribution is the sum over its columns of gradient
+    times displacement, the same rule for every gradient method, so that it
+    does not grow with the number of categories: Integrated Gradients and
+    GradientShap already give each column ``(x - baseline) * gradient`` (the
+    group's sum is the method's own attribution of the group, completeness
+    included); Saliency, which has no baseline, counts the active column's
+    gradient only (see :meth:`active`). Summing ``|gradient|`` over every
+    column instead ranks the features with most categories first whatever
+    the weights.
+    """
 
     def __init__(self, data: AuditData) -> None:
         space = GroupSpace(data)
         self.names = space.names
         self.n_units = len(space.names)
         self.unit_of = np.zeros(data.X.shape[1], dtype=np.int64)
+        self.onehot = np.zeros(data.X.shape[1], dtype=bool)
         for j, columns in enumerate(space.columns):
             self.unit_of[columns] = j
+            self.onehot[columns] = space.categorical[j]
         source = data.reference_inputs
         self._baseline = np.asarray(source, dtype=np.float64).mean(axis=0).astype(np.float32)
 
     def baseline(self, X: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self._baseline, X.shape).astype(X.dtype)
+
+    def active(self, X: np.ndarray) -> np.ndarray:
+        """Ones for numeric columns, the (0 or 1) input for one-hot columns."""
+        return np.where(self.onehot[None, :], X, 1.0).astype(np.float64)
 
 
 class ImageUnits(Units):
@@ -272,16 +302,6 @@ def rank_correlation(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = No
         return np.where(denominator > 0, (ra * rb).sum(axis=1) / denominator, np.nan)
 
 
-def randomised_copy(model: ModelAdapter, seed: int) -> ModelAdapter | None:
-    """The model with every layer re-initialised (Adebayo et al.'s cascading end point).
-
-    None when the model cannot be re-initialised (no ``"randomize"`` capability).
-    """
-    if "randomize" not in model.capabilities:
-        return None
-    return model.randomized_copy(seed, layers="all")
-
-
 def mean_interval(values: np.ndarray, spec: BootstrapSpec,
                   rng: np.random.Generator) -> tuple[float | None, float | None]:
     """Percentile-bootstrap interval of the mean of ``values`` (NaN ignored)."""
@@ -299,7 +319,14 @@ BATCH = 8
 
 #: Options that change how attributions are judged, not the attributions themselves.
 _EVALUATION_OPTIONS = frozenset({"n_display", "steps", "n_random", "sanity_check",
-                                 "sensitivity_draws", "noise", "n_resamples"})
+                                 "n_randomisations", "cascade", "sensitivity_draws", "noise",
+                                 "n_resamples"})
+
+#: Re-initialisations explained at each step of the cascading randomisation.
+CASCADE_SEEDS = 3
+
+#: The most layers the cascade re-initialises one by one (from the output down).
+MAX_CASCADE = 12
 
 # captum hooks layers of the module itself (text embeddings, Grad-CAM); two threads
 # attributing the same module at once would see each other's hooks.
@@ -351,14 +378,14 @@ class Evaluation:
         ``"deletion"`` and ``"insertion"`` curves of the method's ordering.
     random_curves : list of dict
         The same curves for each random ordering.
-    sanity : ndarray of shape (n,) or None
-        Rank correlation with the attributions of a weight-randomised copy
-        (None when not run or the model has no weights to randomise).
+    sanity : Sanity or None
+        The model-randomisation sanity check (None when not run or the model
+        has no weights to randomise).
     """
 
     curves: dict[str, np.ndarray]
     random_curves: list[dict[str, np.ndarray]]
-    sanity: np.ndarray | None
+    sanity: Sanity | None
 
     def areas(self) -> dict[str, np.ndarray]:
         """Per-sample areas under the curves and the faithfulness gain over random orderings."""
@@ -388,6 +415,13 @@ _COMMON_OPTIONS = {
     "steps": ("int", "Points of the deletion and insertion curves."),
     "n_random": ("int", "Random orderings for the random-attribution baseline."),
     "sanity_check": ("bool", "Run the model-randomisation sanity check (models with weights)."),
+    "n_randomisations": ("int", "Re-initialised copies in the sanity check; the test is judged "
+                                "only from 19 on (it can then reach the 5% level)."),
+    "cascade": ("bool", "Also re-initialise the layers one by one from the output down "
+                        "(cascading randomisation, reported as a table)."),
+    "sanity_samples": ("int or None", "Explained samples the re-initialised copies explain "
+                                      "(the first ones; None for all): the sanity check costs "
+                                      "this many explanations per copy."),
     "sensitivity_draws": ("int", "Noisy copies per sample for max-sensitivity (0 to skip)."),
     "noise": ("float", "Noise radius for max-sensitivity, as a fraction of each feature's "
                        "standard deviation in the reference data (images: of the pixel range)."),
@@ -424,6 +458,15 @@ class ExplanationCheck(Check):
         Random orderings for the random-attribution baseline.
     sanity_check : bool, default=True
         Run the model-randomisation sanity check (models with weights).
+    n_randomisations : int, default=19
+        Re-initialised copies in the sanity check; the test is judged only
+        from 19 on (it can then reach the 5% level).
+    cascade : bool, default=False
+        Also re-initialise the layers one by one from the output down
+        (cascading randomisation, reported as a table).
+    sanity_samples : int or None, default=8
+        Explained samples the re-initialised copies explain (the first ones;
+        None for all): the sanity check costs this many explanations per copy.
     sensitivity_draws : int, default=3
         Noisy copies per sample for max-sensitivity (0 to skip).
     noise : float, default=0.05
@@ -443,6 +486,9 @@ class ExplanationCheck(Check):
         "steps": POSITIVE_INT,
         "n_random": POSITIVE_INT,
         "sanity_check": BOOLEAN,
+        "n_randomisations": [Interval(Integral, 2, None)],
+        "cascade": BOOLEAN,
+        "sanity_samples": SAMPLE_SIZE,
         "sensitivity_draws": NON_NEGATIVE_INT,
         "noise": [Interval(Real, 0, None, closed="neither")],
         "n_resamples": NON_NEGATIVE_INT,
@@ -459,6 +505,9 @@ class ExplanationCheck(Check):
     steps: int = 10
     n_random: int = 5
     sanity_check: bool = True
+    n_randomisations: int = 19
+    cascade: bool = False
+    sanity_samples: int | None = 8
     sensitivity_draws: int = 3
     noise: float = 0.05
     n_resamples: int = 1000
@@ -563,7 +612,8 @@ class ExplanationCheck(Check):
         -------
         Evaluation
         """
-        key = (self.attribution_key(model), self.steps, self.n_random, self.sanity_check)
+        key = (self.attribution_key(model), self.steps, self.n_random, self.sanity_check,
+               self.n_randomisations, self.cascade)
 
         def compute() -> Evaluation:
             explained, units, scores = (attributions.explained, attributions.units,
@@ -626,11 +676,8 @@ class ExplanationCheck(Check):
                                        0.95 if low is not None else None, len(finite),
                                        spec.method if low is not None else None, False)
         sanity = evaluation.sanity
-        if sanity is not None and np.isfinite(sanity).any():  # NaN: constant attributions
-            low, high = mean_interval(sanity, spec, rng)
-            metrics["randomisation_rank_correlation"] = Metric(
-                float(np.nanmean(sanity)), low, high, 0.95 if low is not None else None,
-                int(np.isfinite(sanity).sum()), spec.method if low is not None else None, False)
+        if sanity is not None:
+            metrics.update(_sanity_metrics(sanity))
         sensitivity = self._sensitivity(model, data, attributions, context)
         if sensitivity is not None:
             metrics["max_sensitivity"] = Metric(float(np.nanmean(sensitivity)), n=n,
@@ -640,6 +687,8 @@ class ExplanationCheck(Check):
                                 evaluation.random_curves, context)
         tables = {"faithfulness": pd.DataFrame(
             {"metric": list(metrics), "value": [m.value for m in metrics.values()]})}
+        if sanity is not None and sanity.cascade is not None and len(sanity.cascade):
+            tables["cascading_randomisation"] = sanity.cascade
         if data.modality == "tabular":
             importance = self._global_table(units, scores, spec, rng)
             tables["global_importance"] = importance
@@ -648,24 +697,63 @@ class ExplanationCheck(Check):
                 "values": importance["mean_abs_attribution"].to_numpy(),
                 "lower": importance["lower"].to_numpy(), "upper": importance["upper"].to_numpy()},
                 f"{self.method}: global importance ({len(scores)} rows)")
-        return self.result(Status.INFO, self._headline(metrics, units, scores, data),
+        return self.result(Status.INFO, self._headline(metrics, units, scores, data, sanity),
                            metrics=metrics, tables=tables, figures=figures)
 
     # -- pieces ------------------------------------------------------------------------
 
     def _sanity(self, model: ModelAdapter, data: AuditData, attributions: Attributions,
-                context: CheckContext) -> np.ndarray | None:
-        if not self.sanity_check:
+                context: CheckContext) -> Sanity | None:
+        if not self.sanity_check or "randomize" not in model.capabilities:
             return None
-        randomised = randomised_copy(model, context.random_state)
-        if randomised is None:
-            return None
+        seeds = [int(seed) for seed in context.rng(self.name + ".sanity").integers(
+            2**31 - 1, size=self.n_randomisations)]
+        n = len(attributions.scores) if self.sanity_samples is None else \
+            min(self.sanity_samples, len(attributions.scores))
+        valid = attributions.valid()[:n]
+        scores = [attributions.scores[:n]] + [
+            self._copy_scores(model.randomized_copy(seed, layers="all"), data, attributions,
+                              context, n) for seed in seeds]
+        agreement = np.full((len(scores), len(scores)), np.nan)
+        for i, k in combinations(range(len(scores)), 2):
+            # Signed ranks (Adebayo et al. report both): magnitudes alone correlate through
+            # the inputs' own magnitudes whatever the weights.
+            agreement[i, k] = agreement[k, i] = _row_mean(
+                rank_correlation(scores[i], scores[k], valid))
+        cascade = (self._cascade(model, data, attributions, context, seeds[:CASCADE_SEEDS], n)
+                   if self.cascade else None)
+        return Sanity(agreement, cascade)
+
+    def _copy_scores(self, copy: ModelAdapter, data: AuditData, attributions: Attributions,
+                     context: CheckContext, n: int) -> np.ndarray:
+        """The pooled attributions of a re-initialised copy, for the first ``n`` samples."""
         explained, units = attributions.explained, attributions.units
-        raw, _ = self.attribute_many(randomised, data, explained.X, explained.target, units,
+        raw, _ = self.attribute_many(copy, data, explained.X[:n], explained.target[:n], units,
                                      context, attributions.state)
-        # Signed ranks (Adebayo et al. report both): magnitudes alone correlate through the
-        # inputs' own magnitudes whatever the weights, which would fail every method.
-        return rank_correlation(attributions.scores, self._pool(raw, units), attributions.valid())
+        return self._pool(raw, units)
+
+    def _cascade(self, model: ModelAdapter, data: AuditData, attributions: Attributions,
+                 context: CheckContext, seeds: list[int], n: int) -> pd.DataFrame:
+        """Rank correlation as the top 1, 2, ... layers are re-initialised (Adebayo et al.)."""
+        X, valid = attributions.explained.X[:n], attributions.valid()[:n]
+        rows, previous = [], None
+        for k in range(1, MAX_CASCADE + 1):
+            copies = [model.randomized_copy(seed, layers=k) for seed in seeds]
+            outputs = np.stack([copy.predict_proba(X) for copy in copies])
+            if previous is not None and np.array_equal(outputs, previous):
+                break  # every layer with weights was already re-initialised
+            previous = outputs
+            rho = np.array([_row_mean(rank_correlation(
+                attributions.scores[:n], self._copy_scores(copy, data, attributions, context, n),
+                valid)) for copy in copies])
+            finite = rho[np.isfinite(rho)]
+            rows.append({"layers_randomised": k,
+                         "rank_correlation": float(finite.mean()) if len(finite) else np.nan,
+                         "lowest": float(finite.min()) if len(finite) else np.nan,
+                         "highest": float(finite.max()) if len(finite) else np.nan,
+                         "n_randomisations": len(finite)})
+        return pd.DataFrame(rows, columns=["layers_randomised", "rank_correlation", "lowest",
+                                           "highest", "n_randomisations"])
 
     def _sensitivity(self, model: ModelAdapter, data: AuditData, attributions: Attributions,
                      context: CheckContext) -> np.ndarray | None:
@@ -763,7 +851,7 @@ class ExplanationCheck(Check):
         return table.reset_index(drop=True)
 
     def _headline(self, metrics: dict[str, Metric], units: Units, scores: np.ndarray,
-                  data: AuditData) -> str:
+                  data: AuditData, sanity: Sanity | None) -> str:
         gain = metrics["faithfulness_gain"]
         interval = (f" [{gain.lower:+.3f}, {gain.upper:+.3f}]" if gain.lower is not None
                     and gain.upper is not None else "")
@@ -772,14 +860,63 @@ class ExplanationCheck(Check):
                 f"AUC {metrics['insertion_auc'].value:.3f} vs "
                 f"{metrics['random_insertion_auc'].value:.3f} "
                 f"(faithfulness gain {gain.value:+.3f}{interval})")
-        if "randomisation_rank_correlation" in metrics:
-            rho = metrics["randomisation_rank_correlation"].value
-            text += f"; rank correlation with a weight-randomised model {rho:.2f}"
+        if sanity is not None:
+            text += "; " + _sanity_sentence(metrics, sanity)
         if data.modality == "tabular":
             top = np.argsort(-np.abs(scores).mean(axis=0), kind="stable")[:3]
             text += (". Largest mean |attribution|: "
                      f"{', '.join(repr(units.names[j]) for j in top)}")
         return text + "."
+
+def _row_mean(values: np.ndarray) -> float:
+    """Mean of per-sample correlations, NaN (constant rows) ignored; NaN when all are."""
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if len(finite) else float("nan")
+
+
+def _sanity_metrics(sanity: Sanity) -> dict[str, Metric]:
+    """The sanity check's numbers; the judged share only where the test can tell the two apart."""
+    metrics: dict[str, Metric] = {}
+    trained = sanity.trained[np.isfinite(sanity.trained)]
+    if len(trained):
+        low, high = sanity.trained_interval()
+        metrics["randomisation_rank_correlation"] = Metric(
+            float(trained.mean()), low, high, 0.95 if low is not None else None, len(trained),
+            "Student t over re-initialisations" if low is not None else None, False)
+    null = sanity.null[np.isfinite(sanity.null)]
+    if len(null):
+        low, high = sanity.null_range()
+        metrics["null_rank_correlation"] = Metric(
+            float(null.mean()), low, high, 0.95, sanity.n_randomisations,
+            f"central 95% of the {len(null)} random-vs-random correlations", False)
+    if sanity.why_not_judged() is None:
+        metrics["randomisation_null_share"] = Metric(
+            sanity.null_share(), n=sanity.n_randomisations,
+            method=f"exact permutation test over exchangeable re-initialisations, margin "
+                   f"{MARGIN}",
+            higher_is_better=True)
+    return metrics
+
+
+def _sanity_sentence(metrics: dict[str, Metric], sanity: Sanity) -> str:
+    """The headline's clause on the sanity check, a diagnostic of the method."""
+    text = "sanity check of the explanation method (not of the model): "
+    trained, null = (metrics.get("randomisation_rank_correlation"),
+                     metrics.get("null_rank_correlation"))
+    if trained is None or null is None:
+        return text + "not judged: the explanations are constant"
+    interval = (f" [{trained.lower:+.2f}, {trained.upper:+.2f}]"
+                if trained.lower is not None and trained.upper is not None else "")
+    text += (f"rank correlation with {sanity.n_randomisations} weight-randomised copies "
+             f"{trained.value:+.2f}{interval}, between the copies themselves "
+             f"{null.value:+.2f} (95% of pairs in [{null.lower:+.2f}, {null.upper:+.2f}])")
+    reason = sanity.why_not_judged()
+    if reason is not None:
+        return text + "; " + reason
+    share = metrics["randomisation_null_share"].value
+    return text + (f"; {share:.0%} of the copies agree with the others at least as much as "
+                   f"the trained model does (within {MARGIN})")
+
 
 def _tokens(data: AuditData, ids: np.ndarray) -> list[list[str]]:
     tokenizer = data.tokenizer

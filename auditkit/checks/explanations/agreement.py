@@ -116,8 +116,10 @@ class ExplanationsAgreement(Check):
                 warnings.simplefilter("ignore", RuntimeWarning)
                 matrix[i, j] = matrix[j, i] = float(np.nanmean(rho))
         gains = [float(np.mean(e.areas()["faithfulness_gain"])) for e in evaluations]
-        sanity = [np.nan if e.sanity is None or not np.isfinite(e.sanity).any()
-                  else float(np.nanmean(e.sanity)) for e in evaluations]
+        sanity = [np.nan if e.sanity is None or not np.isfinite(e.sanity.trained).any()
+                  else float(np.nanmean(e.sanity.trained)) for e in evaluations]
+        shares = [np.nan if e.sanity is None or e.sanity.why_not_judged() is not None
+                  else e.sanity.null_share() for e in evaluations]
         off_diagonal = matrix[~np.eye(len(checks), dtype=bool)]
         agreement = float(np.nanmean(off_diagonal)) if np.isfinite(off_diagonal).any() \
             else float("nan")
@@ -139,7 +141,8 @@ class ExplanationsAgreement(Check):
         table = pd.DataFrame({"method": labels, "check": [c.name for c in checks],
                               "n_samples": [len(a.explained) for a in attributions],
                               "faithfulness_gain": gains,
-                              "randomisation_rank_correlation": sanity})
+                              "randomisation_rank_correlation": sanity,
+                              "randomisation_null_share": shares})
         return self.result(
             Status.INFO, headline + ".", metrics=metrics,
             tables={"methods": table,

@@ -59,6 +59,10 @@ class ExplanationsLime(ExplanationCheck):
 
     n_samples: int = 16
     num_samples: int = 1000
+    # Each re-initialised copy is explained afresh, and this method is the family's slowest:
+    # the sanity check is reported, not judged, unless n_randomisations is raised to 19.
+    n_randomisations: int = 5
+    cascade: bool = False
 
     def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
         """Text needs the raw strings' tokenizer."""

@@ -1,7 +1,9 @@
 """Explanations: Saliency (Simonyan et al. 2014) through captum.
 
 The absolute gradient of the explained class's logit with respect to the
-input (text: the gradient's norm at each token's embedding). Cheap, and a
+input (text: the gradient's norm at each token's embedding; a one-hot
+tabular feature: the gradient at its active column, so that a feature's score
+does not grow with its number of categories). Cheap, and a
 useful contrast in the sanity check: saliency maps often survive weight
 randomisation better than they should.
 """
@@ -62,7 +64,8 @@ class ExplanationsSaliency(ExplanationCheck):
         attributions, _ = gradient_attribution(
             model, data, X, target, units, make=lambda forward, _: Saliency(forward),
             baselines="none", abs=True)
-        return attributions, {}
+        # A one-hot feature counts its active column only (see TabularUnits).
+        return attributions * units.active(np.asarray(X, dtype=np.float64)), {}
 
 
 def _layer_gradients(model, data, X, target, units, make, layer):  # noqa: ANN001, ANN202

@@ -7,6 +7,7 @@ from .counterfactual_text import GENDER_PAIRS, TEMPLATES, FairnessCounterfactual
 from .disparities import FairnessDisparities
 from .group_metrics import FairnessGroupMetrics
 from .mitigation import FairnessMitigation
+from .recourse import FairnessRecourse
 from .thresholds import FairnessThresholds, threshold_rates
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "FairnessDisparities",
     "FairnessGroupMetrics",
     "FairnessMitigation",
+    "FairnessRecourse",
     "FairnessThresholds",
     "swap_terms",
     "threshold_rates",

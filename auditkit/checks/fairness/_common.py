@@ -26,7 +26,13 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from ..._stats import BootstrapSpec, bootstrap, expected_calibration_error
+from ..._stats import (
+    BootstrapSpec,
+    bootstrap,
+    difference_lower_bound,
+    expected_calibration_error,
+    ratio_upper_bound,
+)
 from ...exceptions import CheckError
 from ...inputs import AuditData, ModelAdapter
 from .._base import NO_SENSITIVE, Check, CheckContext
@@ -43,7 +49,8 @@ from .._params import (
 
 __all__ = ["FairnessCheck", "GroupSet", "FairnessAnalysis", "fairness_analysis",
            "sensitive_group_sets", "disparity_values", "disparity_tests", "group_sums", "RATES",
-           "DISPARITIES", "NO_SENSITIVE", "GROUPING_CONSTRAINTS", "N_BINS"]
+           "DISPARITIES", "NO_SENSITIVE", "disparity_bounds", "bound_comparisons",
+           "GROUPING_CONSTRAINTS", "N_BINS"]
 
 #: Per-group rates with an interval, in the order of the columns of the sums.
 RATES = ("selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision", "base_rate")
@@ -550,6 +557,92 @@ def disparity_tests(point_sums: np.ndarray, n_groups: int, n_classes: int,
         for name, value in values.items():
             out[name].append(value)
     return {name: np.asarray(v) for name, v in out.items()}
+
+
+def _rate_counts(cells: np.ndarray, k: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(successes, trials) per judged group of each one-vs-rest rate of class ``k``."""
+    tn, fp, fn, tp = (cells[:, k, i] for i in range(4))
+    return {"selection_rate": (tp + fp, tn + fp + fn + tp), "tpr": (tp, tp + fn),
+            "fpr": (fp, fp + tn), "precision": (tp, tp + fp)}
+
+
+def bound_comparisons(name: str, n_judged: int) -> int:
+    """One-sided comparisons behind the simultaneous bound of ``name`` for one class.
+
+    Every ordered pair of judged groups for each rate a gap compares; every
+    judged group for worst-group accuracy; none with fewer than two groups.
+    """
+    if n_judged < 2:
+        return 0
+    rates, _ = DISPARITIES[name]
+    if name == "worst_group_accuracy":
+        return n_judged
+    return len(rates) * n_judged * (n_judged - 1)
+
+
+def disparity_bounds(point_sums: np.ndarray, n_groups: int, n_classes: int, judged: np.ndarray,
+                     z: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """The calibrated side of each disparity per class, from the whole sample's counts.
+
+    A max - min gap between group rates is the largest of the pairwise
+    differences, so if every pairwise lower bound holds, their largest is a
+    lower bound of the gap. This sidesteps the upward bias of the plug-in
+    max - min (which a percentile bootstrap inherits): the bound is the
+    largest Newcombe score lower bound of ``rate_a - rate_b`` over every
+    ordered pair of judged groups, clipped at 0. Ratios (min / max) get the
+    smallest Katz upper bound of ``rate_a / rate_b``, capped at 1;
+    worst-group accuracy the smallest Wilson upper bound. ``z[name]`` is the
+    normal quantile of each one-sided comparison (Bonferroni-adjusted by the
+    caller over every comparison of the family).
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n_classes,)
+        NaN with fewer than two judged groups.
+    """
+    block = point_sums.reshape(n_groups, 4 * n_classes + 1)[judged]
+    cells = block[:, :-1].reshape(len(block), n_classes, 4)
+    out = {name: np.full(n_classes, np.nan) for name in DISPARITIES}
+    if len(block) < 2:
+        return out
+    a, b = (i.ravel() for i in np.meshgrid(np.arange(len(block)), np.arange(len(block)),
+                                           indexing="ij"))
+    a, b = a[a != b], b[a != b]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for k in range(n_classes):
+            counts = _rate_counts(cells, k)
+            for name, (rates, higher) in DISPARITIES.items():
+                if name == "worst_group_accuracy":
+                    upper = _wilson_upper(block[:, -1], cells[:, 0].sum(axis=1), z[name])
+                    out[name][k] = float(np.nanmin(upper))
+                    continue
+                bounds = []
+                for rate in rates:
+                    s, n = counts[rate]
+                    if higher:
+                        bounds.append(ratio_upper_bound(s[a], n[a], s[b], n[b], z=z[name]))
+                    else:
+                        bounds.append(difference_lower_bound(s[a], n[a], s[b], n[b],
+                                                             z=z[name]))
+                values = np.concatenate(bounds)
+                if higher:
+                    out[name][k] = min(1.0, float(np.nanmin(values)))
+                else:
+                    out[name][k] = max(0.0, float(np.nanmax(values)))
+    return out
+
+
+def _wilson_upper(successes: np.ndarray, totals: np.ndarray, z: float) -> np.ndarray:
+    """Wilson score upper bound of each proportion."""
+    s, n = successes.astype(np.float64), totals.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = s / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return np.minimum(centre + half, 1.0)
 
 
 TEST_METHOD = ("Pearson chi-square test of equal rates across the judged groups (for two "

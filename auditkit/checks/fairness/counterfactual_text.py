@@ -6,9 +6,18 @@ et al. 2017) are swapped (a) in the audited sentences that contain them, with
 whole-word, case-preserving replacement, and (b) into neutral templates filled
 with every name of each group. Reported: the prediction flip rate and the shift
 of the positive-class score between each sentence and its counterfactual, the
-mean template score per name group and the gaps between groups (bootstrap
-intervals), and the terms with the largest effect (perturbation sensitivity
-analysis, Prabhakaran et al. 2019).
+mean template score per name group and the gaps between groups, and the terms
+with the largest effect (perturbation sensitivity analysis, Prabhakaran et al.
+2019).
+
+Only words the model can see take part: a term the tokenizer maps to the
+unknown token reads like every other unknown word (five of the eight WEAT
+female names, but one of the eight male names, for the zoo's sentiment
+tokenizer), so it is left out of the swaps and the templates, and the
+in-vocabulary coverage of each group is reported. A gap between two name
+groups is judged only when each group has at least ``min_known_terms``
+in-vocabulary names, with a Welch t interval over names (the names, not the
+templates, are the sample).
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..._resources import weat_terms
 from ..._stats import percentile_interval, resample_counts
@@ -160,9 +170,13 @@ class FairnessCounterfactualText(Check):
     n_examples : int, default=8
         Sentence pairs shown, those with the largest score shift first.
     n_resamples : int, default=1000
-        Bootstrap resamples (of sentence pairs; of names for the group gaps), at least 1.
+        Bootstrap resamples of sentence pairs, at least 1 (the name-group
+        intervals are t intervals over names).
     confidence : float, default=0.95
         Level of the intervals, in (0, 1).
+    min_known_terms : int, default=5
+        In-vocabulary names each group needs for its gap to be judged; with
+        fewer, the gap is reported but ``name_group_score_gap`` is not emitted.
 
     Examples
     --------
@@ -176,6 +190,7 @@ class FairnessCounterfactualText(Check):
     n_examples: int = 8
     n_resamples: int = 1000
     confidence: float = 0.95
+    min_known_terms: int = 5
 
     name = "fairness_counterfactual_text"
     family = "fairness"
@@ -188,6 +203,7 @@ class FairnessCounterfactualText(Check):
         "n_examples": NON_NEGATIVE_INT,
         "n_resamples": POSITIVE_INT,
         "confidence": CONFIDENCE,
+        "min_known_terms": POSITIVE_INT,
     }
     tags = ("text", "counterfactual", "perturbation sensitivity")
     requires = frozenset({"predict"})
@@ -210,13 +226,15 @@ class FairnessCounterfactualText(Check):
         rng = context.rng(self.name)
         column = -1 if self.positive_class is None else self.positive_class
         texts = list(data.texts)
-        pairs = self._sentence_pairs(texts, weat)
-        known = self._known_words(data.tokenizer, pairs, weat)
+        known = self._known_words(data.tokenizer, weat)
+        pairs = self._sentence_pairs(texts, weat, known)
 
         # (a) real sentences: originals and counterfactuals in one call
         rows = sorted({p["index"] for p in pairs})
-        proba = np.asarray(model.predict_proba(data.tokenizer(
-            [texts[i] for i in rows] + [p["swap"].text for p in pairs])), dtype=np.float64)
+        proba = np.zeros((0, 2))  # no sentence to swap: nothing to ask the model
+        if pairs:
+            proba = np.asarray(model.predict_proba(data.tokenizer(
+                [texts[i] for i in rows] + [p["swap"].text for p in pairs])), dtype=np.float64)
         if proba.ndim == 2 and len(proba):
             self._check_column(proba.shape[1])
         where = {i: k for k, i in enumerate(rows)}
@@ -228,17 +246,20 @@ class FairnessCounterfactualText(Check):
         orient = np.array([p["orientation"] for p in pairs], dtype=float)
         sentence_table = self._set_table(pairs, shift, flipped, orient, rng)
 
-        # (b) templates filled with every name of each group, one call
-        groups = {key: weat[key]["words"] for _, a, b in _NAME_SETS for key in (a, b)}
+        # (b) templates filled with every in-vocabulary name of each group, one call
+        groups = {key: [w for w in weat[key]["words"] if known[w]]
+                  for _, a, b in _NAME_SETS for key in (a, b)}
         filled = [(key, name, t) for key, names in groups.items() for name in names
                   for t in range(len(TEMPLATES))]
-        template_proba = np.asarray(model.predict_proba(data.tokenizer(
-            [TEMPLATES[t].format(name=name) for _, name, t in filled])), dtype=np.float64)
-        self._check_column(template_proba.shape[1])
-        template_scores = template_proba[:, column]
-        group_table, gap_table, gap_samples = self._group_tables(weat, filled, template_scores,
-                                                                 known, rng)
-        terms = self._term_table(pairs, shift, filled, template_scores, weat, known)
+        template_scores = np.zeros(0)
+        if filled:
+            template_proba = np.asarray(model.predict_proba(data.tokenizer(
+                [TEMPLATES[t].format(name=name) for _, name, t in filled])), dtype=np.float64)
+            self._check_column(template_proba.shape[1])
+            template_scores = template_proba[:, column]
+        group_table, gap_table = self._group_tables(weat, filled, template_scores, known)
+        terms = self._term_table(pairs, shift, filled, template_scores, weat)
+        coverage = _coverage_table(weat, known)
 
         metrics = {
             "counterfactual_flip_rate": self._metric(flipped, np.ones_like(flipped), rng, False),
@@ -246,12 +267,19 @@ class FairnessCounterfactualText(Check):
                                                       False),
             "mean_score_shift": self._metric(shift * orient, np.abs(orient), rng, None),
         }
-        widest = gap_table["gap"].abs().idxmax()
-        low, high = percentile_interval(np.abs(gap_samples[widest]), self.confidence)
-        metrics["name_group_score_gap"] = Metric(
-            abs(gap_table.loc[widest, "gap"]), low, high, self.confidence,
-            int(gap_table.loc[widest, "n_names"]),
-            f"percentile bootstrap over names, {self.n_resamples} resamples", False)
+        names = coverage[coverage.index.str.endswith("names")]
+        metrics["name_in_vocabulary_coverage"] = Metric(
+            float(names["in_vocabulary_coverage"].min()), n=int(names["n_terms"].sum()),
+            method="smallest share of a name group's names the tokenizer knows",
+            higher_is_better=True)
+        judged = gap_table[gap_table["judged"]]
+        if len(judged):
+            widest = judged["gap"].abs().idxmax()
+            low, high = _absolute(gap_table.loc[widest, "lower"], gap_table.loc[widest, "upper"])
+            metrics["name_group_score_gap"] = Metric(
+                abs(gap_table.loc[widest, "gap"]), low, high, self.confidence,
+                int(gap_table.loc[widest, "n_names"]),
+                "Welch t interval over in-vocabulary names", False)
         order = np.argsort(-np.abs(shift), kind="stable")[:self.n_examples]
         examples = pd.DataFrame({
             "swap_set": [pairs[i]["set"] for i in order],
@@ -270,14 +298,15 @@ class FairnessCounterfactualText(Check):
                 "values": group_table["mean_score"].to_numpy(),
                 "lower": group_table["lower"].to_numpy(),
                 "upper": group_table["upper"].to_numpy(),
-                "n_names": group_table["n_names"].to_numpy(), "confidence": self.confidence},
+                "n_names": group_table["n_names_in_vocabulary"].to_numpy(),
+                "confidence": self.confidence},
                 "Mean positive score on templates, by name group"),
         }
         tables = {"swap_sets": sentence_table, "name_groups": group_table,
-                  "name_group_gaps": gap_table, "term_sensitivity": terms,
-                  "examples": examples}
+                  "name_group_gaps": gap_table, "vocabulary_coverage": coverage,
+                  "term_sensitivity": terms, "examples": examples}
         headline = self._headline(len(rows), len(texts), metrics, gap_table, terms,
-                                  group_table)
+                                  coverage)
         return self.result(Status.INFO, headline, metrics=metrics, tables=tables,
                            figures=figures)
 
@@ -291,12 +320,16 @@ class FairnessCounterfactualText(Check):
 
     # -- building the counterfactuals --------------------------------------------------
 
-    def _sentence_pairs(self, texts: list[str], weat: Mapping[str, dict]) -> list[dict]:
-        gender, male, female = _two_way(GENDER_PAIRS)
+    def _sentence_pairs(self, texts: list[str], weat: Mapping[str, dict],
+                        known: Mapping[str, bool]) -> list[dict]:
+        # Only pairs of in-vocabulary words swap: a swap to or from the unknown token
+        # measures the token, not the identity term.
+        gender, male, female = _two_way([p for p in GENDER_PAIRS if known[p[0]] and known[p[1]]])
         sets = [("gender words", gender, male, female, False)]
         for label, a, b in _NAME_SETS:
-            mapping, first, second = _two_way(list(zip(weat[a]["words"], weat[b]["words"],
-                                                       strict=True)))
+            mapping, first, second = _two_way([
+                (x, y) for x, y in zip(weat[a]["words"], weat[b]["words"], strict=True)
+                if known[x] and known[y]])
             sets.append((label, mapping, first, second, True))
         pairs = []
         for label, mapping, first, second, exact in sets:
@@ -311,10 +344,9 @@ class FairnessCounterfactualText(Check):
         return pairs
 
     @staticmethod
-    def _known_words(tokenizer: object, pairs: list[dict],
-                     weat: Mapping[str, dict]) -> dict[str, bool]:
+    def _known_words(tokenizer: object, weat: Mapping[str, dict]) -> dict[str, bool]:
         """Whether the tokenizer tells each word from an unseen one (unknown words read alike)."""
-        words = sorted({w for p in pairs for s in p["swap"].swaps for w in s}
+        words = sorted({w for pair in GENDER_PAIRS for w in pair}
                        | {w for _, a, b in _NAME_SETS for k in (a, b) for w in weat[k]["words"]})
         ids = np.asarray(tokenizer([_UNSEEN, *words]))  # type: ignore[operator]
         return {w: not np.array_equal(ids[i + 1], ids[0]) for i, w in enumerate(words)}
@@ -360,83 +392,144 @@ class FairnessCounterfactualText(Check):
         return pd.DataFrame.from_records(records).set_index("swap_set")
 
     def _group_tables(self, weat: Mapping[str, dict], filled: list[tuple[str, str, int]],
-                      scores: np.ndarray, known: Mapping[str, bool], rng: np.random.Generator
-                      ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+                      scores: np.ndarray, known: Mapping[str, bool]
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
         keys = np.array([k for k, _, _ in filled])
-        per_name, boots, records = {}, {}, []
-        for key in dict.fromkeys(keys):
-            names = weat[key]["words"]
-            means = np.array([scores[(keys == key) & (np.array([n for _, n, _ in filled])
-                                                      == name)].mean() for name in names])
-            per_name[key] = means
-            boots[key] = resample_counts(len(means), self.n_resamples, rng) @ means / len(means)
-            low, high = percentile_interval(boots[key], self.confidence)
-            records.append({"group": weat[key]["name"], "mean_score": float(means.mean()),
-                            "lower": low, "upper": high, "n_names": len(means),
-                            "n_names_unknown_to_tokenizer": sum(not known[n] for n in names),
-                            "n_templates": len(TEMPLATES)})
+        filled_names = np.array([n for _, n, _ in filled])
+        per_name, records = {}, []
+        for _, a, b in _NAME_SETS:
+            for key in (a, b):
+                names = [n for n in weat[key]["words"] if known[n]]
+                means = np.array([scores[(keys == key) & (filled_names == name)].mean()
+                                  for name in names])
+                per_name[key] = means
+                low, high = _t_interval(means, self.confidence)
+                records.append({"group": weat[key]["name"],
+                                "mean_score": float(means.mean()) if len(means) else np.nan,
+                                "lower": low, "upper": high,
+                                "n_names": len(weat[key]["words"]),
+                                "n_names_in_vocabulary": len(means),
+                                "n_templates": len(TEMPLATES)})
         groups = pd.DataFrame.from_records(records).set_index("group")
-        gaps, samples = [], {}
+        gaps = []
         for label, a, b in _NAME_SETS:
-            gap = float(per_name[a].mean() - per_name[b].mean())
-            samples[label] = boots[a] - boots[b]
-            low, high = percentile_interval(samples[label], self.confidence)
+            first, second = per_name[a], per_name[b]
+            gap = float(first.mean() - second.mean()) if len(first) and len(second) else np.nan
+            low, high = _welch_interval(first, second, self.confidence)
             gaps.append({"comparison": label, "first_group": weat[a]["name"],
                          "second_group": weat[b]["name"], "gap": gap, "lower": low,
-                         "upper": high, "n_names": len(per_name[a]) + len(per_name[b])})
-        return groups, pd.DataFrame.from_records(gaps).set_index("comparison"), samples
+                         "upper": high, "n_names_first": len(first),
+                         "n_names_second": len(second), "n_names": len(first) + len(second),
+                         "judged": bool(min(len(first), len(second)) >= self.min_known_terms)})
+        return groups, pd.DataFrame.from_records(gaps).set_index("comparison")
 
     def _term_table(self, pairs: list[dict], shift: np.ndarray,
                     filled: list[tuple[str, str, int]], scores: np.ndarray,
-                    weat: Mapping[str, dict], known: Mapping[str, bool]) -> pd.DataFrame:
+                    weat: Mapping[str, dict]) -> pd.DataFrame:
         # Templates (Prabhakaran et al.): a name's effect on a template is its score there
         # minus the template's mean over all names.
         template_ids = np.array([t for _, _, t in filled])
-        baseline = np.array([scores[template_ids == t].mean() for t in range(len(TEMPLATES))])
-        effects: dict[tuple[str, str, str, bool], list[float]] = {}
+        baseline = (np.array([scores[template_ids == t].mean() for t in range(len(TEMPLATES))])
+                    if filled else np.zeros(len(TEMPLATES)))
+        effects: dict[tuple[str, str, str], list[float]] = {}
         for (key, name, t), score in zip(filled, scores, strict=True):
-            effects.setdefault((name, weat[key]["name"], "templates", known[name]), []).append(
+            effects.setdefault((name, weat[key]["name"], "templates"), []).append(
                 score - baseline[t])
         for pair, value in zip(pairs, shift, strict=True):
             for old, new in dict.fromkeys(pair["swap"].swaps):
                 term = f"{old.lower()} -> {new.lower()}"
-                effects.setdefault((term, pair["set"], "sentences", known[old] and known[new]),
-                                   []).append(value)
-        records = [{"term": term, "group": group, "source": source,
-                    "known_to_tokenizer": is_known, "n": len(values),
+                effects.setdefault((term, pair["set"], "sentences"), []).append(value)
+        records = [{"term": term, "group": group, "source": source, "n": len(values),
                     "mean_effect": float(np.mean(values)),
                     "mean_absolute_effect": float(np.mean(np.abs(values)))}
-                   for (term, group, source, is_known), values in effects.items()]
-        table = pd.DataFrame.from_records(records)
+                   for (term, group, source), values in effects.items()]
+        columns = ["term", "group", "source", "n", "mean_effect", "mean_absolute_effect"]
+        table = pd.DataFrame.from_records(records, columns=columns)
         table = table.sort_values(["mean_absolute_effect", "term"], ascending=[False, True],
                                   kind="stable")
         return table.head(self.n_top_terms).reset_index(drop=True)
 
     def _headline(self, n_affected: int, n_texts: int, metrics: Mapping[str, Metric],
-                  gaps: pd.DataFrame, terms: pd.DataFrame, groups: pd.DataFrame) -> str:
+                  gaps: pd.DataFrame, terms: pd.DataFrame, coverage: pd.DataFrame) -> str:
         flip, shift = metrics["counterfactual_flip_rate"], metrics["mean_absolute_score_shift"]
         if n_affected:
-            text = (f"Swapping gender words or WEAT first names in the {n_affected} of {n_texts} "
-                    f"test sentences that contain them flipped {flip.value:.1%} of "
-                    f"{flip.n} predictions ({self.confidence:.0%} CI {flip.lower:.1%} to "
-                    f"{flip.upper:.1%}) and moved the positive score by {shift.value:.3f} on "
-                    "average.")
+            text = (f"Swapping in-vocabulary gender words or WEAT first names in the "
+                    f"{n_affected} of {n_texts} test sentences that contain them flipped "
+                    f"{flip.value:.1%} of {flip.n} predictions ({self.confidence:.0%} CI "
+                    f"{flip.lower:.1%} to {flip.upper:.1%}) and moved the positive score by "
+                    f"{shift.value:.3f} on average.")
         else:
-            text = f"None of the {n_texts} test sentences contains a gender word or WEAT name."
+            text = (f"None of the {n_texts} test sentences contains an in-vocabulary gender "
+                    "word or WEAT name.")
+        unknown = coverage[coverage["n_in_vocabulary"] < coverage["n_terms"]]
+        if len(unknown):
+            text += " In the tokenizer's vocabulary (the other words read alike, left out): " + (
+                ", ".join(f"{int(row['n_in_vocabulary'])} of {int(row['n_terms'])} "
+                          f"{_lower(group)}" for group, row in unknown.iterrows())) + "."
         for _, row in gaps.iterrows():
+            if not np.isfinite(row["gap"]):
+                continue
             higher, lower = ((row["first_group"], row["second_group"]) if row["gap"] >= 0
                              else (row["second_group"], row["first_group"]))
-            text += (f" On {len(TEMPLATES)} templates, {_lower(higher)} score "
-                     f"{abs(row['gap']):.3f} higher than {_lower(lower)} "
-                     f"({self.confidence:.0%} CI of the gap {row['lower']:.3f} to "
-                     f"{row['upper']:.3f}).")
-        unknown = groups[groups["n_names_unknown_to_tokenizer"] > 0]
-        if len(unknown):
-            text += " Unknown to the tokenizer (read as one unknown token, so alike): " + (
-                ", ".join(f"{int(row['n_names_unknown_to_tokenizer'])} of {int(row['n_names'])} "
-                          f"{_lower(group)}" for group, row in unknown.iterrows())) + "."
+            text += (f" On {len(TEMPLATES)} templates, {row['n_names_first']} + "
+                     f"{row['n_names_second']} in-vocabulary names: {_lower(higher)} score "
+                     f"{abs(row['gap']):.3f} higher than {_lower(lower)}")
+            if np.isfinite(row["lower"]):
+                text += (f" ({self.confidence:.0%} CI of the gap {row['lower']:.3f} to "
+                         f"{row['upper']:.3f})")
+            if not row["judged"]:
+                text += f", not judged (fewer than {self.min_known_terms} names in a group)"
+            text += "."
         if len(terms):
             top = terms.iloc[0]
             text += (f" Most influential term: {top['term']!r} ({top['source']}, mean absolute "
                      f"effect {top['mean_absolute_effect']:.3f}).")
         return text
+
+
+def _coverage_table(weat: Mapping[str, dict], known: Mapping[str, bool]) -> pd.DataFrame:
+    """How many terms of each group the tokenizer knows, and which it does not."""
+    groups = [("Male words", list(dict.fromkeys(a for a, _ in GENDER_PAIRS))),
+              ("Female words", list(dict.fromkeys(b for _, b in GENDER_PAIRS)))]
+    groups += [(weat[k]["name"], list(weat[k]["words"])) for _, a, b in _NAME_SETS
+               for k in (a, b)]
+    records = [{"group": group, "n_terms": len(words),
+                "n_in_vocabulary": sum(known[w] for w in words),
+                "in_vocabulary_coverage": sum(known[w] for w in words) / len(words),
+                "unknown_terms": ", ".join(w for w in words if not known[w])}
+               for group, words in groups]
+    return pd.DataFrame.from_records(records).set_index("group")
+
+
+def _t_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Student t interval of a mean (NaN with fewer than two values)."""
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    half = (stats.t.ppf((1 + confidence) / 2, len(values) - 1)
+            * values.std(ddof=1) / np.sqrt(len(values)))
+    # A mean score lies in [0, 1], and so does its interval.
+    return float(max(values.mean() - half, 0.0)), float(min(values.mean() + half, 1.0))
+
+
+def _welch_interval(first: np.ndarray, second: np.ndarray,
+                    confidence: float) -> tuple[float, float]:
+    """Welch t interval of a difference of means (NaN with fewer than two values a side)."""
+    if len(first) < 2 or len(second) < 2:
+        return float("nan"), float("nan")
+    v1, v2 = first.var(ddof=1) / len(first), second.var(ddof=1) / len(second)
+    se = np.sqrt(v1 + v2)
+    gap = first.mean() - second.mean()
+    if se == 0:
+        return float(gap), float(gap)
+    df = (v1 + v2) ** 2 / (v1 ** 2 / (len(first) - 1) + v2 ** 2 / (len(second) - 1))
+    half = stats.t.ppf((1 + confidence) / 2, df) * se
+    return float(gap - half), float(gap + half)
+
+
+def _absolute(low: float, high: float) -> tuple[float | None, float | None]:
+    """The interval of |gap| from that of the gap."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return None, None
+    if low <= 0.0 <= high:
+        return 0.0, max(-low, high)
+    return min(abs(low), abs(high)), max(abs(low), abs(high))

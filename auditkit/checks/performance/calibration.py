@@ -16,11 +16,13 @@ from numbers import Integral
 from sklearn.calibration import calibration_curve
 
 from ..._stats import (
+    WILSON,
     BootstrapSpec,
     bootstrap,
     calibration_bin_index,
     expected_calibration_error,
     percentile_interval,
+    wilson_interval,
 )
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
@@ -90,7 +92,9 @@ class PerformanceCalibration(Check):
                                                  spec.method if low is not None else None, False),
             "maximum_calibration_error": Metric(mce, n=pred.n, higher_is_better=False),
             "mean_confidence": Metric(mean_conf, n=pred.n),
-            "accuracy": Metric(accuracy, n=pred.n, higher_is_better=True),
+            "accuracy": Metric(accuracy, *map(float, wilson_interval(
+                int(pred.correct.sum()), pred.n, spec.confidence)), spec.confidence, pred.n,
+                WILSON, True),
         }
         gap = mean_conf - accuracy
         # The interval is left out of the sentence: ECE is biased upwards under resampling, so

@@ -1,7 +1,8 @@
 """Performance: which classes the model confuses with which.
 
 The confusion matrix from scikit-learn (counts, and normalised by true
-class), with the most frequent confusions named.
+class), with the most frequent confusions named, and the error rate with its
+Wilson score interval.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix
 
+from ..._stats import WILSON, wilson_interval
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
 from .._classification import predictions
-from .._params import POSITIVE_INT
+from .._params import CONFIDENCE, POSITIVE_INT
 
 __all__ = ["PerformanceConfusionMatrix"]
 
@@ -30,6 +32,8 @@ class PerformanceConfusionMatrix(Check):
     ----------
     top_k : int, default=5
         How many of the largest off-diagonal cells to list (at least 1).
+    confidence : float, default=0.95
+        Level of the error rate's Wilson interval, in (0, 1).
 
     Examples
     --------
@@ -45,9 +49,10 @@ class PerformanceConfusionMatrix(Check):
     description = "Counts of true against predicted classes, and the most frequent confusions."
 
     shares = ("predictions",)
-    parameter_constraints = {"top_k": POSITIVE_INT}
+    parameter_constraints = {"top_k": POSITIVE_INT, "confidence": CONFIDENCE}
 
     top_k: int = 5
+    confidence: float = 0.95
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
@@ -75,6 +80,7 @@ class PerformanceConfusionMatrix(Check):
         matrix = pd.DataFrame(counts, index=pd.Index(names, name="true"),
                               columns=pd.Index(names, name="predicted"))
         errors = int(counts.sum() - np.trace(counts))
+        low, high = wilson_interval(errors, pred.n, self.confidence)
         headline = f"{errors:,} of {pred.n:,} samples misclassified"
         if rows:
             top = rows[0]
@@ -85,7 +91,8 @@ class PerformanceConfusionMatrix(Check):
             headline += "."
         return self.result(
             Status.INFO, headline,
-            metrics={"error_rate": Metric(errors / pred.n, n=pred.n, higher_is_better=False)},
+            metrics={"error_rate": Metric(errors / pred.n, float(low), float(high),
+                                          self.confidence, pred.n, WILSON, False)},
             tables={"confusion_matrix": matrix, "top_confusions": confusions},
             figures={"confusion_matrix": Figure("confusion_matrix",
                                                 {"counts": counts, "normalised": normalised,

@@ -2,8 +2,12 @@
 
 Accuracy, balanced accuracy, macro precision / recall / F1, ROC AUC (binary,
 or one-vs-rest macro), log loss and Brier score, each from scikit-learn on
-the whole sample with a percentile-bootstrap confidence interval; per-class
-precision, recall, F1 and support; ROC curves per class.
+the whole sample; per-class precision, recall, F1 and support; ROC curves per
+class. Proportions get closed-form Wilson score intervals (accuracy, and each
+class's precision and recall), and balanced accuracy, a mean of the classes'
+recalls, the MOVER interval built from them; these stay honest at a few
+dozen samples where a bootstrap of a perfect score collapses to [1, 1]. The
+other metrics, which have no closed form, get percentile-bootstrap intervals.
 """
 
 from __future__ import annotations
@@ -14,7 +18,15 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from ..._stats import BootstrapSpec, bootstrap, percentile_interval
+from ..._stats import (
+    MOVER,
+    WILSON,
+    BootstrapSpec,
+    bootstrap,
+    mover_mean_interval,
+    percentile_interval,
+    wilson_interval,
+)
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
@@ -33,12 +45,19 @@ _ROC_POINTS = 200
 @register_check
 @dataclass(frozen=True)
 class PerformanceMetrics(Check):
-    """Classification metrics with bootstrap confidence intervals.
+    """Classification metrics with confidence intervals.
+
+    Accuracy, and each class's precision and recall (table
+    ``per_class_intervals``), are proportions: they get Wilson score
+    intervals whatever ``n_resamples``; balanced accuracy gets the
+    MOVER-Wilson interval of a mean of proportions. The other metrics get
+    percentile-bootstrap intervals.
 
     Parameters
     ----------
     n_resamples : int, default=1000
-        Bootstrap resamples for the intervals (0 for none).
+        Bootstrap resamples for the intervals of the metrics that are not
+        proportions (0 for none).
     confidence : float, default=0.95
         Level of the intervals, in (0, 1).
 
@@ -54,7 +73,8 @@ class PerformanceMetrics(Check):
     requires = frozenset({"predict"})
     order = 0
     description = ("Accuracy, balanced accuracy, precision, recall, F1, ROC AUC, log loss and "
-                   "Brier score on the audited samples, with bootstrap confidence intervals.")
+                   "Brier score on the audited samples, with Wilson intervals for proportions "
+                   "and bootstrap intervals for the rest.")
 
     verdict_metrics = ("accuracy", "balanced_accuracy", "roc_auc")
     shares = ("predictions",)
@@ -72,7 +92,9 @@ class PerformanceMetrics(Check):
         values = _point_estimates(pred, labels)
         samples = bootstrap(resampled_metrics, pred.n, spec=spec, rng=context.rng(self.name),
                             shared=pred, executor=context.executor) if spec.n_resamples else {}
-        samples = {k: v for k, v in samples.items() if not np.isnan(values[k])}
+        # Closed-form intervals (below) replace the bootstrap's for these two.
+        samples = {k: v for k, v in samples.items()
+                   if k not in ("accuracy", "balanced_accuracy") and not np.isnan(values[k])}
         metrics = {}
         for name, value in values.items():
             low, high = (percentile_interval(samples[name], spec.confidence)
@@ -80,11 +102,20 @@ class PerformanceMetrics(Check):
             metrics[name] = Metric(value, low, high, spec.confidence if name in samples else None,
                                    pred.n, spec.method if name in samples else None,
                                    _HIGHER_IS_BETTER[name])
+        correct = int(pred.correct.sum())
+        low, high = wilson_interval(correct, pred.n, spec.confidence)
+        metrics["accuracy"] = Metric(values["accuracy"], float(low), float(high),
+                                     spec.confidence, pred.n, WILSON, True)
+        hits, support = _recall_counts(pred, labels)
+        present = support > 0  # balanced accuracy averages the classes present in y
+        low, high = mover_mean_interval(hits[present], support[present], spec.confidence)
+        metrics["balanced_accuracy"] = Metric(values["balanced_accuracy"], low, high,
+                                              spec.confidence, pred.n, MOVER, True)
         per_class = _per_class_table(pred, labels)
         accuracy = metrics["accuracy"]
-        headline = (f"Accuracy {accuracy.value:.1%}"
-                    + (f" ({spec.confidence:.0%} CI {accuracy.lower:.1%} to {accuracy.upper:.1%})"
-                       if accuracy.has_interval else "")
+        headline = (f"Accuracy {accuracy.value:.1%} ({correct:,} of {pred.n:,}; "
+                    f"{spec.confidence:.0%} Wilson CI {accuracy.lower:.1%} to "
+                    f"{accuracy.upper:.1%})"
                     + f", balanced accuracy {metrics['balanced_accuracy'].value:.1%} and ROC AUC "
                     f"{metrics['roc_auc'].value:.3f} on {pred.n:,} samples.")
         worst, best = per_class["recall"].idxmin(), per_class["recall"].idxmax()
@@ -92,7 +123,9 @@ class PerformanceMetrics(Check):
                      f"(class {worst!r}) to {per_class.loc[best, 'recall']:.1%} "
                      f"(class {best!r}).")
         return self.result(Status.INFO, headline, metrics=metrics,
-                           tables={"per_class": per_class},
+                           tables={"per_class": per_class,
+                                   "per_class_intervals": _per_class_intervals(
+                                       pred, labels, spec.confidence)},
                            figures={"roc": _roc_figure(pred)})
 
 
@@ -129,6 +162,26 @@ def _per_class_table(pred: Predictions, labels: np.ndarray) -> pd.DataFrame:
                           "roc_auc_one_vs_rest": auc, "support": support.astype(np.int64)},
                          index=pd.Index(list(pred.class_names), name="class"))
     return table
+
+
+def _recall_counts(pred: Predictions, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Correct predictions and samples of each true class."""
+    true_positive = np.array([np.sum((pred.y == k) & (pred.predicted == k)) for k in labels])
+    return true_positive, np.bincount(pred.y, minlength=len(labels))[: len(labels)]
+
+
+def _per_class_intervals(pred: Predictions, labels: np.ndarray,
+                         confidence: float) -> pd.DataFrame:
+    """Wilson intervals of each class's precision and recall (NaN where undefined)."""
+    true_positive, support = _recall_counts(pred, labels)
+    predicted = np.bincount(pred.predicted, minlength=len(labels))[: len(labels)]
+    precision_low, precision_high = wilson_interval(true_positive, predicted, confidence)
+    recall_low, recall_high = wilson_interval(true_positive, support, confidence)
+    return pd.DataFrame({"precision_lower": precision_low, "precision_upper": precision_high,
+                         "predicted": predicted.astype(np.int64),
+                         "recall_lower": recall_low, "recall_upper": recall_high,
+                         "support": support.astype(np.int64)},
+                        index=pd.Index(list(pred.class_names), name="class"))
 
 
 def _roc_figure(pred: Predictions) -> Figure:

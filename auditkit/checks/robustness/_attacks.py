@@ -1,4 +1,4 @@
-"""Adversarial attacks on batches of inputs: FGSM, PGD, DeepFool and Square.
+"""Adversarial attacks on batches of inputs: FGSM, PGD, APGD, DeepFool and Square.
 
 Every attack works in the *unit space* of a :class:`Domain`: an input ``x``
 becomes ``u = (x - low) / (high - low)``, so the valid inputs are the unit cube,
@@ -14,6 +14,11 @@ not change (``AuditData.mutable_features``) are masked out. The attacks:
   broken as soon as any point of its eps-ball is misclassified, so keeping
   the first success is both stronger than returning the last iterate and
   cheaper (broken samples stop costing gradients).
+- APGD (Croce & Hein 2020), L-inf and L2: PGD whose step size starts at
+  ``2 * eps`` and halves at checkpoints where progress stalls, with momentum
+  0.75 and restarts, on the cross-entropy or the Difference of Logits Ratio,
+  untargeted or over the top target classes (APGD-T). With Square, the core of
+  AutoAttack, the field's standard measure of robust accuracy.
 - DeepFool (Moosavi-Dezfooli et al. 2016), L2: the smallest perturbation that
   flips a prediction, found by linearising the decision boundaries.
 - Square (Andriushchenko et al. 2020), L-inf, score-based: random square
@@ -37,7 +42,10 @@ import torch.nn.functional as F
 __all__ = [
     "AttackOutcome",
     "Domain",
+    "apgd",
+    "apgd_checkpoints",
     "deepfool",
+    "dlr_loss",
     "fgsm",
     "frozen_parameters",
     "pgd",
@@ -307,6 +315,244 @@ def pgd(logits_fn: LogitFunction, u: torch.Tensor, y: torch.Tensor, eps: float, 
                 broken = _fooled(logits_fn(current), labels, goal)
             queries[active] += 1
             best[active] = current.detach()
+            success[active] = broken
+    return AttackOutcome(best, success, queries)
+
+
+def dlr_loss(logits: torch.Tensor, y: torch.Tensor,
+             target: torch.Tensor | None = None) -> torch.Tensor:
+    """Difference of Logits Ratio (Croce & Hein 2020, eqs. 5 and 6), per sample.
+
+    With the logits sorted in decreasing order ``z_pi1 >= z_pi2 >= ...``:
+    untargeted, ``-(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3)``; targeted at
+    class ``t``, ``-(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)``. The ratio does
+    not change when the logits are shifted or scaled, so a saturated softmax
+    or a large logit scale cannot hide the gradient. Needs at least 3 classes
+    (4 when targeted).
+    """
+    ordered = logits.sort(dim=1, descending=True).values
+    true = logits.gather(1, y[:, None])[:, 0]
+    if target is None:
+        other = logits.scatter(1, y[:, None], float("-inf")).amax(1)
+        return -(true - other) / (ordered[:, 0] - ordered[:, 2] + 1e-12)
+    goal = logits.gather(1, target[:, None])[:, 0]
+    return -(true - goal) / (ordered[:, 0] - 0.5 * (ordered[:, 2] + ordered[:, 3]) + 1e-12)
+
+
+def apgd_checkpoints(steps: int) -> list[int]:
+    """The iterations at which APGD may halve its step size (Croce & Hein 2020, Sec. 3.2).
+
+    ``w_j = ceil(p_j * steps)`` with ``p_0 = 0``, ``p_1 = 0.22`` and
+    ``p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06)``.
+    """
+    fractions = [0.0, 0.22]
+    while fractions[-1] < 1.0:
+        fractions.append(fractions[-1] + max(fractions[-1] - fractions[-2] - 0.03, 0.06))
+    points = sorted({int(np.ceil(round(p * steps, 9))) for p in fractions if p <= 1.0})
+    return [w for w in points if 0 < w <= steps]
+
+
+def _apgd_objective(logits: torch.Tensor, y: torch.Tensor, loss: str,
+                    target: torch.Tensor | None) -> torch.Tensor:
+    if loss == "dlr" and logits.shape[1] >= (4 if target is not None else 3):
+        return dlr_loss(logits, y, target)
+    if loss == "ce" and target is not None:
+        return -F.cross_entropy(logits, target, reduction="none")
+    if loss == "ce":
+        return F.cross_entropy(logits, y, reduction="none")
+    # DLR needs 3 classes (4 targeted): the margin loss is its scale-dependent stand-in
+    margin = attack_loss(logits, y, loss="margin")
+    if target is None:
+        return margin
+    return logits.gather(1, target[:, None])[:, 0] - logits.gather(1, y[:, None])[:, 0]
+
+
+def _ascent_step(current: torch.Tensor, grad: torch.Tensor, size: torch.Tensor,
+                 norm: str) -> torch.Tensor:
+    if norm == "linf":
+        return current + size * grad.sign()
+    return current + size * grad / _flat_norm(grad)
+
+
+def _apgd_run(logits_fn: LogitFunction, u: torch.Tensor, y: torch.Tensor, eps: float, *,
+              domain: Domain, norm: str, steps: int, loss: str, target: torch.Tensor | None,
+              random_start: bool, momentum: float, rho: float, generator: torch.Generator
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One APGD run from one start: (first misclassified iterate or best point, success, passes).
+
+    Success is always a misclassification: a target only shapes the objective.
+    """
+    n = len(u)
+    shape = (-1,) + (1,) * (u.ndim - 1)
+    out = u.detach().clone()
+    success = torch.zeros(n, dtype=torch.bool, device=u.device)
+    queries = torch.zeros(n, dtype=torch.int64, device=u.device)
+    current = u.detach().clone()
+    if random_start:
+        current = (current + _random_start(u, eps, norm, domain, generator)).clamp(0.0, 1.0)
+    state = {"index": torch.arange(n, device=u.device), "clean": u.detach(), "y": y,
+             "current": current}
+    if target is not None:
+        state["target"] = target
+
+    def evaluate(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = points.detach().requires_grad_(True)
+        with torch.enable_grad():
+            logits = logits_fn(x)
+            value = _apgd_objective(logits, state["y"], loss, state.get("target"))
+            (grad,) = torch.autograd.grad(value.sum(), x)
+        queries[state["index"]] += 1
+        return value.detach(), domain.masked(grad), logits.detach().argmax(1) != state["y"]
+
+    def retire(broken: torch.Tensor) -> bool:
+        """Keep the broken samples' iterates; drop them from every state tensor."""
+        done = state["index"][broken]
+        out[done], success[done] = state["current"][broken], True
+        keep = ~broken
+        for name in list(state):
+            state[name] = state[name][keep]
+        return bool(keep.any())
+
+    value, grad, broken = evaluate(state["current"])
+    state.update(grad=grad, best=state["current"].clone(), best_value=value,
+                 best_grad=grad, previous=state["current"].clone(), last_value=value,
+                 size=torch.full((n,), 2.0 * eps, device=u.device),
+                 increases=torch.zeros(n, device=u.device),
+                 reduced=torch.zeros(n, dtype=torch.bool, device=u.device),
+                 best_at_check=value.clone())
+    if broken.any() and not retire(broken):
+        return out, success, queries
+    checkpoints = set(apgd_checkpoints(steps))
+    last_check = 0
+    for iteration in range(steps):
+        size = state["size"].view(shape)
+        clean, current = state["clean"], state["current"]
+        z = _project(_ascent_step(current, state["grad"], size, norm), clean, eps, norm)
+        if iteration == 0:  # no momentum yet: x1 = P(x0 + eta grad)
+            moved = z
+        else:
+            moved = _project(current + momentum * (z - current)
+                             + (1 - momentum) * (current - state["previous"]), clean, eps, norm)
+        moved = clean + domain.masked(moved - clean)
+        state["previous"], state["current"] = current, moved
+        value, grad, broken = evaluate(moved)
+        state["grad"] = grad
+        state["increases"] = state["increases"] + (value > state["last_value"]).float()
+        state["last_value"] = value
+        better = value > state["best_value"]
+        state["best"] = torch.where(better.view(shape), moved, state["best"])
+        state["best_grad"] = torch.where(better.view(shape), grad, state["best_grad"])
+        state["best_value"] = torch.where(better, value, state["best_value"])
+        if broken.any() and not retire(broken):
+            return out, success, queries
+        if iteration + 1 in checkpoints:
+            window = iteration + 1 - last_check
+            last_check = iteration + 1
+            # condition 1: the objective rose in at most a share rho of the window's steps;
+            # condition 2: the step was not halved last time and the best value has not moved
+            halve = (state["increases"] <= rho * window) | (
+                ~state["reduced"] & (state["best_at_check"] >= state["best_value"]))
+            state["reduced"], state["best_at_check"] = halve, state["best_value"].clone()
+            state["increases"] = torch.zeros_like(state["increases"])
+            state["size"] = torch.where(halve, state["size"] / 2, state["size"])
+            state["current"] = torch.where(halve.view(shape), state["best"], state["current"])
+            state["grad"] = torch.where(halve.view(shape), state["best_grad"], state["grad"])
+    out[state["index"]] = state["best"]
+    return out, success, queries
+
+
+def apgd(logits_fn: LogitFunction, u: torch.Tensor, y: torch.Tensor, eps: float, *,
+         domain: Domain, norm: str = "linf", steps: int = 100, restarts: int = 1,
+         loss: str = "ce", target_classes: int = 0, random_start: bool = True,
+         momentum: float = 0.75, rho: float = 0.75, generator: torch.Generator | None = None
+         ) -> AttackOutcome:
+    """Auto-PGD (Croce & Hein 2020): PGD with a step-size schedule and momentum.
+
+    The step starts at ``2 * eps`` and halves at the checkpoints of
+    :func:`apgd_checkpoints` where the objective rose in at most a share ``rho``
+    of the steps since the last checkpoint, or where the step was not halved
+    last time and the best objective did not improve; a halving restarts from
+    the best point found. Each step mixes the projected ascent step with the
+    previous move: ``x_{k+1} = P(x_k + momentum (z_{k+1} - x_k) + (1 - momentum)
+    (x_k - x_{k-1}))``. Every sample has its own step size; a sample leaves the
+    attack at its first misclassified iterate, which is kept.
+
+    With ``target_classes > 0`` this is APGD-T: for each of the
+    ``target_classes`` classes with the highest clean logits after the
+    prediction, in turn, the survivors are attacked on the targeted objective
+    (targeted DLR with ``loss="dlr"``) from ``restarts`` starts. Success is
+    always a misclassification: targets only choose directions.
+
+    Parameters
+    ----------
+    logits_fn : callable
+        Unit-space inputs -> logits, differentiable.
+    u : Tensor of shape (n, ...)
+        Clean inputs in unit space.
+    y : Tensor of shape (n,)
+        True class indices.
+    eps : float
+        Budget in unit space, under ``norm``.
+    domain : Domain
+    norm : {"linf", "l2"}
+    steps : int, default=100
+        Iterations per run (per restart and per target class).
+    restarts : int, default=1
+        Runs from fresh random starts; each attacks only the survivors.
+    loss : {"ce", "dlr"}, default="ce"
+        Cross-entropy, or the Difference of Logits Ratio (:func:`dlr_loss`;
+        the margin loss where the model has too few classes for it).
+    target_classes : int, default=0
+        0: untargeted. Otherwise the number of target classes of APGD-T.
+    random_start : bool, default=True
+        Start from a uniform point of the ball (L-inf) or a random direction (L2).
+    momentum : float, default=0.75
+    rho : float, default=0.75
+        The share of rising steps below which the step size halves.
+    generator : torch.Generator, optional
+        CPU generator of the random starts.
+
+    Returns
+    -------
+    AttackOutcome
+        ``adversarial`` holds the first misclassified iterate where the attack
+        succeeded, and the point of highest objective otherwise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from auditkit.attacks import Domain, apgd
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    >>> x, y = torch.rand(8, 4), torch.randint(0, 3, (8,))
+    >>> outcome = apgd(model, x, y, 0.1, domain=Domain.from_arrays(0.0, 1.0), steps=10)
+    >>> bool(((outcome.adversarial - x).abs() <= 0.1 + 1e-6).all())
+    True
+    """
+    generator = generator if generator is not None else torch.Generator().manual_seed(0)
+    best = u.detach().clone()
+    queries = torch.zeros(len(u), dtype=torch.int64, device=u.device)
+    with torch.inference_mode():
+        logits = logits_fn(u)
+    queries += 1
+    success = logits.argmax(1) != y
+    if eps <= 0 or success.all():
+        return AttackOutcome(best, success, queries)
+    if target_classes > 0:
+        ranked = logits.sort(dim=1, descending=True).indices
+        goals = [ranked[:, k] for k in range(1, min(target_classes, logits.shape[1] - 1) + 1)]
+    else:
+        goals = [None]
+    for goal in goals:
+        for _ in range(restarts):
+            active = torch.nonzero(~success).flatten()
+            if len(active) == 0:
+                return AttackOutcome(best, success, queries)
+            adversarial, broken, spent = _apgd_run(
+                logits_fn, u[active], y[active], eps, domain=domain, norm=norm, steps=steps,
+                loss=loss, target=None if goal is None else goal[active],
+                random_start=random_start, momentum=momentum, rho=rho, generator=generator)
+            queries[active] += spent
+            best[active] = adversarial
             success[active] = broken
     return AttackOutcome(best, success, queries)
 

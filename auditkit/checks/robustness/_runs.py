@@ -28,7 +28,7 @@ from ...inputs import AuditData, ModelAdapter
 from ...results import Figure, Metric
 from .._base import Check, CheckContext, map_units
 from .._params import BAD_OPTION, Interval
-from ._attacks import Domain, deepfool, fgsm, pgd, square_linf
+from ._attacks import Domain, apgd, deepfool, fgsm, pgd, square_linf
 from ._common import group_robustness_table, proportion
 
 __all__ = [
@@ -188,7 +188,7 @@ class AttackSpec:
 
     Parameters
     ----------
-    name : {"pgd", "fgsm", "square", "deepfool"}
+    name : {"pgd", "apgd", "fgsm", "square", "deepfool"}
     parameters : tuple of (str, object)
         Keyword arguments of the attack (sorted by name; see :meth:`of`).
     """
@@ -215,7 +215,7 @@ class AttackSpec:
         return dict(self.parameters)
 
 
-_ATTACK_NAMES = ("pgd", "fgsm", "square", "deepfool")
+_ATTACK_NAMES = ("pgd", "apgd", "fgsm", "square", "deepfool")
 
 
 @dataclass(frozen=True)
@@ -300,6 +300,9 @@ def _attack_chunk(inputs: _AttackInputs, unit: tuple[int, np.ndarray]
         eps = options.pop("eps")
         outcome = pgd(function, u, y, eps, domain=domain, target=goal, generator=generator,
                       **options)
+    elif inputs.spec.name == "apgd":
+        outcome = apgd(function, u, y, options.pop("eps"), domain=domain, generator=generator,
+                       **options)
     elif inputs.spec.name == "fgsm":
         outcome = fgsm(function, u, y, options.pop("eps"), domain=domain, **options)
     elif inputs.spec.name == "square":

@@ -1,4 +1,4 @@
-"""The attack runs that several robustness checks share: PGD's loss ensemble, FGSM, Square.
+"""The attack runs that several robustness checks share: the APGD ensemble, PGD, FGSM, Square.
 
 Each function runs one attack configuration (an :class:`~._runs.AttackSpec`) on
 the prepared samples through :func:`~._runs.run_attack`, which caches the run
@@ -15,8 +15,13 @@ from ...inputs import ModelAdapter
 from .._base import CheckContext
 from ._runs import AttackRun, AttackSpec, Prepared, run_attack
 
-__all__ = ["LOSSES", "LOSS_NAMES", "LOSS_SHORT", "fgsm_robust", "pgd_robust", "random_targets",
-           "square_robust"]
+__all__ = ["ATTACKS", "ENSEMBLE", "LOSSES", "LOSS_NAMES", "LOSS_SHORT", "apgd_robust",
+           "fgsm_robust", "pgd_robust", "random_targets", "square_robust"]
+
+#: The attacks the PGD checks can measure robust accuracy with.
+ATTACKS = ("apgd", "pgd")
+#: The stages of the APGD ensemble, in order; each attacks the survivors of the previous.
+ENSEMBLE = ("APGD-CE", "APGD-T", "Square")
 
 LOSSES = ("ce", "margin")
 LOSS_NAMES = {"ce": "cross-entropy", "margin": "margin (CW)"}
@@ -49,19 +54,53 @@ def pgd_robust(model: ModelAdapter, prepared: Prepared, context: CheckContext, *
         run = run_attack(model, prepared, context, key=key, spec=spec, among=survivors,
                          targets=targets, description=f"PGD {norm} eps={eps:g} ({loss})")
         if survivors is not None:
-            previous = runs[losses[losses.index(loss) - 1]]
-            run = AttackRun(previous.robust & run.robust, previous.success | run.success,
-                            _merge(previous, run), previous.queries + run.queries)
+            run = _combine(runs[losses[losses.index(loss) - 1]], run)
         runs[loss] = run
         survivors = run.robust
     return runs
 
 
-def _merge(previous: AttackRun, run: AttackRun) -> torch.Tensor:
+def apgd_robust(model: ModelAdapter, prepared: Prepared, context: CheckContext, *, eps: float,
+                norm: str, steps: int, restarts: int, target_classes: int, square_queries: int,
+                p_init: float, sequence: bool) -> dict[str, AttackRun]:
+    """The APGD ensemble: APGD-CE, then APGD-T on its survivors, then Square on theirs.
+
+    AutoAttack's recipe (Croce & Hein 2020) without FAB, which rarely breaks a
+    sample the others leave: APGD on the cross-entropy, APGD on the targeted
+    DLR loss over the ``target_classes`` most likely other classes, and the
+    black-box Square attack (L-inf only), which gradient masking cannot stop.
+    A stage with a budget of 0 is left out. Runs by stage (keys of
+    :data:`ENSEMBLE`), each holding the ensemble's outcome up to it.
+    """
+    spec = AttackSpec.of("apgd", eps=eps, norm=norm, steps=steps, restarts=restarts, loss="ce")
+    key = ("apgd", norm, float(eps), steps, restarts)
+    runs = {"APGD-CE": run_attack(model, prepared, context, key=key, spec=spec,
+                                  description=f"APGD-CE {norm} eps={eps:g}")}
+    last = runs["APGD-CE"]
+    if target_classes > 0:
+        spec = AttackSpec.of("apgd", eps=eps, norm=norm, steps=steps, restarts=restarts,
+                             loss="dlr", target_classes=target_classes)
+        key = (*key, "apgd-t", target_classes)
+        run = run_attack(model, prepared, context, key=key, spec=spec, among=last.robust,
+                         description=f"APGD-T {norm} eps={eps:g}")
+        last = runs["APGD-T"] = _combine(last, run)
+    if square_queries > 0 and norm == "linf":
+        spec = AttackSpec.of("square", eps=eps, n_queries=square_queries, p_init=p_init,
+                             sequence=sequence)
+        key = (*key, "square", square_queries, p_init)
+        run = run_attack(model, prepared, context, key=key, spec=spec, among=last.robust,
+                         description=f"Square eps={eps:g} (ensemble)")
+        runs["Square"] = _combine(last, run)
+    return runs
+
+
+def _combine(previous: AttackRun, run: AttackRun) -> AttackRun:
+    """``previous`` followed by ``run`` on its survivors: broken by either."""
     adversarial = previous.adversarial.clone()
     newly = torch.from_numpy(run.success & ~previous.success)
     adversarial[newly] = run.adversarial[newly]
-    return adversarial
+    return AttackRun(previous.robust & run.robust, previous.success | run.success, adversarial,
+                     previous.queries + run.queries)
 
 
 def fgsm_robust(model: ModelAdapter, prepared: Prepared, context: CheckContext, *,

@@ -2,9 +2,9 @@
 
 One signed-gradient step of the cross-entropy, of size epsilon (a fraction of
 each value's valid range), clipped to the valid inputs. FGSM is a weak attack
-and a quick first look; PGD is the measure of robustness. An FGSM that breaks
-more samples than PGD is a sign of gradient masking
-(``robustness_gradient_masking``).
+and a quick first look; ``robustness_pgd`` (an APGD ensemble) is the measure
+of robustness. An FGSM that breaks more samples than the white-box attack is a
+sign of gradient masking (``robustness_gradient_masking``).
 """
 
 from __future__ import annotations
@@ -104,6 +104,6 @@ class RobustnessFGSM(AttackCheck):
         headline = (f"Under one FGSM step (L-inf, eps {self.epsilon:g}) robust accuracy is "
                     f"{robust.value:.1%} [{robust.lower:.1%}, {robust.upper:.1%}] of "
                     f"{robust.n:,} samples, against {clean.value:.1%} clean; FGSM is a weak "
-                    "attack, PGD measures robustness.")
+                    "attack, APGD measures robustness.")
         return self.result(Status.INFO, headline, metrics=metrics, tables={"curve": table},
                            figures=figures)

@@ -1,109 +1,143 @@
-"""Robustness: how few feasible feature changes flip a tabular model's predictions.
+"""Robustness: tabular predictions under changes that should not matter, against a baseline.
 
-A black-box, score-based attack that respects the data: it changes only the
-features declared mutable (``AuditData.mutable_features``), moves a numeric
-feature by at most ``epsilon`` of its valid range and never outside the valid
-bounds, keeps discrete numeric features (counts, years, levels) on their
-observed values, and switches a categorical feature only to another valid
-category. A greedy coordinate search changes at most ``max_features_changed``
-features per sample (see :mod:`._tabular_attack`). Reported:
-the share of correct predictions it flips (Wilson intervals), robust accuracy,
-which features it changed most, and the flip rate per class and per sensitive
-group, to show whether one group is easier to attack.
+Two kinds of change should leave a decision as it is: noise within the
+measurement precision of numeric features (at most ``noise`` of a feature's
+valid range, discrete features only to observed values) and any valid value of
+a feature the user marks as irrelevant (``irrelevant_features``). A greedy,
+score-based search (:func:`auditkit.checks._tabular.greedy_attack`) looks for
+the smallest such change that moves each prediction away from the model's own
+class. The same search runs on a reference model fitted on the fly on the same
+data (a standardised logistic regression, on ``AuditData.train``, else on the
+reference inputs labelled by the audited model), so that the verdict reads
+"more fragile than a simple model on the same data": the judged number is the
+lower confidence bound of the difference of flip rates, from a paired interval
+on the audited samples widened by how much the baseline's flip rate varies
+over bootstrap refits (a model fitted on other rows of the same data would be
+as fragile give or take that much). Changes of the
+case itself (actionable features: recourse) are not measured here; see
+``fairness_recourse``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+from ...exceptions import CheckError
 from ...inputs import AuditData, ModelAdapter
-from ...results import CheckResult, Figure, Metric, Status
+from ...results import CheckResult, Metric, Status
 from .._base import Check, CheckContext, map_units, register_check
 from .._classification import predictions
-from .._params import CONFIDENCE, NON_NEGATIVE_INT, POSITIVE_INT, SAMPLE_SIZE, Interval
-from ._common import (
-    group_robustness_table,
-    proportion,
-    select_samples,
-    wilson_interval,
+from .._params import CONFIDENCE, POSITIVE_INT, SAMPLE_SIZE, Interval, SequenceOf
+from .._tabular import (
+    BINARY,
+    CATEGORICAL,
+    NEWCOMBE_PAIRED,
+    TabularAttackOutcome,
+    TabularDomain,
+    greedy_attack,
+    newcombe_paired_interval,
 )
-from ._tabular_attack import CATEGORICAL, TabularAttackOutcome, TabularDomain, greedy_attack
+from ._common import proportion, select_samples
 
 __all__ = ["RobustnessTabular"]
 
-#: Values (candidate rows x columns) scored per model call: a unit of work is as many
-#: samples as fit, about 32 MB of float64 candidates.
+#: Values (candidate rows x columns) scored per model call.
 _VALUES_PER_CALL = 4_194_304
-NOTHING_MUTABLE = ("No feature may change: every feature of the data is immutable "
-                   "(AuditData(..., mutable_features=...) declares the ones an adversary may "
-                   "change), so there is nothing to attack.")
-NOTHING_CORRECT = ("The model classifies none of the {n} selected samples correctly, so there "
-                   "is no correct prediction to attack.")
-NEWCOMBE = "Newcombe hybrid score interval (difference of two Wilson intervals)"
-
-
-def _newcombe(k1: int, n1: int, k2: int, n2: int, confidence: float) -> tuple[float, float]:
-    """Interval of p1 - p2 from the two Wilson intervals (Newcombe 1998, method 10)."""
-    p1, p2 = k1 / n1, k2 / n2
-    (l1, u1), (l2, u2) = (wilson_interval(k1, n1, confidence), wilson_interval(k2, n2, confidence))
-    d = p1 - p2
-    return (float(d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
-            float(d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))
+NOTHING_TO_PERTURB = ("No feature may change without changing the case: noise is 0 and no "
+                      "feature is marked irrelevant (options 'noise' and "
+                      "'irrelevant_features'), so there is nothing to perturb.")
+UNKNOWN_FEATURE = ("The 'irrelevant_features' option of check 'robustness_tabular' must name "
+                   "features of the data (feature names or feature_groups keys). Got {got} "
+                   "instead.")
+ONE_CLASS = ("The baseline needs at least two classes in its training labels ({source}); "
+             "got one, so there is nothing to compare against.")
+BASELINE = "standardised logistic regression"
 
 
 @dataclass(frozen=True)
-class _TabularInputs:
-    """What every chunk of the attack needs, sent once per worker."""
+class _Baseline:
+    """A fitted scikit-learn pipeline whose probabilities fill the model's class columns."""
+
+    pipeline: Pipeline
+    n_classes: int
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        proba = np.zeros((len(X), self.n_classes))
+        if len(X):  # a round may have no candidate left
+            proba[:, self.pipeline.classes_] = self.pipeline.predict_proba(X)
+        return proba
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What every chunk of the search needs, sent once per worker."""
 
     model: ModelAdapter
+    baselines: tuple[_Baseline, ...]
     domain: TabularDomain
-    epsilon: float
+    radius: np.ndarray
     n_steps: int
     max_features_changed: int
 
 
-def _attack_chunk(shared: _TabularInputs, chunk: tuple[np.ndarray, np.ndarray, np.ndarray]
+def _search_chunk(shared: _Inputs, unit: tuple[int, np.ndarray, np.ndarray, np.ndarray]
                   ) -> TabularAttackOutcome:
-    """One unit of work: the greedy attack on a chunk of (rows, true classes, probabilities)."""
-    X, target, proba = chunk
-    return greedy_attack(shared.model.predict_proba, X, target, proba, shared.domain,
-                         epsilon=shared.epsilon, n_steps=shared.n_steps,
+    """One unit of work: the search on a chunk, for the model (0) or baseline ``which - 1``."""
+    which, X, target, proba = unit
+    predict = shared.model.predict_proba if which == 0 else shared.baselines[which - 1]
+    return greedy_attack(predict, X, target, proba, shared.domain, epsilon=shared.radius,
+                         n_steps=shared.n_steps,
                          max_features_changed=shared.max_features_changed)
+
+
+def _fit_unit(shared: tuple[np.ndarray, np.ndarray, int], rows: np.ndarray) -> _Baseline | None:
+    """One unit of work: a baseline fitted on ``rows`` of the training data (None: one class)."""
+    X, y, n_classes = shared
+    if len(np.unique(y[rows])) < 2:
+        return None
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    return _Baseline(pipeline.fit(X[rows], y[rows]), n_classes)
 
 
 @register_check
 @dataclass(frozen=True)
 class RobustnessTabular(Check):
-    """Greedy feasible attack on tabular data: flip rate, changed features, group gaps.
+    """Flips under changes that should not matter, against a baseline on the same data.
 
     Parameters
     ----------
     n_samples : int or None, default=500
-        Audited samples drawn (seeded) for the attack; None takes all. The
-        correctly classified ones among them are attacked.
-    max_features_changed : int, default=3
-        The budget: at most this many original features (a one-hot group is
-        one feature) change per sample.
-    epsilon : float, default=0.1
-        Largest change of a numeric feature, as a fraction of its valid range
-        (``AuditData.valid_bounds``), in (0, 1].
+        Audited samples drawn (seeded); None takes all. Each prediction (right
+        or wrong) is moved away from the predicted class.
+    noise : float, default=0.02
+        Measurement precision: the largest change of a numeric feature, as a
+        fraction of its valid range (``AuditData.valid_bounds``), in [0, 1].
+        Discrete numeric features move only to observed values within it;
+        flags and categories never move. 0 for no noise.
+    irrelevant_features : tuple of str, default=()
+        Features (names or ``feature_groups`` keys) that should not matter to
+        the decision: they may take any valid value or category.
+    max_features_changed : int or None, default=None
+        At most this many features change per sample; None: all of them.
     n_steps : int, default=5
-        Candidate values per direction for a numeric feature, evenly spaced
-        up to ``epsilon`` of its range.
+        Candidate values per direction for a numeric feature.
     max_discrete_values : int, default=32
-        A numeric feature with at most this many distinct values in ``X``
-        and ``reference`` (or whose values lie on an even grid, like counts)
-        moves only to observed values; one with two values is a flag the
-        attack may switch.
-    n_examples : int, default=5
-        Successful attacks shown as examples (0 for none).
-    min_group_size : int, default=30
-        Groups with fewer samples are flagged in the tables; the group gap
-        compares only groups with at least this many attacked samples.
+        A numeric feature with at most this many distinct values (or values on
+        an even grid, like counts) is discrete.
+    baseline_max_samples : int, default=5000
+        Training rows (drawn, seeded) the baseline is fitted on, at most.
+    n_refits : int, default=5
+        Baselines refitted on bootstrap resamples of those rows: how much the
+        flip rate of a model fitted on such data varies with the sample
+        widens the interval of the excess (at least 2).
     confidence : float, default=0.95
         Level of the intervals.
     """
@@ -111,256 +145,171 @@ class RobustnessTabular(Check):
     name = "robustness_tabular"
     family = "robustness"
     order = 20
-    description = ("Black-box attack within the data's domain: only mutable features, numeric "
-                   "ones by at most epsilon of their range and within their valid bounds, "
-                   "categorical ones to valid categories. Flip rate, robust accuracy, the "
-                   "features changed most, and flip rates per class and sensitive group.")
+    description = ("Flips under changes that should not change the outcome (noise within "
+                   "measurement precision, features marked irrelevant), against a logistic "
+                   "regression fitted on the same data: the excess flip rate with its interval.")
     requires = frozenset({"predict", "probabilities"})
     modalities = ("tabular",)
 
     n_samples: int | None = 500
-    max_features_changed: int = 3
-    epsilon: float = 0.1
+    noise: float = 0.02
+    irrelevant_features: tuple[str, ...] = ()
+    max_features_changed: int | None = None
     n_steps: int = 5
     max_discrete_values: int = 32
-    n_examples: int = 5
-    min_group_size: int = 30
+    baseline_max_samples: int = 5_000
+    n_refits: int = 5
     confidence: float = 0.95
 
-    verdict_metrics = ("flip_rate",)
+    verdict_metrics = ("excess_flip_rate_lower_bound",)
     shares = ("predictions",)
     parameter_constraints = {
         "n_samples": SAMPLE_SIZE,
-        "max_features_changed": POSITIVE_INT,
-        "epsilon": [Interval(Real, 0, 1, closed="right")],
+        "noise": [Interval(Real, 0, 1)],
+        "irrelevant_features": [SequenceOf("string", min_length=0, distinct=True)],
+        "max_features_changed": SAMPLE_SIZE,
         "n_steps": POSITIVE_INT,
         "max_discrete_values": POSITIVE_INT,
-        "n_examples": NON_NEGATIVE_INT,
-        "min_group_size": POSITIVE_INT,
+        "baseline_max_samples": POSITIVE_INT,
+        "n_refits": [Interval(Integral, 2, None)],
         "confidence": CONFIDENCE,
     }
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
-        """Attack the correctly classified samples; see the class docstring."""
+        """Search both models for flips; see the class docstring."""
         domain = TabularDomain.from_data(data, max_discrete_values=self.max_discrete_values)
-        if not domain.mutable.any():
-            return self.result(Status.SKIP, NOTHING_MUTABLE)
+        radius, changeable = self._perturbation(domain)
+        if not changeable.any():
+            return self.result(Status.SKIP, NOTHING_TO_PERTURB)
+        domain = domain.with_changeable(changeable)
+        rng = context.rng(self.name)
         pred = predictions(model, data, context)
-        index = select_samples(data, self.n_samples, context.rng(self.name))
-        correct = pred.correct[index].astype(bool)
-        if not correct.any():
-            return self.result(Status.SKIP, NOTHING_CORRECT.format(n=len(index)))
-        attacked = index[correct]
-        X = np.asarray(data.X[attacked], dtype=np.float64)
-        target, proba = pred.y[attacked], pred.proba[attacked]
-        slots = sum(domain.slots(f, self.n_steps) for f in np.flatnonzero(domain.mutable))
+        baselines, source = self._fit_baselines(model, data, pred.proba.shape[1], rng, context)
+        if baselines[0] is None:
+            return self.result(Status.SKIP, ONE_CLASS.format(source=source))
+        baselines = tuple(b for b in baselines if b is not None)
+        index = select_samples(data, self.n_samples, rng)
+        X = np.asarray(data.X[index], dtype=np.float64)
+        proba = [pred.proba[index]] + [b(X) for b in baselines]
+        own = [np.argmax(p, axis=1) for p in proba]
+        slots = sum(domain.slots(f, self.n_steps) for f in np.flatnonzero(changeable))
         per_unit = max(1, _VALUES_PER_CALL // (slots * X.shape[1]))
-
-        shared = _TabularInputs(model, domain, self.epsilon, self.n_steps,
-                                self.max_features_changed)
-        chunks = [(X[s:s + per_unit], target[s:s + per_unit], proba[s:s + per_unit])
-                  for s in range(0, len(attacked), per_unit)]
-        outcome = TabularAttackOutcome.concatenate(map_units(
-            context, _attack_chunk, chunks, description="Tabular attack", shared=shared))
-        correct_after = correct.copy()
-        correct_after[correct] = ~outcome.flipped
-        metrics = self._metrics(outcome, correct, correct_after)
-        gaps = self._group_gaps(data, attacked, outcome.flipped)
-        if gaps is not None:
-            worst = gaps.loc[gaps["gap"].idxmax()]
-            metrics["group_flip_rate_gap"] = Metric(
-                float(worst["gap"]), float(worst["lower"]), float(worst["upper"]),
-                self.confidence, int(worst["n_most"] + worst["n_least"]), NEWCOMBE, False)
-        features = self._feature_table(domain, X, outcome)
-        budget = self._budget_table(outcome)
-        names = pred.class_names
-        by_class = group_robustness_table(correct, correct_after,
-                                          np.asarray(names, dtype=object)[pred.y[index]],
-                                          min_group_size=self.min_group_size,
-                                          confidence=self.confidence)
-        tables = {"features_changed": features, "flip_rate_by_budget": budget,
-                  "by_class": by_class}
-        by_group = self._group_table(data, index, correct, correct_after)
-        if by_group is not None:
-            tables["by_group"] = by_group
-        if gaps is not None:
-            tables["group_gaps"] = gaps
-        examples = self._examples(domain, X, outcome, attacked, target, proba, names)
-        if examples is not None:
-            tables["examples"] = examples
-        figures = self._figures(features, budget, by_class, by_group, outcome)
-        return self.result(Status.INFO, self._headline(metrics["flip_rate"], features, gaps),
-                           metrics=metrics, tables=tables, figures=figures)
+        budget = self.max_features_changed or int(changeable.sum())
+        shared = _Inputs(model, baselines, domain, radius, self.n_steps, budget)
+        starts = range(0, len(index), per_unit)
+        units = [(k, X[s:s + per_unit], own[k][s:s + per_unit], proba[k][s:s + per_unit])
+                 for k in range(len(proba)) for s in starts]
+        parts = map_units(context, _search_chunk, units, description="Tabular invariance",
+                          shared=shared)
+        outcome = [TabularAttackOutcome.concatenate(parts[k * len(starts):(k + 1) * len(starts)])
+                   for k in range(len(proba))]
+        refit_rates = np.array([o.flipped.mean() for o in outcome[2:]])
+        metrics = self._metrics(outcome[0].flipped, outcome[1].flipped, refit_rates, own,
+                                pred.y[index])
+        tables = {"features_changed": self._feature_table(domain, outcome[:2]),
+                  "comparison": self._comparison(metrics, source)}
+        return self.result(Status.INFO, self._headline(metrics, source), metrics=metrics,
+                           tables=tables)
 
     # -- pieces ------------------------------------------------------------------------
 
-    def _metrics(self, outcome: TabularAttackOutcome, correct: np.ndarray,
-                 correct_after: np.ndarray) -> dict[str, Metric]:
+    def _perturbation(self, domain: TabularDomain) -> tuple[np.ndarray, np.ndarray]:
+        """Per original feature: how far it may move, and whether it may move at all."""
+        unknown = sorted(set(self.irrelevant_features) - set(domain.names))
+        if unknown:
+            raise CheckError(UNKNOWN_FEATURE.format(got=unknown))
+        irrelevant = np.array([n in self.irrelevant_features for n in domain.names], dtype=bool)
+        numeric = np.array([k not in (BINARY, CATEGORICAL) for k in domain.kinds], dtype=bool)
+        noisy = numeric & (self.noise > 0)
+        radius = np.where(irrelevant, 1.0, np.where(noisy, self.noise, 0.0))
+        return radius, irrelevant | noisy
+
+    def _fit_baselines(self, model: ModelAdapter, data: AuditData, n_classes: int,
+                       rng: np.random.Generator, context: CheckContext
+                       ) -> tuple[tuple[_Baseline | None, ...], str]:
+        """Logistic regressions on the training split (else on the model's own labels).
+
+        The first is fitted on the rows themselves, the others on bootstrap
+        resamples of them; a fit whose labels hold one class is None.
+        """
+        if data.train is not None:
+            X, y, source = data.train.X, model.label_indices(data.train.y), "the training split"
+        else:
+            X = data.reference_inputs
+            y = np.argmax(model.predict_proba(X), axis=1)
+            source = "the reference inputs, labelled by the audited model"
+        if len(X) > self.baseline_max_samples:
+            keep = np.sort(rng.choice(len(X), self.baseline_max_samples, replace=False))
+            X, y = X[keep], y[keep]
+        rows = [np.arange(len(X))] + [rng.integers(0, len(X), len(X))
+                                      for _ in range(self.n_refits)]
+        fitted = map_units(context, _fit_unit, rows, description="Baseline fits",
+                           shared=(np.asarray(X, dtype=np.float64), y, n_classes))
+        return tuple(fitted), f"{source} ({len(X):,} rows)"
+
+    def _metrics(self, flipped: np.ndarray, baseline_flipped: np.ndarray,
+                 refit_rates: np.ndarray, own: list[np.ndarray],
+                 y: np.ndarray) -> dict[str, Metric]:
         c = self.confidence
-        metrics = {
-            "flip_rate": proportion(outcome.flipped, confidence=c, higher_is_better=False),
-            "robust_accuracy": proportion(correct_after, confidence=c, higher_is_better=True),
-            "clean_accuracy": proportion(correct, confidence=c, higher_is_better=True),
+        n = len(flipped)
+        excess = float(flipped.mean() - baseline_flipped.mean())
+        lower, upper = newcombe_paired_interval(flipped, baseline_flipped, c)
+        # The audited model and the baseline are each one fit of many possible ones: the
+        # spread of the refits' flip rates, twice (one fit for each side), widens the interval.
+        spread = float(np.std(refit_rates, ddof=1)) if len(refit_rates) > 1 else 0.0
+        fit_half = float(student_t.ppf((1 + c) / 2, max(len(refit_rates) - 1, 1))
+                         * spread * np.sqrt(2.0))
+        lower = excess - float(np.hypot(excess - lower, fit_half))
+        upper = excess + float(np.hypot(upper - excess, fit_half))
+        method = (f"{NEWCOMBE_PAIRED}, widened by the spread of the flip rate over "
+                  f"{len(refit_rates)} bootstrap refits of the baseline (t quantile)")
+        return {
+            "flip_rate": proportion(flipped, confidence=c, higher_is_better=False),
+            "baseline_flip_rate": proportion(baseline_flipped, confidence=c,
+                                             higher_is_better=False),
+            "baseline_refit_spread": Metric(spread, n=len(refit_rates),
+                                            method="standard deviation over bootstrap refits"),
+            "excess_flip_rate": Metric(excess, lower, upper, c, n, method, False),
+            "excess_flip_rate_lower_bound": Metric(lower, n=n, method=(
+                f"lower bound of the {c:.0%} interval: {method}"), higher_is_better=False),
+            "accuracy": proportion(own[0] == y, confidence=c, higher_is_better=True),
+            "baseline_accuracy": proportion(own[1] == y, confidence=c, higher_is_better=True),
+            "baseline_agreement": proportion(own[0] == own[1], confidence=c),
         }
-        flipped = outcome.flipped
-        if flipped.any():
-            metrics["mean_features_changed"] = Metric(
-                float(outcome.flip_round[flipped].mean()), n=int(flipped.sum()))
-        return metrics
 
-    def _group_gaps(self, data: AuditData, attacked: np.ndarray,
-                    flipped: np.ndarray) -> pd.DataFrame | None:
-        """Per sensitive feature, the most and least attacked judged groups and their gap."""
-        if data.sensitive is None:
-            return None
-        rows = []
-        for column in data.sensitive.columns:
-            groups = data.sensitive[column].astype(str).to_numpy()[attacked]
-            keys, inverse = np.unique(groups, return_inverse=True)
-            n = np.bincount(inverse, minlength=len(keys))
-            k = np.bincount(inverse, weights=flipped, minlength=len(keys)).astype(np.int64)
-            judged = np.flatnonzero(n >= self.min_group_size)  # enough attacked samples
-            if len(judged) < 2:
-                continue
-            rates = k[judged] / n[judged]
-            high = judged[np.argmax(rates)]
-            low = judged[np.argmin(rates)]
-            lower, upper = _newcombe(int(k[high]), int(n[high]), int(k[low]), int(n[low]),
-                                     self.confidence)
-            rows.append({"sensitive_feature": column, "most_flipped": keys[high],
-                         "flip_rate_most": k[high] / n[high], "n_most": int(n[high]),
-                         "least_flipped": keys[low], "flip_rate_least": k[low] / n[low],
-                         "n_least": int(n[low]), "gap": k[high] / n[high] - k[low] / n[low],
-                         "lower": lower, "upper": upper})
-        return pd.DataFrame(rows) if rows else None
-
-    def _feature_table(self, domain: TabularDomain, X: np.ndarray,
-                       outcome: TabularAttackOutcome) -> pd.DataFrame:
-        flipped = outcome.flipped
-        n_success = int(flipped.sum())
+    @staticmethod
+    def _feature_table(domain: TabularDomain,
+                       outcome: list[TabularAttackOutcome]) -> pd.DataFrame:
         rows = []
         for f in np.flatnonzero(domain.mutable):
-            who = np.flatnonzero(flipped & outcome.changed[:, f])
-            mean_change, typical = np.nan, ""
-            if domain.kinds[f] == CATEGORICAL:
-                if len(who):
-                    before = domain.category_of(X[who], f)
-                    after = domain.category_of(outcome.X[who], f)
-                    pairs, counts = np.unique(np.stack([before, after], axis=1), axis=0,
-                                              return_counts=True)
-                    top = pairs[np.argmax(counts)]
-                    typical = (f"{domain.describe(f, top[0])} \u2192 "
-                               f"{domain.describe(f, top[1])} ({counts.max() / len(who):.0%})")
-            elif len(who):
-                column = domain.columns[f][0]
-                delta = (outcome.X[who, column] - X[who, column]) / domain.value_range(f)
-                mean_change = float(np.abs(delta).mean())
-                typical = f"up in {np.mean(delta > 0):.0%}"
+            counts = [int((o.flipped & o.changed[:, f]).sum()) for o in outcome]
             rows.append({"feature": domain.names[f], "kind": domain.kinds[f],
-                         "times_changed": len(who),
-                         "share_of_successful": len(who) / n_success if n_success else 0.0,
-                         "mean_abs_change": mean_change, "typical_change": typical})
-        table = pd.DataFrame(rows)
-        return table.sort_values("times_changed", ascending=False,
-                                 kind="stable").reset_index(drop=True)
+                         "changed_in_model_flips": counts[0],
+                         "changed_in_baseline_flips": counts[1]})
+        return pd.DataFrame(rows).sort_values("changed_in_model_flips", ascending=False,
+                                              kind="stable").reset_index(drop=True)
 
-    def _budget_table(self, outcome: TabularAttackOutcome) -> pd.DataFrame:
-        n = len(outcome.flip_round)
-        budgets = np.arange(1, self.max_features_changed + 1)
-        k = np.array([int(((outcome.flip_round > 0) & (outcome.flip_round <= b)).sum())
-                      for b in budgets])
-        lower, upper = wilson_interval(k, np.full(len(k), n), self.confidence)
-        return pd.DataFrame({"max_features_changed": budgets, "flipped": k, "n": n,
-                             "flip_rate": k / n, "lower": lower, "upper": upper})
-
-    def _group_table(self, data: AuditData, index: np.ndarray, correct: np.ndarray,
-                     correct_after: np.ndarray) -> pd.DataFrame | None:
-        if data.sensitive is None:
-            return None
-        parts = []
-        for column in data.sensitive.columns:
-            table = group_robustness_table(correct, correct_after,
-                                           data.sensitive[column].to_numpy()[index],
-                                           min_group_size=self.min_group_size,
-                                           confidence=self.confidence)
-            table.insert(0, "sensitive_feature", column)
-            parts.append(table)
-        return pd.concat(parts, ignore_index=True)
-
-    def _examples(self, domain: TabularDomain, X: np.ndarray, outcome: TabularAttackOutcome,
-                  attacked: np.ndarray, target: np.ndarray, proba: np.ndarray,
-                  names: tuple[str, ...]) -> pd.DataFrame | None:
-        shown = np.flatnonzero(outcome.flipped)[: self.n_examples]
-        if not len(shown):
-            return None
+    @staticmethod
+    def _comparison(metrics: dict[str, Metric], source: str) -> pd.DataFrame:
         rows = []
-        for i in shown:  # a handful of examples, for the reader
-            for f in np.flatnonzero(outcome.changed[i]):
-                c = domain.columns[f]
-                if domain.kinds[f] == CATEGORICAL:
-                    before = domain.category_of(X[i:i + 1], f)[0]
-                    after = domain.category_of(outcome.X[i:i + 1], f)[0]
-                    change = np.nan
-                else:
-                    before, after = X[i, c[0]], outcome.X[i, c[0]]
-                    change = (after - before) / domain.value_range(f)
-                rows.append({"sample": int(attacked[i]), "true_class": names[target[i]],
-                             "new_prediction": names[int(np.argmax(outcome.proba[i]))],
-                             "p_true_before": float(proba[i, target[i]]),
-                             "p_true_after": float(outcome.proba[i, target[i]]),
-                             "feature": domain.names[f],
-                             "original": domain.describe(f, before),
-                             "adversarial": domain.describe(f, after),
-                             "change_of_range": float(change)})
+        for who, prefix, fitted in (("audited model", "", ""),
+                                    (BASELINE, "baseline_", source)):
+            flips, accuracy = metrics[f"{prefix}flip_rate"], metrics[f"{prefix}accuracy"]
+            rows.append({"model": who, "fitted_on": fitted, "flip_rate": flips.value,
+                         "lower": flips.lower, "upper": flips.upper,
+                         "accuracy": accuracy.value, "n": flips.n})
         return pd.DataFrame(rows)
 
-    def _figures(self, features: pd.DataFrame, budget: pd.DataFrame, by_class: pd.DataFrame,
-                 by_group: pd.DataFrame | None, outcome: TabularAttackOutcome) -> dict[str, Figure]:
-        n = len(outcome.flip_round)
-        figures = {
-            "flip_rate_by_budget": Figure("tabular_attack_budget", {
-                "budget": budget["max_features_changed"].to_numpy(),
-                "flip_rate": budget["flip_rate"].to_numpy(), "lower": budget["lower"].to_numpy(),
-                "upper": budget["upper"].to_numpy(), "n": n, "epsilon": self.epsilon,
-                "confidence": self.confidence},
-                "Flip rate by feature budget"),
-            "features_changed": Figure("tabular_attack_features", {
-                "names": features["feature"].tolist(),
-                "share": features["share_of_successful"].to_numpy(),
-                "count": features["times_changed"].to_numpy(),
-                "n_successful": int(outcome.flipped.sum())},
-                "Features the successful attacks changed"),
-        }
-        sections = [("class", by_class)]
-        if by_group is not None:
-            sections += [(str(f), t.drop(columns="sensitive_feature"))
-                         for f, t in by_group.groupby("sensitive_feature", sort=False)]
-        table = pd.concat([t.assign(section=s) for s, t in sections], ignore_index=True)
-        figures["by_group"] = Figure("tabular_attack_groups", {
-            "sections": table["section"].tolist(), "groups": table["group"].tolist(),
-            "attack_success": table["attack_success"].to_numpy(dtype=float),
-            "lower": table["success_lower"].to_numpy(dtype=float),
-            "upper": table["success_upper"].to_numpy(dtype=float),
-            "n": table["n"].to_numpy(), "too_small": table["too_small"].to_numpy(dtype=bool),
-            "min_group_size": self.min_group_size, "confidence": self.confidence},
-            "Flip rate per class and group")
-        return figures
-
-    def _headline(self, flip_rate: Metric, features: pd.DataFrame,
-                  gaps: pd.DataFrame | None) -> str:
-        numeric = f" (numeric ones by up to {self.epsilon:.0%} of their range)"
-        rate = (f"{flip_rate.value:.1%} [{flip_rate.lower:.1%}, {flip_rate.upper:.1%}] of the "
-                f"{flip_rate.n:,} correct predictions attacked")
-        top = features.iloc[0] if len(features) else None
-        tail = (f"; {top['feature']} is changed most ({top['share_of_successful']:.0%} of "
-                f"successful attacks)" if top is not None and top["times_changed"] > 0 else "")
-        if gaps is not None:
-            worst = gaps.loc[gaps["gap"].idxmax()]
-            feature = worst["sensitive_feature"]
-            tail += (f"; predictions for {feature}={worst['most_flipped']} flip most often "
-                     f"({worst['flip_rate_most']:.1%} vs {worst['flip_rate_least']:.1%} for "
-                     f"{feature}={worst['least_flipped']})")
-        plural = "s" if self.max_features_changed > 1 else ""
-        return (f"Changing at most {self.max_features_changed} mutable feature{plural}{numeric} "
-                f"flips {rate}{tail}.")
+    def _headline(self, metrics: dict[str, Metric], source: str) -> str:
+        flips, base, excess = (metrics["flip_rate"], metrics["baseline_flip_rate"],
+                               metrics["excess_flip_rate"])
+        changes = []
+        if self.noise > 0:
+            changes.append(f"numeric noise up to {self.noise:.0%} of the range")
+        if self.irrelevant_features:
+            changes.append("any value of " + ", ".join(self.irrelevant_features))
+        return (f"Changes that should not matter ({'; '.join(changes)}) flip {flips.value:.1%} "
+                f"of {flips.n:,} predictions, against {base.value:.1%} for a {BASELINE} "
+                f"fitted on {source}: {excess.value:+.1%} "
+                f"[{excess.lower:+.1%}, {excess.upper:+.1%}].")

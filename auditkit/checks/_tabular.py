@@ -1,35 +1,161 @@
-"""The tabular attack: a greedy, batched, score-based search inside the data's own domain.
+"""Shared ground for tabular checks: the data's domain, a greedy feasible search, intervals.
 
-:class:`TabularDomain` says what an adversary may do to an encoded tabular row:
-which original features may change (``AuditData.mutable_features``), to which
-values (numeric: within ``epsilon`` of their valid range and inside the valid
-bounds; discrete numeric: only to observed values; categorical: only to
-another valid category, as one whole one-hot group). :func:`greedy_attack`
-then changes one feature per round, keeping for each sample the single change
-that lowers its true-class margin most, until the prediction flips or the
-feature budget is spent (a black-box coordinate search in the manner of the
-feasible tabular attacks of Ballet et al. 2019 and Cartella et al. 2021). All
+:class:`TabularDomain` says what may change in an encoded tabular row:
+which original features may change, to which values (numeric: within
+``epsilon`` of their valid range and inside the valid bounds; discrete
+numeric: only to observed values; categorical: only to another valid
+category, as one whole one-hot group). :func:`greedy_attack` then changes one
+feature per round, keeping for each sample the single change that lowers the
+margin of its target class most, until the prediction flips or the feature
+budget is spent (a black-box coordinate search in the manner of the feasible
+tabular attacks of Ballet et al. 2019 and Cartella et al. 2021). All
 candidates of all samples of a round are scored in one model call; there is
 no loop over samples.
+
+Two families use it: robustness (perturbations that should not change the
+outcome, against a baseline model) and fairness (recourse on actionable
+features, per group). Both report differences of proportions with Newcombe's
+hybrid score intervals, which are here too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.stats import binomtest
 
-from ...inputs import AuditData, GroupSpace
-from ._common import grid_step
-from ._common import margin as class_margin
+from ..inputs import AuditData, GroupSpace
+from ._classification import class_margin
 
-__all__ = ["TabularAttackOutcome", "TabularDomain", "greedy_attack"]
+__all__ = [
+    "NEWCOMBE",
+    "NEWCOMBE_PAIRED",
+    "TabularAttackOutcome",
+    "TabularDomain",
+    "GRID_TOLERANCE",
+    "grid_step",
+    "greedy_attack",
+    "newcombe_interval",
+    "newcombe_paired_interval",
+    "wilson",
+]
 
-#: Kinds of feature, by how an adversary may change them.
+#: Kinds of feature, by how they may change.
 NUMERIC, DISCRETE, BINARY, CATEGORICAL = "numeric", "discrete", "binary", "categorical"
 #: Largest number of evenly spaced positions for a feature to count as lying on a grid.
 _MAX_GRID_POSITIONS = 10_000
+NEWCOMBE = "Newcombe hybrid score interval (difference of two Wilson intervals)"
+NEWCOMBE_PAIRED = ("Newcombe hybrid score interval for paired proportions (method 10, "
+                   "Wilson intervals with the corrected phi coefficient)")
+
+
+#: Values within this share of a grid step of a regular grid make a feature discrete.
+GRID_TOLERANCE = 0.01
+
+
+def grid_step(levels: np.ndarray, *, max_positions: int | None = None) -> float:
+    """The step of the evenly spaced grid that sorted distinct ``levels`` lie on, else 0.
+
+    Counts, ages and hours stay on a grid after standardisation (of step
+    1/std); a continuous feature's gaps are no multiples of one step. The step
+    is the span divided by the whole number of smallest gaps it holds, which is
+    more exact than the smallest gap itself. Positions within
+    :data:`GRID_TOLERANCE` of a step of a grid point count as on it.
+
+    Parameters
+    ----------
+    levels : ndarray of shape (n_levels,)
+        Sorted distinct values (``numpy.unique``).
+    max_positions : int, optional
+        A grid with more positions than this between the smallest and the
+        largest level does not count (a dense grid says nothing).
+
+    Returns
+    -------
+    float
+        The step; 0.0 when there are fewer than two levels or they lie on no grid.
+    """
+    if len(levels) < 2:
+        return 0.0
+    span = float(levels[-1] - levels[0])
+    step = float(np.diff(levels).min())
+    if step <= 0 or (max_positions is not None and span / step > max_positions):
+        return 0.0
+    step = span / np.rint(span / step)
+    positions = (levels - levels[0]) / step
+    return step if bool(np.all(np.abs(positions - np.rint(positions)) < GRID_TOLERANCE)) else 0.0
+
+
+def wilson(k: int, n: int, confidence: float) -> tuple[float, float]:
+    """Wilson score interval of ``k`` successes in ``n`` trials."""
+    interval = binomtest(int(k), int(n)).proportion_ci(confidence, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def newcombe_interval(k1: int, n1: int, k2: int, n2: int,
+                      confidence: float) -> tuple[float, float]:
+    """Interval of p1 - p2 for independent samples (Newcombe 1998, method 10).
+
+    Parameters
+    ----------
+    k1, n1, k2, n2 : int
+        Successes and trials of the two samples.
+    confidence : float
+
+    Returns
+    -------
+    lower, upper : float
+    """
+    p1, p2 = k1 / n1, k2 / n2
+    (l1, u1), (l2, u2) = wilson(k1, n1, confidence), wilson(k2, n2, confidence)
+    d = p1 - p2
+    return (float(d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
+            float(d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))
+
+
+def newcombe_paired_interval(first: np.ndarray, second: np.ndarray,
+                             confidence: float) -> tuple[float, float]:
+    """Interval of p1 - p2 for two proportions measured on the same samples.
+
+    Newcombe's hybrid score method for paired data (Newcombe 1998, Statistics
+    in Medicine 17:2635, method 10): the Wilson intervals of both
+    proportions, combined with the phi correlation of the pairs (shrunk
+    towards 0 by ``n / 2`` when positive, as the paper does).
+
+    Parameters
+    ----------
+    first, second : ndarray of bool, shape (n,)
+        The two outcomes of each sample.
+    confidence : float
+
+    Returns
+    -------
+    lower, upper : float
+    """
+    first, second = np.asarray(first, dtype=bool), np.asarray(second, dtype=bool)
+    n = len(first)
+    a = int(np.sum(first & second))
+    b = int(np.sum(first & ~second))
+    c = int(np.sum(~first & second))
+    d = n - a - b - c
+    p1, p2 = (a + b) / n, (a + c) / n
+    (l1, u1), (l2, u2) = wilson(a + b, n, confidence), wilson(a + c, n, confidence)
+    spread = float(a + b) * (c + d) * (a + c) * (b + d)
+    cross = float(a) * d - float(b) * c
+    if spread == 0:
+        phi = 0.0
+    elif cross > 0:
+        phi = max(cross - n / 2, 0.0) / np.sqrt(spread)
+    else:
+        phi = cross / np.sqrt(spread)
+    delta = p1 - p2
+    low = delta - np.sqrt(max((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2)
+                              + (u2 - p2) ** 2, 0.0))
+    high = delta + np.sqrt(max((u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2)
+                               + (p2 - l2) ** 2, 0.0))
+    return float(low), float(high)
 
 
 @dataclass(frozen=True)
@@ -53,8 +179,9 @@ class TabularDomain:
         may be switched whatever epsilon) or ``"categorical"`` (a one-hot
         group: any other category).
     mutable : ndarray of bool
-        Whether the adversary may change the feature: all its columns are
-        declared mutable.
+        Whether the search may change the feature. From :meth:`from_data`:
+        all its columns are declared mutable (actionable); a check may choose
+        another set with :meth:`with_changeable`.
     low, high : ndarray of float
         Valid bounds of every encoded column (``AuditData.valid_bounds``).
     values : tuple of ndarray
@@ -132,6 +259,10 @@ class TabularDomain:
     def n_features(self) -> int:
         """Number of original features."""
         return len(self.names)
+
+    def with_changeable(self, mask: np.ndarray) -> TabularDomain:
+        """The same domain in which exactly the features of ``mask`` may change."""
+        return replace(self, mutable=np.asarray(mask, dtype=bool))
 
     def value_range(self, feature: int) -> float:
         """``high - low`` of a single-column feature."""
@@ -266,13 +397,14 @@ class TabularAttackOutcome:
 
 def greedy_attack(predict_proba: Callable[[np.ndarray], np.ndarray], X: np.ndarray,
                   target: np.ndarray, proba: np.ndarray, domain: TabularDomain, *,
-                  epsilon: float, n_steps: int, max_features_changed: int) -> TabularAttackOutcome:
+                  epsilon: float | np.ndarray, n_steps: int,
+                  max_features_changed: int) -> TabularAttackOutcome:
     """Greedy coordinate search for the fewest feature changes that flip each prediction.
 
     Each round builds, for every sample still attacked, every single-feature
     change of a mutable feature it has not changed yet, scores all of them in
     one call of ``predict_proba``, and keeps per sample the change that lowers
-    the margin (true-class probability minus the largest other) most. A
+    the margin (target-class probability minus the largest other) most. A
     sample stops when its prediction flips, when no change lowers its margin,
     or after ``max_features_changed`` rounds.
 
@@ -281,13 +413,17 @@ def greedy_attack(predict_proba: Callable[[np.ndarray], np.ndarray], X: np.ndarr
     predict_proba : callable
         ``predict_proba(rows) -> (n, n_classes)`` probabilities.
     X : ndarray of shape (n, n_columns)
-        The samples, correctly classified.
+        The samples, predicted as ``target``.
     target : ndarray of int, shape (n,)
-        Their true class (column index).
+        The class each prediction is moved away from (column index): the true
+        class of correct predictions, or the predicted class itself.
     proba : ndarray of shape (n, n_classes)
         The model's probabilities on ``X``.
     domain : TabularDomain
-    epsilon, n_steps : float, int
+    epsilon : float or ndarray of shape (n_features,)
+        See :meth:`TabularDomain.candidates`; an array gives each original
+        feature its own.
+    n_steps : int
         See :meth:`TabularDomain.candidates`.
     max_features_changed : int
         The budget: how many original features the attack may change per sample.
@@ -305,13 +441,14 @@ def greedy_attack(predict_proba: Callable[[np.ndarray], np.ndarray], X: np.ndarr
     margin = class_margin(proba, target)
     active = np.ones(n, dtype=bool)
     attackable = np.flatnonzero(domain.mutable)
+    radius = np.broadcast_to(np.asarray(epsilon, dtype=np.float64), (domain.n_features,))
     for round_ in range(1, max_features_changed + 1):
         blocks = []
         for feature in attackable:
             who = np.flatnonzero(active & ~changed[:, feature])
             if not len(who):
                 continue
-            values, valid = domain.candidates(feature, X0[who], epsilon=epsilon,
+            values, valid = domain.candidates(feature, X0[who], epsilon=float(radius[feature]),
                                               n_steps=n_steps)
             owner_slot = np.nonzero(valid)
             blocks.append((feature, who[owner_slot[0]], values[owner_slot]))
