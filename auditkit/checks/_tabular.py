@@ -24,29 +24,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.stats import binomtest
 
+from .._stats import wilson_interval
 from ..inputs import AuditData, GroupSpace
 from ._classification import class_margin
 
 __all__ = [
-    "NEWCOMBE",
     "NEWCOMBE_PAIRED",
     "TabularAttackOutcome",
     "TabularDomain",
     "GRID_TOLERANCE",
     "grid_step",
     "greedy_attack",
-    "newcombe_interval",
     "newcombe_paired_interval",
-    "wilson",
 ]
 
 #: Kinds of feature, by how they may change.
 NUMERIC, DISCRETE, BINARY, CATEGORICAL = "numeric", "discrete", "binary", "categorical"
 #: Largest number of evenly spaced positions for a feature to count as lying on a grid.
 _MAX_GRID_POSITIONS = 10_000
-NEWCOMBE = "Newcombe hybrid score interval (difference of two Wilson intervals)"
 NEWCOMBE_PAIRED = ("Newcombe hybrid score interval for paired proportions (method 10, "
                    "Wilson intervals with the corrected phi coefficient)")
 
@@ -88,33 +84,6 @@ def grid_step(levels: np.ndarray, *, max_positions: int | None = None) -> float:
     return step if bool(np.all(np.abs(positions - np.rint(positions)) < GRID_TOLERANCE)) else 0.0
 
 
-def wilson(k: int, n: int, confidence: float) -> tuple[float, float]:
-    """Wilson score interval of ``k`` successes in ``n`` trials."""
-    interval = binomtest(int(k), int(n)).proportion_ci(confidence, method="wilson")
-    return float(interval.low), float(interval.high)
-
-
-def newcombe_interval(k1: int, n1: int, k2: int, n2: int,
-                      confidence: float) -> tuple[float, float]:
-    """Interval of p1 - p2 for independent samples (Newcombe 1998, method 10).
-
-    Parameters
-    ----------
-    k1, n1, k2, n2 : int
-        Successes and trials of the two samples.
-    confidence : float
-
-    Returns
-    -------
-    lower, upper : float
-    """
-    p1, p2 = k1 / n1, k2 / n2
-    (l1, u1), (l2, u2) = wilson(k1, n1, confidence), wilson(k2, n2, confidence)
-    d = p1 - p2
-    return (float(d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
-            float(d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))
-
-
 def newcombe_paired_interval(first: np.ndarray, second: np.ndarray,
                              confidence: float) -> tuple[float, float]:
     """Interval of p1 - p2 for two proportions measured on the same samples.
@@ -141,7 +110,8 @@ def newcombe_paired_interval(first: np.ndarray, second: np.ndarray,
     c = int(np.sum(~first & second))
     d = n - a - b - c
     p1, p2 = (a + b) / n, (a + c) / n
-    (l1, u1), (l2, u2) = wilson(a + b, n, confidence), wilson(a + c, n, confidence)
+    (l1, l2), (u1, u2) = (np.asarray(bound, dtype=np.float64) for bound in
+                          wilson_interval(np.array([a + b, a + c]), n, confidence))
     spread = float(a + b) * (c + d) * (a + c) * (b + d)
     cross = float(a) * d - float(b) * c
     if spread == 0:

@@ -22,18 +22,16 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency
 
+from ..._stats import NEWCOMBE, newcombe_interval, wilson_interval
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Metric, Status
 from .._base import Check, CheckContext, map_units, register_check
 from .._classification import predictions
 from .._params import CONFIDENCE, NON_NEGATIVE_INT, POSITIVE_INT, SAMPLE_SIZE, Interval
 from .._tabular import (
-    NEWCOMBE,
     TabularAttackOutcome,
     TabularDomain,
     greedy_attack,
-    newcombe_interval,
-    wilson,
 )
 
 __all__ = ["FairnessRecourse"]
@@ -162,7 +160,8 @@ class FairnessRecourse(Check):
         outcome = TabularAttackOutcome.concatenate(map_units(
             context, _recourse_chunk, chunks, description="Recourse search", shared=shared))
         found = outcome.flipped
-        low, high = wilson(int(found.sum()), len(found), self.confidence)
+        low, high = (float(v) for v in wilson_interval(int(found.sum()), len(found),
+                                                        self.confidence))
         metrics = {"recourse_rate": Metric(float(found.mean()), low, high, self.confidence,
                                            len(found), "Wilson score interval", True)}
         tables = {"features_changed": self._features(domain, outcome)}
@@ -187,7 +186,7 @@ class FairnessRecourse(Check):
             for group in np.unique(groups):
                 who = groups == group
                 k, n = int(found[who].sum()), int(who.sum())
-                low, high = wilson(k, n, self.confidence)
+                low, high = (float(v) for v in wilson_interval(k, n, self.confidence))
                 rows.append({"sensitive_feature": column, "group": group, "n": n,
                              "recourse": k, "recourse_rate": k / n, "lower": low,
                              "upper": high, "too_small": n < self.min_group_size})
