@@ -2,8 +2,9 @@
 
 - ``quick``: a first look at every family, in seconds: a few samples per
   check, few bootstrap resamples, one cheap method per question (gradient
-  saliency and occlusion, FGSM, a few corruptions), no LIME, SHAP or attack
-  searches.
+  saliency and occlusion, FGSM, a few corruptions, four OOD detectors,
+  membership inference by thresholds), no LIME, SHAP, attack searches or
+  reference models.
 - ``standard``: what a release audit needs, in a few minutes on a CPU: every
   registered check at its default options except the expensive ones that
   ``full`` adds (``FULL_ONLY``).
@@ -93,7 +94,8 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
                 "explanations_saliency", "explanations_occlusion", "explanations_agreement",
                 "fairness_group_metrics", "fairness_disparities",
                 "fairness_counterfactual_text", "robustness_fgsm", "robustness_tabular",
-                "robustness_text", "robustness_corruptions"),
+                "robustness_text", "robustness_corruptions", "ood_detection", "ood_drift",
+                "privacy_membership_inference", "privacy_canary_audit"),
         options={
             "performance_metrics": _QUICK_RESAMPLES,
             "performance_calibration": _QUICK_RESAMPLES,
@@ -110,6 +112,12 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
             "robustness_tabular": {"n_samples": 100},
             "robustness_text": {"n_samples": 100},
             "robustness_corruptions": {"n_samples": 200, "severities": (1, 3, 5)},
+            "ood_detection": {"detectors": ("msp", "energy", "mahalanobis", "knn"),
+                              "n_samples": 500, "max_reference": 2000, "n_resamples": 200},
+            "ood_drift": {"n_resamples": 200, "n_permutations": 200, "max_reference": 2000},
+            # Threshold attacks only: no reference models to train.
+            "privacy_membership_inference": {"attacks": ("loss", "confidence", "entropy",
+                                                         "gap"), "max_per_side": 500},
         }),
     "standard": Preset(
         description="A release audit in a few minutes on a CPU: every check at its defaults "

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from auditkit import AuditData
@@ -84,7 +85,10 @@ def _one_torch_thread():
     """Tiny models run faster on one thread, and the suite shares two cores."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
+    # scikit-learn's lbfgs fits (baselines, mitigation) slow down several times when BLAS
+    # threads contend for the two cores the suite shares.
+    with threadpool_limits(1, user_api="blas"):
+        yield
     torch.set_num_threads(threads)
 
 
@@ -108,9 +112,12 @@ def binary_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def binary_data(binary_arrays) -> AuditData:
     X, y, group = binary_arrays
-    X_train, y_train, _ = _make_binary(n=200, seed=10)
-    return AuditData(X, y, sensitive={"group": group}, train=(X_train, y_train),
-                     name="synthetic binary")
+    X_train, y_train, group_train = _make_binary(n=200, seed=10)
+    X_canary, y_canary, _ = _make_binary(n=40, seed=12)
+    included = np.r_[np.ones(20, dtype=bool), np.zeros(20, dtype=bool)]
+    return AuditData(X, y, sensitive={"group": group},
+                     train=(X_train, y_train, {"group": group_train}),
+                     canaries=(X_canary, y_canary, included), name="synthetic binary")
 
 
 @pytest.fixture(scope="session")
@@ -213,9 +220,11 @@ def _make_image(n: int = 90, seed: int = 2) -> tuple[TinyCNN, AuditData]:
     X = np.clip(X, 0.0, 1.0)
     model = TinyCNN()
     y = _centre_and_label(model, X, N_IMAGE_CLASSES, seed)
+    noise = rng.uniform(0.0, 1.0, size=(30, 1, 8, 8)).astype(np.float32)
     return model, AuditData(X, y, modality="image", input_range=(0.0, 1.0),
                             class_names=("top-left", "top-right", "bottom"),
-                            reference=X[: n // 2], name="tiny 8x8 images")
+                            reference=X[: n // 2], ood={"uniform noise": noise},
+                            name="tiny 8x8 images")
 
 
 class TinyTokenizer:

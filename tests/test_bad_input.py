@@ -133,8 +133,8 @@ DATA_CASES = {
               "(6). Got 4 instead.")),
     "train_not_a_pair": (
         lambda: AuditData(X, Y, train=np.zeros((6, 4))),
-        exact("The 'train' parameter must be a tuple (X_train, y_train). Got ndarray "
-              "instead.")),
+        exact("The 'train' parameter must be a tuple (X_train, y_train) or (X_train, y_train, "
+              "sensitive_train). Got ndarray instead.")),
     "ood_wrong_trailing_shape": (
         lambda: AuditData(X, Y, ood={"noise": np.zeros((3, 2))}),
         exact("The 'ood['noise']' parameter must be samples of shape (4,), like 'X'. "

@@ -15,7 +15,7 @@ from sklearn.svm import LinearSVC
 from torch import nn
 
 from auditkit import AuditData, AuditkitError, ModelAdapter, wrap_model
-from auditkit.exceptions import ModelError
+from auditkit.exceptions import DataValidationError, ModelError
 from auditkit.inputs import CallableClassifier, SklearnClassifier, TorchClassifier
 
 W = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5], [-1.0, 1.0, 0.0], [0.0, -0.5, 1.0]])
@@ -530,6 +530,9 @@ _BASE = dict(X=X_REF, y=Y_REF, sensitive={"sex": S_REF}, train=(X_REF, Y_REF),
     ("feature_names", ["a", "b", "d"]), ("feature_groups", {"a": [0], "bc": [1, 2]}),
     ("categorical_features", ["c"]), ("class_names", ["yes", "no"]),
     ("texts", [f"u{i}" for i in range(N)]), ("texts", None),
+    ("ood_kinds", {"far": "near"}), ("ood_texts", {"far": [f"o{i}" for i in range(N)]}),
+    ("canaries", (X_REF[:4] * 2, Y_REF[:4], np.array([True, False, True, False]))),
+    ("train", (X_REF, Y_REF, {"sex": S_REF})),
 ])
 def test_audit_data_fingerprint_covers_every_field_that_changes_results(field, value):
     base = AuditData(**_BASE)
@@ -651,3 +654,45 @@ def test_threads_share_eval_mode_and_the_last_one_restores_training():
         t.join()
     assert seen and not any(seen)  # every forward pass ran in eval mode
     assert module.training  # and the module is back in training mode
+
+
+def test_ood_sets_are_far_unless_named_near():
+    data = AuditData(X_REF, Y_REF, ood={"a": X_REF * 3, "b": X_REF * 4}, ood_kinds={"b": "near"})
+    assert data.ood_kinds == {"a": "far", "b": "near"}
+    assert AuditData(X_REF, Y_REF).ood_kinds is None
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"ood_kinds": {"a": "close"}}, r"ood_kinds\['a'\].*one of \['far', 'near'\].*'close'"),
+    ({"ood_kinds": {"zzz": "near"}}, r"ood_kinds.*keys among the OOD sets \['a'\].*zzz"),
+    ({"ood_kinds": ["near"]}, r"ood_kinds.*a mapping"),
+    ({"ood_texts": {"a": ["x"]}}, r"ood_texts\['a'\]"),
+    ({"ood_texts": {"a": [1] * N}}, r"ood_texts\['a'\].*str"),
+])
+def test_ood_metadata_is_validated(options, match):
+    with pytest.raises(DataValidationError, match=match):
+        AuditData(X_REF, Y_REF, ood={"a": X_REF * 3}, **options)
+
+
+def test_canaries_are_validated():
+    ok = AuditData(X_REF, Y_REF, canaries=(X_REF[:4], Y_REF[:4], np.array([1, 0, 1, 0]) == 1))
+    assert len(ok.canaries) == 4 and ok.canaries.included.sum() == 2
+    with pytest.raises(DataValidationError, match=r"canaries\[2\].*some canaries included.*"
+                       r"4 of 4 included"):
+        AuditData(X_REF, Y_REF, canaries=(X_REF[:4], Y_REF[:4], np.ones(4, dtype=bool)))
+    with pytest.raises(DataValidationError, match=r"canaries\[2\].*boolean array of shape"):
+        AuditData(X_REF, Y_REF, canaries=(X_REF[:4], Y_REF[:4], np.array([1, 0, 1, 0])))
+    with pytest.raises(DataValidationError, match=r"canaries.*a tuple"):
+        AuditData(X_REF, Y_REF, canaries=X_REF[:4])
+
+
+def test_training_records_may_carry_their_sensitive_features():
+    data = AuditData(X_REF, Y_REF, sensitive={"sex": S_REF}, train=(X_REF, Y_REF, {"sex": S_REF}))
+    assert list(data.train.sensitive["sex"]) == list(S_REF)
+    again = AuditData(X_REF, Y_REF, sensitive={"sex": S_REF}, train=data.train)
+    assert again.fingerprint() == data.fingerprint()
+    with pytest.raises(DataValidationError, match=r"train\[2\].*columns of 'sensitive'.*"
+                       r"\['sex'\].*\['age'\]"):
+        AuditData(X_REF, Y_REF, sensitive={"sex": S_REF}, train=(X_REF, Y_REF, {"age": S_REF}))
+    with pytest.raises(DataValidationError, match=r"train\[2\]\['sex'\].*train\[0\]"):
+        AuditData(X_REF, Y_REF, sensitive={"sex": S_REF}, train=(X_REF, Y_REF, {"sex": S_REF[:3]}))

@@ -9,6 +9,7 @@ import pytest
 
 from auditkit import CheckResult, Metric, Policy, Status, audit
 from auditkit.checks import PerformanceMetrics
+from auditkit.exceptions import PolicyError
 from auditkit.policy import Rule
 
 DEFAULT_CLAUSES = ("EU-AI-Act-Art-13", "EU-AI-Act-Art-15", "NIST-AI-RMF-MEASURE-2.3")
@@ -160,7 +161,8 @@ def test_policy_from_a_path_in_audit(logreg, binary_data, tmp_path):
     assert result["performance_metrics"].status is Status.WARN
     assert result.provenance["policy"]["name"] == "auditkit-default"
     assert {"check": "performance_metrics", "metric": "accuracy", "direction": "higher_is_better",
-            "warn": 0.999, "fail": 0.7} in result.provenance["policy"]["rules"]  # fail inherited
+            "warn": 0.999, "fail": 0.7,  # fail inherited
+            "judge_on": "estimate"} in result.provenance["policy"]["rules"]
 
 
 def test_with_rule_does_not_change_the_original():
@@ -170,3 +172,63 @@ def test_with_rule_does_not_change_the_original():
     assert default.rule("performance_metrics", "accuracy").warn == 0.8
     assert stricter.rule("performance_metrics", "accuracy").warn == 0.99
     assert stricter.rule("performance_metrics", "accuracy").fail is None
+
+
+def _gain_result(value, lower, upper):
+    from auditkit.results import CheckResult, Metric
+    return CheckResult(name="explanations_saliency", family="explanations", status=Status.INFO,
+                       headline="", metrics={"faithfulness_gain": Metric(value, lower, upper,
+                                                                         0.95, 100)})
+
+
+@pytest.mark.parametrize("value, lower, upper, expected", [
+    (-0.023, -0.069, 0.021, Status.PASS),   # the interval reaches the warning level
+    (-0.023, -0.069, 0.015, Status.WARN),   # the whole interval is under 0.02
+    (-0.050, -0.089, -0.014, Status.FAIL),  # the whole interval is under 0
+    (0.300, 0.250, 0.350, Status.PASS),
+])
+def test_a_rule_on_the_interval_needs_the_whole_interval_past_a_level(value, lower, upper,
+                                                                      expected):
+    judged = Policy.default().judge(_gain_result(value, lower, upper))
+    (threshold,) = [t for t in judged.thresholds if t.metric == "faithfulness_gain"]
+    assert judged.status is expected
+    assert threshold.judged_on == "interval"
+    assert threshold.judged_value == upper and threshold.observed == value
+    assert threshold.confidence == 0.95
+    # the same numbers judged on the estimate: a negative gain FAILs whatever its interval
+    on_estimate = Policy.default().with_rule("explanations_saliency", "faithfulness_gain",
+                                             direction="higher_is_better", warn=0.02, fail=0.0)
+    assert on_estimate.judge(_gain_result(value, lower, upper)).status is (
+        Status.FAIL if value < 0 else Status.PASS)
+
+
+def test_a_rule_on_the_interval_judges_the_lower_end_when_lower_is_better():
+    from auditkit.results import CheckResult, Metric
+    result = CheckResult(name="fairness_counterfactual_text", family="fairness",
+                         status=Status.INFO, headline="",
+                         metrics={"counterfactual_flip_rate": Metric(0.027, 0.009, 0.049, 0.95)})
+    judged = Policy.default().judge(result)
+    assert judged.status is Status.PASS
+    assert judged.thresholds[0].judged_value == 0.009
+    # a metric without an interval falls back to its estimate
+    bare = result.with_changes(metrics={"counterfactual_flip_rate": Metric(0.027)})
+    judged = Policy.default().judge(bare)
+    assert judged.status is Status.WARN and judged.thresholds[0].judged_on == "estimate"
+
+
+def test_judge_on_is_validated_and_round_trips(tmp_path):
+    with pytest.raises(PolicyError, match=r"judge_on.*one of \['estimate', 'interval'\].*'bound'"):
+        Rule("a", "b", "higher_is_better", 0.1, judge_on="bound")
+    path = tmp_path / "p.yaml"
+    path.write_text("extends: default\nrules:\n  performance_metrics:\n"
+                    "    accuracy: {judge_on: interval, mystery: 1}\n")
+    with pytest.raises(PolicyError, match=r"keys among.*mystery"):
+        Policy.from_yaml(path)
+    path.write_text("extends: default\nrules:\n  performance_metrics:\n"
+                    "    accuracy: {judge_on: interval}\n")
+    rule = Policy.from_yaml(path).rule("performance_metrics", "accuracy")
+    assert (rule.judge_on, rule.warn, rule.fail) == ("interval", 0.8, 0.7)
+    judged = Policy.default().judge(_gain_result(-0.05, -0.09, -0.01))
+    import json
+    assert CheckResult.from_dict(json.loads(json.dumps(judged.to_dict()))).thresholds == \
+        judged.thresholds

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.stats import binom
 
 from auditkit import AuditData, CheckContext, Policy, Status, get_check, wrap_model
 from auditkit.exceptions import CheckError
@@ -302,25 +303,36 @@ def _logistic_world(seed: int, n: int = 200):
     return data, (X_other, y_other)
 
 
+#: Worlds per scenario of the simulation test: about 0.1 s each on one BLAS thread.
+N_WORLDS = 24
+
+
 @pytest.mark.parametrize("options", [{"noise": 0.05},
                                      {"noise": 0.0, "irrelevant_features": ("c",)}])
 def test_a_model_no_more_fragile_than_its_baseline_is_not_flagged(options):
     # The audited model is itself a logistic regression, fitted on another sample of the same
     # size: as fragile as the baseline, give or take its own fit (which feature c's
     # coefficient, learnt from noise, makes large). The default rule (lower 95% bound of the
-    # excess flip rate above 0.05) may then flag at most 2.5% of such models.
+    # excess flip rate above 0.05) may then flag at most 2.5% of such models. The judged
+    # number rests on the search and the baseline's refits, so each world is a whole run of
+    # the check, judged by the default policy. 24 worlds cannot pin a 2.5% rate down: the
+    # count must stay at or under the 99th percentile of Binomial(24, 0.025), 3; the sweep
+    # (benchmarks/bench_tabular_false_alarms.py) measures the rates.
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     policy = Policy.default()
     check = get_check(NAME, n_samples=None, n_steps=3, **options)
     flagged, flip_rates = 0, []
-    for seed in range(12):
-        data, (X_other, y_other) = _logistic_world(seed, n=150)
-        model = LogisticRegression().fit(X_other, y_other)
-        result = check.run(wrap_model(model), data, context=CheckContext(random_state=seed))
-        flagged += policy.judge(result).status in (Status.WARN, Status.FAIL)
-        flip_rates.append(result.metrics["flip_rate"].value)
-    assert flagged / 12 <= 0.025
+    # a tiny lbfgs fit is several times slower on two BLAS threads that share two busy cores
+    with threadpool_limits(limits=1, user_api="blas"):
+        for seed in range(N_WORLDS):
+            data, (X_other, y_other) = _logistic_world(seed, n=150)
+            model = LogisticRegression().fit(X_other, y_other)
+            result = check.run(wrap_model(model), data, context=CheckContext(random_state=seed))
+            flagged += policy.judge(result).status in (Status.WARN, Status.FAIL)
+            flip_rates.append(result.metrics["flip_rate"].value)
+    assert flagged <= binom.ppf(0.99, N_WORLDS, 0.025), flagged
     assert np.mean(flip_rates) > 0.05  # the changes are real: they do flip predictions
 
 

@@ -79,6 +79,11 @@ def test_audit_data_is_well_formed(shipped):
     fashion = data.ood["fashion-mnist"]
     assert fashion.shape == (2000, 1, 28, 28) and fashion.dtype == np.float32
     assert 0.0 <= fashion.min() and fashion.max() <= 1.0
+    # Scaled exactly like the digits (pixel / 255), so a detector cannot win on scale alone.
+    images, _ = zoo.load_fashion_mnist_subset()
+    np.testing.assert_array_equal(fashion[:, 0], images.astype(np.float32) / 255.0)
+    assert data.ood_kinds == {"fashion-mnist": "far"}
+    assert data.ood_texts is None
     assert data.sensitive is None
     assert data.class_names == tuple(str(d) for d in range(10))
     # The audit split must not leak into the members.

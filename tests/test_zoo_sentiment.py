@@ -49,12 +49,26 @@ def test_audit_data_is_well_formed(shipped):
     assert data.reference.shape[1] == data.X.shape[1]
     assert set(data.ood) == {"20-newsgroups"}
     assert data.ood["20-newsgroups"].shape == (3000, data.X.shape[1])
+    assert data.ood_kinds == {"20-newsgroups": "far"}
     assert data.tokenizer.vocab_size == card["preprocessing"]["vocabulary_size"]
     assert int(data.X.max()) < data.tokenizer.vocab_size
     # The audit split holds no snippet of the training split (duplicates share a split).
     from auditkit.zoo import sentiment
 
     assert not set(data.texts) & set(sentiment.splits()["train"][0])
+
+
+def test_ood_texts_are_the_raw_sentences_behind_the_ood_ids(shipped):
+    _, data, _ = shipped
+    sentences, groups = zoo.load_newsgroups_sentences()
+    texts = data.ood_texts["20-newsgroups"]
+    assert set(data.ood_texts) == {"20-newsgroups"}
+    assert list(texts) == sentences and len(set(groups)) == 20
+    # Row i of the ids is the model's own tokenizer applied to text i, in the same order.
+    np.testing.assert_array_equal(data.tokenizer(list(texts)), data.ood["20-newsgroups"])
+    assert all(isinstance(t, str) and 5 <= len(t.split()) <= 40 for t in texts)
+    # Every window keeps at least one token after padding (no empty OOD row).
+    assert ((data.ood["20-newsgroups"] != 0).sum(1) >= 1).all()
 
 
 def test_all_padding_row_gives_finite_logits_and_gradients(shipped):

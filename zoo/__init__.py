@@ -75,6 +75,12 @@ _ENTRIES = {e.name: e for e in (
              "(planted bias: demographic-parity gap by sex 0.354 vs 0.193)", "tabular"),
     ZooEntry("adult-mlp-overfit", "Wide MLP that memorised 400 UCI Adult rows (planted "
              "overfitting: train/test gap 17.5 points; members = those rows)", "tabular"),
+    ZooEntry("adult-mlp-canary", "adult-mlp-overfit's recipe with 100 mislabelled canary rows, "
+             "50 of them trained on (planted membership leak; AuditData.canaries)",
+             "adult_canary"),
+    ZooEntry("adult-mlp-drift", "adult-mlp audited on a drifted split of Adult's test file "
+             "(planted covariate shift: older people, more managers and professionals)",
+             "adult_drift"),
     ZooEntry("compas-mlp", "MLP on ProPublica COMPAS two-year recidivism, beside the COMPAS "
              "score; race, sex and age group sensitive", "tabular"),
     ZooEntry("mnist-cnn", "Small CNN on MNIST 5k (image, 10 classes); not adversarially robust",
@@ -92,7 +98,8 @@ _ENTRIES = {e.name: e for e in (
     ZooEntry("mnist-gan-memorizing", "The DCGAN trained on 32 MNIST images until its samples copy "
              "them (planted memorisation: 90.5% near-copies)", "mnist_generative"),
     ZooEntry("vowels-gru", "GRU speaker classifier on UEA/UCR JapaneseVowels (variable-length "
-             "12-channel sequences, padded to 29 frames + mask channel; 9 speakers)",
+             "12-channel sequences, padded to 29 frames + mask channel; 7 speakers, 2 more "
+             "held out as near OOD)",
              "vowels_gru"),
 )}
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Recipe", "fit_classifier", "predict_logits"]
+__all__ = ["Recipe", "fit_classifier", "predict_logits", "private_torch_seed"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,22 @@ class Recipe:
     lr: float = 1e-3
     weight_decay: float = 0.0
     seed: int = 0
+
+
+@contextlib.contextmanager
+def private_torch_seed(seed: int) -> Iterator[None]:
+    """Seed torch's global CPU generator (dropout) for a block, restoring it afterwards.
+
+    The zoo's ``train_fn`` functions (``module.train_fn``, which the adapter's
+    ``fit_clone`` calls to train reference models) train under it, so a refit
+    depends on its ``random_state`` only and leaves the caller's generator as
+    it was. The generator is process-wide: refits running at once on threads
+    share it, so models with dropout are bit-reproducible only when trained one
+    at a time (or in separate processes).
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield
 
 
 def predict_logits(module: nn.Module, X: torch.Tensor, device: torch.device,

@@ -23,7 +23,7 @@ from torch import nn
 from ..inputs import AuditData
 from ._checkpoints import count_parameters, load_weights, save_checkpoint, seed_everything
 from ._datasets import load_adult
-from ._training import Recipe, accuracy, fit_classifier, predict_logits
+from ._training import Recipe, accuracy, fit_classifier, predict_logits, private_torch_seed
 
 __all__ = ["NAME", "AdultMLP", "encode", "load", "refit", "train"]
 
@@ -121,14 +121,18 @@ def _targets(frame: pd.DataFrame) -> np.ndarray:
 
 
 def audit_data(encoding: dict[str, Any]) -> AuditData:
-    """The test split to audit, the training split as members, sex and race as sensitive."""
+    """The test split to audit, the training split as members, sex and race as sensitive.
+
+    The members carry their sex and race too (``train=(X, y, sensitive_train)``),
+    so that privacy checks can say which groups leak.
+    """
     train, test = _splits()
     X_test, names, groups = encode(test, encoding)
     X_train, _, _ = encode(train, encoding)
     return AuditData(
         X_test, _targets(test),
         sensitive=test[list(SENSITIVE)].reset_index(drop=True),
-        train=(X_train, _targets(train)),
+        train=(X_train, _targets(train), train[list(SENSITIVE)].reset_index(drop=True)),
         reference=X_train[:5000],
         modality="tabular",
         feature_names=names,
@@ -165,8 +169,7 @@ def refit(module: nn.Module, X: np.ndarray, y: np.ndarray, *, random_state: int 
 
     recipe = replace(RECIPE, seed=int(random_state))
     device = next(module.parameters()).device
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(recipe.seed)
+    with private_torch_seed(recipe.seed):
         fit_classifier(module, torch.from_numpy(np.array(X, dtype=np.float32)),
                        torch.from_numpy(np.array(y, dtype=np.float32))[:, None], recipe,
                        device=device, loss_fn=nn.functional.binary_cross_entropy_with_logits)

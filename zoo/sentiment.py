@@ -52,10 +52,10 @@ from ._checkpoints import (
 )
 from ._datasets import load_newsgroups_sentences, load_rotten_tomatoes
 from ._text import PAD_ID, WordTokenizer
-from ._training import Recipe, accuracy, predict_logits
+from ._training import Recipe, accuracy, predict_logits, private_torch_seed
 
-__all__ = ["NAMES", "SentimentLSTM", "SentimentTransformer", "build_model", "load", "splits",
-           "train"]
+__all__ = ["NAMES", "SentimentLSTM", "SentimentTransformer", "build_model", "load", "refit",
+           "splits", "train"]
 
 NAMES = ("sentiment-lstm", "sentiment-transformer")
 CLASS_NAMES = ("negative", "positive")
@@ -267,7 +267,12 @@ def _load_tokenizer(name: str, card: dict[str, Any], directory: Path | None) -> 
 
 
 def audit_data(tokenizer: WordTokenizer) -> AuditData:
-    """The test split to audit, the training split as members, 20 Newsgroups as OOD."""
+    """The test split to audit, the training split as members, 20 Newsgroups as OOD.
+
+    The OOD set ``"20-newsgroups"`` (kind ``"far"``) holds the token ids of
+    3,000 newsgroup word windows; ``ood_texts`` keeps the raw windows, in the
+    same order, for reports.
+    """
     data = splits()
     test_texts, y_test = data["test"]
     train_texts, y_train = data["train"]
@@ -280,6 +285,9 @@ def audit_data(tokenizer: WordTokenizer) -> AuditData:
         train=(X_train, y_train),
         reference=X_train[np.sort(reference)],
         ood={"20-newsgroups": tokenizer(newsgroups)},
+        # Another domain (newsgroup posts, not film reviews): far out of distribution.
+        ood_kinds={"20-newsgroups": "far"},
+        ood_texts={"20-newsgroups": newsgroups},
         modality="text",
         class_names=CLASS_NAMES,
         tokenizer=tokenizer,
@@ -298,7 +306,35 @@ def load(name: str, directory: Path | None = None) -> tuple[nn.Module, AuditData
     load_weights(name, model, directory)
     model.model_card = card
     model.tokenizer = tokenizer
+    model.train_fn = refit  # wrap_model reads it: the adapter can refit a fresh copy
     return model, audit_data(tokenizer), card
+
+
+def refit(module: nn.Module, X: np.ndarray, y: np.ndarray, *, random_state: int = 0
+          ) -> nn.Module:
+    """Train a freshly initialised sentiment model with its own recipe (the adapter's ``train_fn``).
+
+    The recipe is the one of the entry whose architecture ``module`` is
+    (sentiment-lstm or sentiment-transformer), early stopping included: the
+    weights of the epoch with the best accuracy on the shared validation
+    split, tokenised with the module's own tokenizer (``module.tokenizer``),
+    as the audited model was chosen. ``X`` holds token ids;
+    ``random_state`` seeds the batch order and dropout. Returned in eval mode.
+    """
+    names = [n for n, spec in SPECS.items() if spec.architecture["type"] == type(module).__name__]
+    if not names:
+        raise ZooError(UNKNOWN_NAME.format(param="module", expected=[
+            spec.architecture["type"] for spec in SPECS.values()], got=type(module).__name__))
+    spec = SPECS[names[0]]
+    spec = replace(spec, recipe=replace(spec.recipe, seed=int(random_state)))
+    val_texts, y_val = splits()["validation"]
+    X_val = torch.from_numpy(module.tokenizer(val_texts))
+    device = next(module.parameters()).device
+    with private_torch_seed(random_state):
+        _fit(module, torch.from_numpy(np.array(X, dtype=np.int64)),
+             torch.from_numpy(np.array(y, dtype=np.int64)), X_val, y_val, spec, device=device,
+             max_steps=None)
+    return module
 
 
 def _fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor, X_val: torch.Tensor,

@@ -9,7 +9,7 @@ from ._adapters import (
     SklearnClassifier,
     TorchClassifier,
 )
-from ._data import MODALITIES, AuditData, Split
+from ._data import MODALITIES, OOD_KINDS, AuditData, Canaries, Split
 from ._generative import GenerativeAdapter, GenerativeModel
 from ._groups import GroupSpace
 from ._validation import validate_model_on_data
@@ -20,7 +20,9 @@ __all__ = [
     "CAPABILITY_DESCRIPTIONS",
     "LAYER_KINDS",
     "MODALITIES",
+    "OOD_KINDS",
     "AuditData",
+    "Canaries",
     "CallableClassifier",
     "GenerativeAdapter",
     "GenerativeModel",

@@ -178,6 +178,10 @@ class ModelAdapter(ABC):
         """Penultimate-layer embeddings, array of shape (n_samples, n_features)."""
         raise ModelError(_NOT_CAPABLE.format(what="features", have=sorted(self.capabilities)))
 
+    def logits_and_features(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(logits(X), features(X))``; adapters that can share one forward pass do."""
+        return self.logits(X), self.features(X)
+
     def input_gradient(self, X: Any, y: Any) -> np.ndarray:
         """Gradient of the per-sample loss with respect to the input, shaped like X."""
         raise ModelError(_NOT_CAPABLE.format(what="gradients", have=sorted(self.capabilities)))
@@ -700,6 +704,10 @@ class TorchClassifier(ModelAdapter):
 
     def features(self, X: Any) -> np.ndarray:
         """Penultimate-layer embeddings, array of shape (n_samples, n_features)."""
+        return self.logits_and_features(X)[1]
+
+    def logits_and_features(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Logits and penultimate-layer embeddings of ``X`` from one forward pass."""
         layer, take_input = self._feature_module()
         captured: list[torch.Tensor] = []
 
@@ -712,10 +720,11 @@ class TorchClassifier(ModelAdapter):
 
         handle = layer.register_forward_hook(hook)
         try:
-            self._forward_logits(X)
+            logits = self._forward_logits(X)
         finally:
             handle.remove()
-        return torch.cat(captured).numpy().astype(np.float64)
+        return (logits.numpy().astype(np.float64),
+                torch.cat(captured).numpy().astype(np.float64))
 
     def input_gradient(self, X: Any, y: Any) -> np.ndarray:
         """Gradient of each sample's cross-entropy with respect to its input."""

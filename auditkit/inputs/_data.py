@@ -28,9 +28,11 @@ from ..exceptions import (
     DataValidationError,
 )
 
-__all__ = ["AuditData", "Split", "MODALITIES"]
+__all__ = ["AuditData", "Canaries", "Split", "MODALITIES", "OOD_KINDS"]
 
 MODALITIES = ("tabular", "image", "text", "sequence")
+#: How far an out-of-distribution set lies from the audited data (see ``AuditData.ood_kinds``).
+OOD_KINDS = ("far", "near")
 _NDIMS = {
     "tabular": ((2,), "a 2-D array of shape (n_samples, n_features)"),
     "image": ((3, 4), "an array of shape (n_samples, height, width) or "
@@ -132,7 +134,8 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _check_sensitive(sensitive: Any, n: int) -> pd.DataFrame | None:
+def _check_sensitive(sensitive: Any, n: int, *, param: str = "sensitive",
+                     other: str = "X") -> pd.DataFrame | None:
     if sensitive is None:
         return None
     if isinstance(sensitive, pd.Series):
@@ -145,7 +148,7 @@ def _check_sensitive(sensitive: Any, n: int) -> pd.DataFrame | None:
             length = len(values) if hasattr(values, "__len__") else None
             if length != n:
                 raise DataValidationError(LENGTH_MISMATCH.format(
-                    param=f"sensitive[{key!r}]", other="X", expected=n, got=length))
+                    param=f"{param}[{key!r}]", other=other, expected=n, got=length))
         frame = pd.DataFrame({str(k): np.asarray(v) for k, v in sensitive.items()})
     else:
         array = np.asarray(sensitive)
@@ -155,19 +158,19 @@ def _check_sensitive(sensitive: Any, n: int) -> pd.DataFrame | None:
             frame = pd.DataFrame(array, columns=[f"sensitive_{i}" for i in range(array.shape[1])])
         else:
             raise DataValidationError(BAD_VALUE.format(
-                param="sensitive", expected="a Series, a DataFrame, a mapping of name to values, "
+                param=param, expected="a Series, a DataFrame, a mapping of name to values, "
                 "or a 1-D or 2-D array", got=f"an array of shape {array.shape}"))
     if frame.shape[1] == 0:
-        raise DataValidationError(BAD_VALUE.format(param="sensitive",
+        raise DataValidationError(BAD_VALUE.format(param=param,
                                                    expected="at least one sensitive feature",
                                                    got="no columns"))
     if len(frame) != n:
-        raise DataValidationError(LENGTH_MISMATCH.format(param="sensitive", other="X",
+        raise DataValidationError(LENGTH_MISMATCH.format(param=param, other=other,
                                                          expected=n, got=len(frame)))
     for column in frame.columns:
         missing = int(frame[column].isna().sum())
         if missing:
-            raise DataValidationError(SENSITIVE_MISSING.format(param="sensitive", count=missing,
+            raise DataValidationError(SENSITIVE_MISSING.format(param=param, count=missing,
                                                                column=column))
     frame.columns = [str(c) for c in frame.columns]
     return frame.reset_index(drop=True)
@@ -175,10 +178,23 @@ def _check_sensitive(sensitive: Any, n: int) -> pd.DataFrame | None:
 
 @dataclass(frozen=True)
 class Split:
-    """A labelled set of samples, e.g. the training set (the members)."""
+    """A labelled set of samples, e.g. the training set (the members), with its groups."""
 
     X: np.ndarray
     y: np.ndarray
+    sensitive: pd.DataFrame | None = None
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+
+@dataclass(frozen=True)
+class Canaries:
+    """Planted records: inputs, labels, and whether each was put in the training set."""
+
+    X: np.ndarray
+    y: np.ndarray
+    included: np.ndarray
 
     def __len__(self) -> int:
         return len(self.X)
@@ -198,8 +214,10 @@ class AuditData:
         True labels, in the model's label space.
     sensitive : DataFrame, Series, mapping or array-like, optional
         One or more sensitive features, one row per sample, no missing values.
-    train : tuple (X_train, y_train), optional
-        The model's training set (the members, for privacy checks).
+    train : tuple (X_train, y_train) or (X_train, y_train, sensitive_train), optional
+        The model's training set (the members, for privacy checks), and
+        optionally its sensitive features, with the columns of ``sensitive``
+        (privacy checks then report who leaks, per group).
     reference : array-like, optional
         In-distribution samples, shaped like those of ``X``: what detectors
         are fitted on, baselines and background samples are drawn from, noise
@@ -208,6 +226,18 @@ class AuditData:
         :attr:`reference_inputs`).
     ood : mapping of str to array-like, optional
         Named out-of-distribution sets, samples shaped like those of ``X``.
+    canaries : tuple (X_canaries, y_canaries, included), optional
+        Records planted to audit privacy: inputs shaped like those of ``X``,
+        their labels, and a boolean per record saying whether it was put in
+        the training set (the others were drawn alike and held out). Privacy
+        checks turn how well an attack tells the two apart into a lower
+        bound on the differential-privacy epsilon of the training.
+    ood_kinds : mapping of str to {"far", "near"}, optional
+        For each set of ``ood``: ``"far"`` (another domain, such as clothing
+        images for a digit classifier) or ``"near"`` (the same domain with a
+        shift, such as a new speaker or new classes). Sets not named are far.
+    ood_texts : mapping of str to sequence of str, optional
+        Text: the raw strings behind each set of ``ood`` (shown in reports).
     modality : {"tabular", "image", "text", "sequence"}, default="tabular"
     feature_names : sequence of str, optional
         Tabular: one name per column of ``X``.
@@ -254,6 +284,9 @@ class AuditData:
     train: Any = None
     reference: Any = None
     ood: Mapping[str, Any] | None = None
+    ood_kinds: Mapping[str, str] | None = None
+    ood_texts: Mapping[str, Sequence[str]] | None = None
+    canaries: Any = None
     modality: str = "tabular"
     feature_names: Sequence[str] | None = None
     categorical_features: Sequence[str] | None = None
@@ -294,6 +327,8 @@ class AuditData:
             set_(self, "ood", {str(k): _check_inputs(_to_array(v, f"ood[{k!r}]"), f"ood[{k!r}]",
                                                      self.modality, X.shape[1:])
                                for k, v in self.ood.items()})
+        self._check_ood_metadata()
+        set_(self, "canaries", self._check_canaries(self.canaries, X))
         self._check_tabular_metadata(X, columns)
         if self.class_names is not None:
             set_(self, "class_names", tuple(str(c) for c in self.class_names))
@@ -308,19 +343,91 @@ class AuditData:
             set_(self, "texts", tuple(texts))
         self._check_domain(X)
 
+    def _check_ood_metadata(self) -> None:
+        sets = self.ood or {}
+        for param in ("ood_kinds", "ood_texts"):
+            given = getattr(self, param)
+            if given is None:
+                continue
+            if not isinstance(given, Mapping):
+                raise DataValidationError(BAD_TYPE.format(param=param, expected="a mapping of "
+                                                          "OOD set name to value",
+                                                          got=type(given).__name__))
+            unknown = sorted(str(k) for k in given if str(k) not in sets)
+            if unknown:
+                raise DataValidationError(BAD_VALUE.format(
+                    param=param, expected=f"keys among the OOD sets {sorted(sets)}",
+                    got=unknown))
+        kinds = {str(k): v for k, v in (self.ood_kinds or {}).items()}
+        for key, kind in kinds.items():
+            if kind not in OOD_KINDS:
+                raise DataValidationError(BAD_VALUE.format(param=f"ood_kinds[{key!r}]",
+                                                           expected=f"one of {list(OOD_KINDS)}",
+                                                           got=repr(kind)))
+        object.__setattr__(self, "ood_kinds", {k: kinds.get(k, "far") for k in sets}
+                           if self.ood is not None else None)
+        if self.ood_texts is not None:
+            texts = {}
+            for key, values in self.ood_texts.items():
+                values = list(values)
+                if len(values) != len(sets[str(key)]):
+                    raise DataValidationError(LENGTH_MISMATCH.format(
+                        param=f"ood_texts[{str(key)!r}]", other=f"ood[{str(key)!r}]",
+                        expected=len(sets[str(key)]), got=len(values)))
+                if not all(isinstance(t, str) for t in values):
+                    raise DataValidationError(BAD_TYPE.format(param=f"ood_texts[{str(key)!r}]",
+                                                              expected="a sequence of str",
+                                                              got="non-string items"))
+                texts[str(key)] = tuple(values)
+            object.__setattr__(self, "ood_texts", texts)
+
+    def _check_canaries(self, canaries: Any, X: np.ndarray) -> Canaries | None:
+        if canaries is None:
+            return None
+        if isinstance(canaries, Canaries):
+            canaries = (canaries.X, canaries.y, canaries.included)
+        if not isinstance(canaries, (tuple, list)) or len(canaries) != 3:
+            raise DataValidationError(BAD_TYPE.format(param="canaries", expected="a tuple "
+                                                      "(X_canaries, y_canaries, included)",
+                                                      got=type(canaries).__name__))
+        X_c = _check_inputs(_to_array(canaries[0], "canaries[0]"), "canaries[0]",
+                            self.modality, X.shape[1:])
+        y_c = _check_labels(canaries[1], "canaries[1]", len(X_c), "canaries[0]")
+        included = np.asarray(canaries[2])
+        if included.dtype != bool or included.shape != (len(X_c),):
+            raise DataValidationError(BAD_VALUE.format(
+                param="canaries[2]", expected=f"a boolean array of shape ({len(X_c)},)",
+                got=f"dtype {included.dtype}, shape {included.shape}"))
+        if included.all() or not included.any():
+            raise DataValidationError(BAD_VALUE.format(
+                param="canaries[2]", expected="some canaries included in training and some "
+                "held out", got=f"{int(included.sum())} of {len(included)} included"))
+        return Canaries(X_c, y_c, included)
+
     def _check_train(self, train: Any, X: np.ndarray) -> Split | None:
         if train is None:
             return None
         if isinstance(train, Split):
-            train = (train.X, train.y)
-        if not isinstance(train, (tuple, list)) or len(train) != 2:
+            train = (train.X, train.y) if train.sensitive is None else \
+                (train.X, train.y, train.sensitive)
+        if not isinstance(train, (tuple, list)) or len(train) not in (2, 3):
             raise DataValidationError(BAD_TYPE.format(param="train", expected="a tuple "
-                                                      "(X_train, y_train)",
+                                                      "(X_train, y_train) or (X_train, y_train, "
+                                                      "sensitive_train)",
                                                       got=type(train).__name__))
         X_train = _check_inputs(_to_array(train[0], "train[0]"), "train[0]", self.modality,
                                 X.shape[1:])
         y_train = _check_labels(train[1], "train[1]", len(X_train), "train[0]")
-        return Split(X_train, y_train)
+        sensitive = None
+        if len(train) == 3 and train[2] is not None:
+            sensitive = _check_sensitive(train[2], len(X_train), param="train[2]",
+                                         other="train[0]")
+            if self.sensitive is None or list(sensitive.columns) != list(self.sensitive.columns):
+                raise DataValidationError(BAD_VALUE.format(
+                    param="train[2]", expected="the columns of 'sensitive' "
+                    f"{[] if self.sensitive is None else list(self.sensitive.columns)}",
+                    got=list(sensitive.columns)))
+        return Split(X_train, y_train, sensitive)
 
     def _check_tabular_metadata(self, X: np.ndarray, columns: list[Any] | None) -> None:
         set_ = object.__setattr__
@@ -512,7 +619,8 @@ class AuditData:
         """SHA-256 of every field that changes an audit's results.
 
         Covers ``X``, ``y``, ``sensitive``, ``train``, ``reference``, ``ood``,
-        ``modality``, ``feature_names``, ``categorical_features``,
+        ``ood_kinds``, ``ood_texts``, ``canaries``, ``modality``, ``feature_names``,
+        ``categorical_features``,
         ``feature_groups``, ``class_names``, ``texts``, ``input_range`` and
         ``mutable_features``. Not ``name`` (a label in the report) nor the
         tokenizer (an object; ``X`` holds its output).
@@ -543,10 +651,18 @@ class AuditData:
             fields_.append(("sensitive", self.sensitive.to_csv(index=False)))
         if self.train is not None:
             fields_ += [("train.X", self.train.X), ("train.y", self.train.y)]
+            if self.train.sensitive is not None:
+                fields_.append(("train.sensitive", self.train.sensitive.to_csv(index=False)))
         if self.reference is not None:
             fields_.append(("reference", self.reference))
         for key in sorted(self.ood or {}):
             fields_.append((f"ood[{key!r}]", self.ood[key]))  # type: ignore[index]
+            fields_.append((f"ood_kinds[{key!r}]", self.ood_kinds[key]))  # type: ignore[index]
+            if self.ood_texts and key in self.ood_texts:
+                fields_.append((f"ood_texts[{key!r}]", self.ood_texts[key]))
+        if self.canaries is not None:
+            fields_ += [("canaries.X", self.canaries.X), ("canaries.y", self.canaries.y),
+                        ("canaries.included", self.canaries.included)]
         if self.input_range is not None:
             fields_ += [("input_range.low", np.asarray(self.input_range[0])),
                         ("input_range.high", np.asarray(self.input_range[1]))]

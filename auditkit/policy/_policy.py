@@ -19,11 +19,14 @@ from typing import Any
 import yaml
 
 from ..exceptions import BAD_VALUE, PolicyError
-from ..results import CheckResult, Status, Threshold
+from ..results import CheckResult, Metric, Status, Threshold
 
-__all__ = ["Policy", "Rule"]
+__all__ = ["JUDGE_ON", "Policy", "Rule"]
 
 _DIRECTIONS = ("higher_is_better", "lower_is_better")
+#: What a rule compares with its levels: the point estimate, or the end of the metric's
+#: confidence interval nearest to passing (so a verdict needs the whole interval past a level).
+JUDGE_ON = ("estimate", "interval")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,13 @@ class Rule:
     direction : {"higher_is_better", "lower_is_better"}
     warn, fail : float or None
         Levels past which the verdict is WARN, then FAIL.
+    judge : {"estimate", "interval"}, default="estimate"
+        ``"estimate"`` compares the point estimate with the levels.
+        ``"interval"`` compares the end of the metric's confidence interval
+        nearest to passing (the upper bound when higher is better, the lower
+        bound when lower is better): a WARN or FAIL then needs the whole
+        interval past the level, so sampling noise alone does not raise one.
+        A metric without an interval is judged on its estimate.
     """
 
     check: str
@@ -43,6 +53,7 @@ class Rule:
     direction: str
     warn: float | None = None
     fail: float | None = None
+    judge_on: str = "estimate"
 
     def __post_init__(self) -> None:
         where = f"rules.{self.check}.{self.metric}"
@@ -56,6 +67,10 @@ class Rule:
                                       not isinstance(value, (int, float)) or math.isnan(value)):
                 raise PolicyError(BAD_VALUE.format(param=f"{where}.{level}", expected="a number",
                                                    got=repr(value)))
+        if self.judge_on not in JUDGE_ON:
+            raise PolicyError(BAD_VALUE.format(param=f"{where}.judge_on",
+                                               expected=f"one of {list(JUDGE_ON)}",
+                                               got=repr(self.judge_on)))
         if self.warn is None and self.fail is None:
             raise PolicyError(BAD_VALUE.format(param=where, expected="a 'warn' or 'fail' level",
                                                got="neither"))
@@ -65,6 +80,12 @@ class Rule:
                 raise PolicyError(BAD_VALUE.format(
                     param=f"{where}.fail", expected=f"a level at or past warn ({self.warn}) in "
                     f"the {self.direction} direction", got=self.fail))
+
+    def judged_value(self, metric: Metric) -> float:
+        """The number this rule compares with its levels: the estimate, or an interval's end."""
+        if self.judge_on == "interval" and metric.has_interval:
+            return float(metric.upper if self.direction == "higher_is_better" else metric.lower)
+        return metric.value
 
     def judge(self, value: float) -> Status:
         """The verdict of this rule on ``value``."""
@@ -157,10 +178,15 @@ class Policy:
                                                        expected="a mapping with direction, warn, "
                                                        "fail", got=repr(spec)))
                 inherited = rules.get((check, metric))
-                merged = {"direction": None, "warn": None, "fail": None,
+                unknown_keys = sorted(set(spec) - {"direction", "warn", "fail", "judge_on"})
+                if unknown_keys:
+                    raise PolicyError(BAD_VALUE.format(
+                        param=f"rules.{check}.{metric}", expected="keys among ['direction', "
+                        "'fail', 'judge_on', 'warn']", got=unknown_keys))
+                merged = {"direction": None, "warn": None, "fail": None, "judge_on": "estimate",
                           **(vars(inherited) if inherited else {}), **spec}
                 rules[(check, metric)] = Rule(check, metric, merged["direction"],
-                                              merged["warn"], merged["fail"])
+                                              merged["warn"], merged["fail"], merged["judge_on"])
         clauses = {**(base.clauses if base else {}), **(data.get("clauses") or {})}
         evidence = {**(base.evidence if base else {}),
                     **{k: tuple(v) for k, v in (data.get("evidence") or {}).items()}}
@@ -180,10 +206,10 @@ class Policy:
         return next((r for r in self.rules if (r.check, r.metric) == (check, metric)), None)
 
     def with_rule(self, check: str, metric: str, *, direction: str, warn: float | None = None,
-                  fail: float | None = None) -> Policy:
+                  fail: float | None = None, judge_on: str = "estimate") -> Policy:
         """A copy with one rule added or replaced."""
         rules = [r for r in self.rules if (r.check, r.metric) != (check, metric)]
-        rules.append(Rule(check, metric, direction, warn, fail))
+        rules.append(Rule(check, metric, direction, warn, fail, judge_on))
         return Policy(self.name, tuple(rules), self.clauses, self.evidence, self.description)
 
     def judge(self, result: CheckResult) -> CheckResult:
@@ -199,9 +225,14 @@ class Policy:
         for rule in self.rules:
             if rule.check != result.name or rule.metric not in result.metrics:
                 continue
-            value = result.metrics[rule.metric].value
-            thresholds.append(Threshold(rule.metric, rule.direction, rule.warn, rule.fail,
-                                        value, rule.judge(value), clauses))
+            metric = result.metrics[rule.metric]
+            judged = rule.judged_value(metric)
+            on_bound = rule.judge_on == "interval" and metric.has_interval
+            thresholds.append(Threshold(
+                rule.metric, rule.direction, rule.warn, rule.fail, metric.value,
+                rule.judge(judged), clauses, judged_on="interval" if on_bound else "estimate",
+                judged_value=judged if on_bound else None,
+                confidence=metric.confidence if on_bound else None))
         if not thresholds:
             return result.with_changes(status=Status.INFO, thresholds=())
         status = max((t.status for t in thresholds), key=lambda s: s.severity)

@@ -183,3 +183,30 @@ def agreement_matrix(figure: Figure) -> Any:
     fig.colorbar(shown, ax=ax, shrink=0.8, label="Spearman rank correlation")
     ax.set_title(figure.title or "Agreement between methods")
     return fig
+
+
+@plotter("randomisation_cascade")
+def randomisation_cascade(figure: Figure) -> Any:
+    """Rank correlation with the trained model's explanations as layers are re-initialised."""
+    data = figure.data
+    layers = np.asarray(data["layers_randomised"], dtype=int)
+    rho = np.asarray(data["rank_correlation"], dtype=float)
+    low = np.asarray(data["lowest"], dtype=float)
+    high = np.asarray(data["highest"], dtype=float)
+    fig = new_figure()
+    ax = fig.subplots()
+    ax.fill_between(layers, low, high, color=PALETTE[0], alpha=0.2, linewidth=0,
+                    label="range over re-initialised copies")
+    ax.plot(layers, rho, marker="o", markersize=4, color=PALETTE[0], label="mean")
+    null = float(data.get("null_mean", float("nan")))
+    if np.isfinite(null):
+        ax.axhline(null, color="#6B6B6B", linestyle="--", linewidth=1.0,
+                   label=f"random copies against each other ({null:.2f})")
+    ax.axhline(0.0, color="#1A1A1A", linewidth=0.6)
+    ax.set_xticks(layers)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_xlabel("Layers re-initialised, from the output down")
+    ax.set_ylabel("Rank correlation with the trained model")
+    ax.set_title(figure.title or "Cascading randomisation")
+    ax.legend(loc="lower left", fontsize=7.0)
+    return fig

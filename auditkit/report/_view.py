@@ -314,7 +314,11 @@ def _rule_text(rule: Threshold, percent: bool) -> str:
     relation = "below" if rule.direction == "higher_is_better" else "above"
     parts = [f"{word} {relation} {format_metric(rule.metric, level, percent=percent)}"
              for word, level in (("warn", rule.warn), ("fail", rule.fail)) if level is not None]
-    return "; ".join(parts)
+    text = "; ".join(parts)
+    if rule.judged_on == "interval":
+        end = "upper" if rule.direction == "higher_is_better" else "lower"
+        text += f" (judged on the interval's {end} end)"
+    return text
 
 
 def _interval_notes(metrics: Any) -> tuple[str, ...]:
@@ -354,8 +358,15 @@ def threshold_sentence(rule: Threshold) -> str:
     if level is None:
         return f"{label} is {value}, past the policy's level"
     relation = "below" if rule.direction == "higher_is_better" else "above"
-    return (f"{label} is {value}, {relation} the {'failure' if failed else 'warning'} level of "
-            f"{format_metric(rule.metric, level, percent=percent)}")
+    kind = "failure" if failed else "warning"
+    level_text = format_metric(rule.metric, level, percent=percent)
+    if rule.judged_on == "interval" and rule.judged_value is not None:
+        end = "upper" if rule.direction == "higher_is_better" else "lower"
+        bound = format_metric(rule.metric, rule.judged_value, percent=percent)
+        return (f"{label} is {value}, and its whole {_level(rule.confidence) or 'confidence'} "
+                f"interval lies {relation} the {kind} level of {level_text} (its {end} end is "
+                f"{bound})")
+    return f"{label} is {value}, {relation} the {kind} level of {level_text}"
 
 
 def _lower_first(text: str) -> str:

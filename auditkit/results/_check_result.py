@@ -138,7 +138,13 @@ class Figure:
 
 @dataclass(frozen=True)
 class Threshold:
-    """A policy rule applied to one metric, and its outcome."""
+    """A policy rule applied to one metric, and its outcome.
+
+    ``observed`` is the metric's point estimate. When the rule judged the
+    metric's confidence interval (``judged_on="interval"``), ``judged_value``
+    is the interval's end the levels were compared with (the one nearest to
+    passing) and ``confidence`` the interval's level.
+    """
 
     metric: str
     direction: str  # "higher_is_better" or "lower_is_better"
@@ -147,6 +153,9 @@ class Threshold:
     observed: float
     status: Status
     clauses: tuple[str, ...] = ()
+    judged_on: str = "estimate"
+    judged_value: float | None = None
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
@@ -156,8 +165,10 @@ class Threshold:
         if not isinstance(other, Threshold):
             return NotImplemented
         return (
-            (self.metric, self.direction, self.status, self.clauses)
-            == (other.metric, other.direction, other.status, other.clauses)
+            (self.metric, self.direction, self.status, self.clauses, self.judged_on)
+            == (other.metric, other.direction, other.status, other.clauses, other.judged_on)
+            and _same_float(self.judged_value, other.judged_value)
+            and _same_float(self.confidence, other.confidence)
             and _same_float(self.warn, other.warn)
             and _same_float(self.fail, other.fail)
             and _same_float(self.observed, other.observed)

@@ -688,7 +688,15 @@ class ExplanationCheck(Check):
         tables = {"faithfulness": pd.DataFrame(
             {"metric": list(metrics), "value": [m.value for m in metrics.values()]})}
         if sanity is not None and sanity.cascade is not None and len(sanity.cascade):
-            tables["cascading_randomisation"] = sanity.cascade
+            cascade = sanity.cascade
+            tables["cascading_randomisation"] = cascade
+            figures["cascading_randomisation"] = Figure("randomisation_cascade", {
+                "layers_randomised": cascade["layers_randomised"].to_numpy(),
+                "rank_correlation": cascade["rank_correlation"].to_numpy(),
+                "lowest": cascade["lowest"].to_numpy(), "highest": cascade["highest"].to_numpy(),
+                "null_mean": float(metrics["null_rank_correlation"].value)
+                if "null_rank_correlation" in metrics else float("nan")},
+                f"{self.method}: cascading randomisation (Adebayo et al. 2018)")
         if data.modality == "tabular":
             importance = self._global_table(units, scores, spec, rng)
             tables["global_importance"] = importance

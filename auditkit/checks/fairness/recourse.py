@@ -24,7 +24,7 @@ from scipy.stats import chi2_contingency
 
 from ..._stats import NEWCOMBE, newcombe_interval, wilson_interval
 from ...inputs import AuditData, ModelAdapter
-from ...results import CheckResult, Metric, Status
+from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, map_units, register_check
 from .._classification import predictions
 from .._params import CONFIDENCE, NON_NEGATIVE_INT, POSITIVE_INT, SAMPLE_SIZE, Interval
@@ -175,8 +175,22 @@ class FairnessRecourse(Check):
             metrics["group_recourse_gap"] = Metric(
                 float(worst["gap"]), float(worst["lower"]), float(worst["upper"]),
                 self.confidence, int(worst["n_most"] + worst["n_least"]), NEWCOMBE, False)
+        figures = {"features": Figure("recourse_features", {
+            "names": tables["features_changed"]["feature"].tolist(),
+            "count": tables["features_changed"]["times_changed"].to_numpy(),
+            "n_reversed": int(found.sum())}, "Actionable features a reversing change uses")}
+        if "by_group" in tables:
+            by_group = tables["by_group"]
+            figures["groups"] = Figure("recourse_groups", {
+                "sections": by_group["sensitive_feature"].tolist(),
+                "groups": by_group["group"].tolist(),
+                "recourse_rate": by_group["recourse_rate"].to_numpy(),
+                "lower": by_group["lower"].to_numpy(), "upper": by_group["upper"].to_numpy(),
+                "n": by_group["n"].to_numpy(), "too_small": by_group["too_small"].to_numpy(),
+                "min_group_size": self.min_group_size, "confidence": self.confidence},
+                "Recourse rate by sensitive group")
         return self.result(Status.INFO, self._headline(metrics, gaps), metrics=metrics,
-                           tables=tables)
+                           tables=tables, figures=figures)
 
     def _group_table(self, data: AuditData, index: np.ndarray,
                      found: np.ndarray) -> pd.DataFrame:

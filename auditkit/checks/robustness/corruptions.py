@@ -30,14 +30,7 @@ from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, map_units, register_check
 from .._classification import predictions
-from .._params import CONFIDENCE, POSITIVE_INT, SAMPLE_SIZE, Interval, Options, SequenceOf
-from ._common import (
-    group_robustness_table,
-    proportion,
-    select_samples,
-    wilson_interval,
-)
-from ._corruptions import (
+from .._corruptions import (
     CORRUPTION_NAMES,
     CORRUPTIONS,
     N_SEVERITIES,
@@ -50,6 +43,13 @@ from ._corruptions import (
     corrupt_texts,
     corruptions_for,
     lookup,
+)
+from .._params import CONFIDENCE, POSITIVE_INT, SAMPLE_SIZE, Interval, Options, SequenceOf
+from ._common import (
+    group_robustness_table,
+    proportion,
+    select_samples,
+    wilson_interval,
 )
 
 __all__ = ["CORRUPTIONS", "RobustnessCorruptions", "corrupt", "corrupt_text"]

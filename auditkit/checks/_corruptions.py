@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from ...exceptions import BAD_VALUE, CheckError
-from ...inputs import AuditData
-from .._text import needs_texts
-from ._common import grid_step
+from ..exceptions import BAD_VALUE, CheckError
+from ..inputs import AuditData
+from ._tabular import grid_step
+from ._text import needs_texts
 
 __all__ = ["CORRUPTIONS", "CORRUPTION_NAMES", "N_SEVERITIES", "Corruption", "CorruptionDomain",
            "apply_corruption",

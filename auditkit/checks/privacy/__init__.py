@@ -1,0 +1,14 @@
+"""Privacy: whether an attacker can tell the model's training records from others.
+
+Membership inference judged the way privacy auditors judge it: the true
+positive rate at a low false-positive rate, with exact intervals, from
+attacks calibrated against reference models trained without each record
+(LiRA, RMIA), and a lower bound on the differential-privacy epsilon from
+planted canaries. Each check is one module of this package; importing the
+package registers them.
+"""
+
+from .canaries import PrivacyCanaryAudit
+from .membership import PrivacyMembershipInference
+
+__all__: list[str] = ["PrivacyMembershipInference", "PrivacyCanaryAudit"]
