@@ -296,6 +296,7 @@ def test_every_figure_of_a_full_zoo_audit_draws(name):
     html = render_html(result)
     assert _UNDRAWN.findall(html) == []
     assert html.count('<figure class="plot"') == sum(len(r.figures) for r in result.results)
+    assert "mathdefault" not in html  # TeX markup of default log-axis labels, unrendered
 
 
 def test_lime_image_heatmaps_draw():

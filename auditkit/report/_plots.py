@@ -252,6 +252,21 @@ def _clean_svg(svg: str, *, prefix: str) -> str:
 # -- helpers ---------------------------------------------------------------------------
 
 
+def _plain_log_ticks(axis: Any, *, percent: bool = False) -> None:
+    """Tick labels of a log axis as plain numbers ("10", "0.1%"), not mathtext.
+
+    Matplotlib's default log labels are mathtext, which an SVG with
+    ``svg.fonttype: none`` would show as raw TeX markup.
+    """
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    def label(value: float, _position: int) -> str:
+        return f"{value * 100:g}%" if percent else f"{value:g}"
+
+    axis.set_major_formatter(FuncFormatter(label))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _short(label: Any) -> str:
     text = str(label)
     return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 1] + "\u2026"

@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from ..results import Figure
-from ._plots import FIGSIZE, _capped_legend, _series_style, _short, new_figure, plotter
+from ._plots import (
+    FIGSIZE,
+    _capped_legend,
+    _plain_log_ticks,
+    _series_style,
+    _short,
+    new_figure,
+    plotter,
+)
 
 _GREY = "#6B6B6B"
 
@@ -41,6 +49,8 @@ def membership_roc(figure: Figure) -> Any:
             color=_GREY, va="top", ha="left")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_log_ticks(ax.xaxis, percent=True)
+    _plain_log_ticks(ax.yaxis, percent=True)
     ax.set_xlim(floor, 1)
     ax.set_ylim(tpr_floor, 1.05)
     ax.set_xlabel("False-positive rate (non-members called members)")

@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from ..results import Figure
-from ._plots import FIGSIZE, PALETTE, _series_style, _short, new_figure, plotter
+from ._plots import (
+    FIGSIZE,
+    PALETTE,
+    _plain_log_ticks,
+    _series_style,
+    _short,
+    new_figure,
+    plotter,
+)
 
 _GREY = "#6B6B6B"
 _NORMS = {"linf": "L-inf", "l2": "L2"}
@@ -116,6 +124,7 @@ def success_against_queries(figure: Figure) -> Any:
                                                                   dtype=float),
             where="post", color=PALETTE[1])
     ax.set_xscale("log")
+    _plain_log_ticks(ax.xaxis)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("Queries per sample")
     ax.set_ylabel("Attack success rate")
