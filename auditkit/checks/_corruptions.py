@@ -33,7 +33,7 @@ from ._tabular import grid_step
 from ._text import needs_texts
 
 __all__ = ["CORRUPTIONS", "CORRUPTION_NAMES", "N_SEVERITIES", "Corruption", "CorruptionDomain",
-           "apply_corruption",
+           "apply_corruption", "corruption_skip_reason",
            "check_severities", "corrupt", "corrupt_text", "corrupt_texts", "corruptions_for",
            "lookup"]
 
@@ -433,6 +433,17 @@ def corruptions_for(modality: str, names: Sequence[str] | None = None) -> list[C
     """The corruptions of ``modality``, all or those named, in registry order."""
     table = CORRUPTIONS.get(modality, {})
     return [c for name, c in table.items() if names is None or name in names]
+
+
+def corruption_skip_reason(data: AuditData, names: Sequence[str] | None) -> str | None:
+    """Why corruptions cannot run on ``data``: no raw texts, or none of ``names`` applies."""
+    if data.modality == "text" and (data.texts is None or data.tokenizer is None):
+        return NO_TEXTS
+    if not corruptions_for(data.modality, names):
+        return (f"None of the chosen corruptions {list(names or ())} applies to "
+                f"{data.modality} data (those that do: "
+                f"{list(CORRUPTIONS.get(data.modality, {}))}).")
+    return None
 
 
 def apply_corruption(corruption: Corruption, X: np.ndarray, severity: int, domain: CorruptionDomain,

@@ -48,10 +48,9 @@ from .._base import Check, CheckContext, register_check
 from .._classification import predictions
 from .._corruptions import (
     CORRUPTION_NAMES,
-    CORRUPTIONS,
     N_SEVERITIES,
-    NO_TEXTS,
     Corruption,
+    corruption_skip_reason,
     corruptions_for,
 )
 from .._params import CONFIDENCE, POSITIVE_INT, SAMPLE_SIZE, Interval, Options, SequenceOf
@@ -223,13 +222,7 @@ class OODCovariateShift(Check):
         reason = super().skip_reason(model, data)
         if reason is not None:
             return reason
-        if data.modality == "text" and (data.texts is None or data.tokenizer is None):
-            return NO_TEXTS
-        if not corruptions_for(data.modality, self.corruptions):
-            return (f"None of the chosen corruptions {list(self.corruptions or ())} applies to "
-                    f"{data.modality} data (those that do: "
-                    f"{list(CORRUPTIONS.get(data.modality, {}))}).")
-        return None
+        return corruption_skip_reason(data, self.corruptions)
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm, rankdata
 
+from ._common import logit_confidence
+
 __all__ = ["POPULATION_ATTACKS", "REFERENCE_ATTACKS", "LABEL_ONLY_ATTACKS", "ALL_ATTACKS",
            "threshold_scores", "gap_score", "noise_robustness_score", "lira_online",
-           "lira_offline", "rmia_offline", "reference_confidences",
-           "stable_logit_confidence"]
+           "lira_offline", "rmia_offline", "reference_confidences"]
 
 POPULATION_ATTACKS = ("loss", "confidence", "entropy", "modified_entropy")
 LABEL_ONLY_ATTACKS = ("gap", "noise_robustness")
@@ -27,30 +28,6 @@ REFERENCE_ATTACKS = ("lira_online", "lira_offline", "rmia_offline")
 ALL_ATTACKS = POPULATION_ATTACKS + LABEL_ONLY_ATTACKS + REFERENCE_ATTACKS
 
 _TINY = np.finfo(np.float64).tiny
-
-
-def stable_logit_confidence(proba: np.ndarray, label_index: np.ndarray) -> np.ndarray:
-    """``log p_y - log sum_{i != y} p_i``, summing the other classes directly.
-
-    Unlike ``1 - p_y`` or ``sum(p) - p_y``, the direct sum keeps the mass of the
-    other classes when ``p_y`` rounds to 1 (LiRA's score must tell those apart).
-
-    Parameters
-    ----------
-    proba : ndarray of shape (..., n, n_classes)
-    label_index : int ndarray of shape (n,)
-
-    Returns
-    -------
-    ndarray of shape (..., n)
-    """
-    proba = np.asarray(proba, dtype=np.float64)
-    rows = np.arange(proba.shape[-2])
-    true = proba[..., rows, label_index]
-    others = proba.copy()
-    others[..., rows, label_index] = 0.0
-    return (np.log(np.maximum(true, _TINY))
-            - np.log(np.maximum(others.sum(axis=-1), _TINY)))
 
 
 def threshold_scores(proba: np.ndarray, label_index: np.ndarray) -> dict[str, np.ndarray]:
@@ -80,7 +57,7 @@ def threshold_scores(proba: np.ndarray, label_index: np.ndarray) -> dict[str, np
     others[rows, label_index] = 0.0
     modified = -(1.0 - p_true) * log_p[rows, label_index] - others.sum(axis=1)
     return {"loss": log_p[rows, label_index],
-            "confidence": stable_logit_confidence(proba, label_index),
+            "confidence": logit_confidence(proba, label_index),
             "entropy": (proba * log_p).sum(axis=1), "modified_entropy": -modified}
 
 
@@ -226,4 +203,4 @@ def reference_confidences(proba: np.ndarray, label_index: np.ndarray) -> tuple[n
     """True-class probability and its logit, of arrays of shape (..., n, n_classes)."""
     proba = np.asarray(proba, dtype=np.float64)
     rows = np.arange(proba.shape[-2])
-    return proba[..., rows, label_index], stable_logit_confidence(proba, label_index)
+    return proba[..., rows, label_index], logit_confidence(proba, label_index)

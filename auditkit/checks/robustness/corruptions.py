@@ -34,13 +34,13 @@ from .._corruptions import (
     CORRUPTION_NAMES,
     CORRUPTIONS,
     N_SEVERITIES,
-    NO_TEXTS,
     Corruption,
     CorruptionDomain,
     apply_corruption,
     corrupt,
     corrupt_text,
     corrupt_texts,
+    corruption_skip_reason,
     corruptions_for,
     lookup,
 )
@@ -181,13 +181,7 @@ class RobustnessCorruptions(Check):
         reason = super().skip_reason(model, data)
         if reason is not None:
             return reason
-        if data.modality == "text" and (data.texts is None or data.tokenizer is None):
-            return NO_TEXTS
-        if not corruptions_for(data.modality, self.corruptions):
-            return (f"None of the chosen corruptions {list(self.corruptions or ())} applies to "
-                    f"{data.modality} data (those that do: "
-                    f"{list(CORRUPTIONS[data.modality])}).")
-        return None
+        return corruption_skip_reason(data, self.corruptions)
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
