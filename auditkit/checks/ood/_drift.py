@@ -33,11 +33,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ..._stats import holm_adjusted
+from ..._stats import delong_interval, holm_adjusted
 
 __all__ = ["CATEGORICAL", "CLASSIFIERS", "CORRECTIONS", "NUMERIC", "PSI_FLOOR", "ClassifierTest",
            "FeatureUnit", "MMDTest", "adjusted_p_values", "auc_rows", "bias_corrected_interval",
-           "categorical_codes", "classifier_two_sample_test", "delong_interval", "feature_units",
+           "categorical_codes", "classifier_two_sample_test", "feature_units",
            "gaussian_kernel", "median_bandwidth", "mmd_permutation_test", "mmd_squared", "psi",
            "psi_bins", "univariate_table"]
 
@@ -324,32 +324,6 @@ def mmd_permutation_test(X: np.ndarray, Y: np.ndarray, *, n_permutations: int,
 
 
 # -- classifier two-sample test ---------------------------------------------------------------
-
-
-def delong_interval(scores: np.ndarray, positive: np.ndarray,
-                    confidence: float) -> tuple[float, float, float, float]:
-    """AUROC with DeLong's standard error: (auc, lower, upper, one-sided p against 0.5).
-
-    DeLong, DeLong & Clarke-Pearson (1988), with the placement values of Sun &
-    Xu (2014): mid-ranks within and across the two classes.
-    """
-    positive = np.asarray(positive, dtype=bool)
-    pos, neg = scores[positive], scores[~positive]
-    m, n = len(pos), len(neg)
-    pooled = stats.rankdata(np.concatenate([pos, neg]))
-    within_pos, within_neg = stats.rankdata(pos), stats.rankdata(neg)
-    v10 = (pooled[:m] - within_pos) / n       # share of negatives below each positive
-    v01 = 1.0 - (pooled[m:] - within_neg) / m  # share of positives above each negative
-    auc = float(v10.mean())
-    variance = v10.var(ddof=1) / m + v01.var(ddof=1) / n
-    se = float(np.sqrt(variance)) if variance > 0 else 0.0
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    lower, upper = max(0.0, auc - z * se), min(1.0, auc + z * se)
-    if se == 0:
-        p_value = 0.0 if auc > 0.5 else 1.0
-    else:
-        p_value = float(stats.norm.sf((auc - 0.5) / se))
-    return auc, lower, upper, p_value
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm, rankdata
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from ..._stats import clopper_pearson_interval
+from ..._stats import clopper_pearson_interval, delong_interval
 
 __all__ = ["AttackScore", "NOT_RESOLVABLE", "TPR_INTERVAL", "TprAtFpr", "attack_score",
-           "delong_interval", "roc_points", "tpr_at_fpr"]
+           "roc_points", "tpr_at_fpr"]
 
 TPR_INTERVAL = "Clopper-Pearson exact interval of the members above the threshold"
 NOT_RESOLVABLE = ("not resolvable at this sample size: {n:,} non-members resolve FPRs down to "
@@ -128,34 +127,6 @@ def tpr_at_fpr(scores: np.ndarray, member: np.ndarray, target_fpr: float, *,
                     float((negatives > threshold).mean()), threshold, hits, n_pos, n_neg)
 
 
-def delong_interval(scores: np.ndarray, member: np.ndarray,
-                    confidence: float = 0.95) -> tuple[float, float, float]:
-    """AUC and its DeLong interval (normal approximation, clipped to [0, 1]).
-
-    Parameters
-    ----------
-    scores : ndarray of shape (n,)
-    member : bool ndarray of shape (n,)
-    confidence : float, default=0.95
-
-    Returns
-    -------
-    auc, lower, upper : float
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    member = np.asarray(member, dtype=bool)
-    positives, negatives = scores[member], scores[~member]
-    m, n = len(positives), len(negatives)
-    both = rankdata(np.r_[positives, negatives])
-    # placement values: the share of the other side each record beats (ties count half)
-    v10 = (both[:m] - rankdata(positives)) / n
-    v01 = 1.0 - (both[m:] - rankdata(negatives)) / m
-    auc = float(v10.mean())
-    variance = v10.var(ddof=1) / m + v01.var(ddof=1) / n if m > 1 and n > 1 else np.nan
-    half = norm.ppf(0.5 + confidence / 2) * np.sqrt(variance)
-    return auc, float(np.clip(auc - half, 0, 1)), float(np.clip(auc + half, 0, 1))
-
-
 def roc_points(scores: np.ndarray, member: np.ndarray,
                max_points: int = 400) -> tuple[np.ndarray, np.ndarray]:
     """FPR and TPR of the ROC curve (scikit-learn), thinned on a log grid for drawing.
@@ -219,7 +190,7 @@ def attack_score(scores: np.ndarray, member: np.ndarray, *, fprs: tuple[float, .
     scores = np.asarray(scores, dtype=np.float64)
     member = np.asarray(member, dtype=bool)
     auc = float(roc_auc_score(member, scores))
-    _, lower, upper = delong_interval(scores, member, confidence)
+    _, lower, upper, _ = delong_interval(scores, member, confidence)
     fpr, tpr, _ = roc_curve(member, scores)
     return AttackScore(auc, lower, upper, float(np.max(tpr - fpr)),
                        tuple(tpr_at_fpr(scores, member, f, confidence=confidence) for f in fprs),

@@ -21,12 +21,12 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
+from ..._stats import delong_interval
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
 from .._params import CONFIDENCE, Interval
 from ._epsilon import classic_epsilon, one_run_epsilon_bound
-from ._metrics import delong_interval
 
 __all__ = ["PrivacyCanaryAudit"]
 
@@ -96,7 +96,7 @@ class PrivacyCanaryAudit(Check):
         epsilon = max(one_run.epsilon, classic.epsilon)
         method = "one-run audit" if one_run.epsilon >= classic.epsilon else "classic TPR/FPR"
         m, n_in = len(scores), int(included.sum())
-        auc, auc_low, auc_high = delong_interval(scores, included, self.confidence)
+        auc, auc_low, auc_high, _ = delong_interval(scores, included, self.confidence)
         bounds = pd.DataFrame([
             {"method": "one-run audit (Steinke, Nasr & Jagielski 2023)",
              "epsilon_lower_bound": one_run.epsilon, "tries": one_run.n_tries,
