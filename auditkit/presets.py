@@ -95,7 +95,9 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
                 "fairness_group_metrics", "fairness_disparities",
                 "fairness_counterfactual_text", "robustness_fgsm", "robustness_tabular",
                 "robustness_text", "robustness_corruptions", "ood_detection", "ood_drift",
-                "privacy_membership_inference", "privacy_canary_audit"),
+                "privacy_membership_inference", "privacy_canary_audit",
+                "privacy_attribute_inference", "generative_fidelity", "generative_coverage",
+                "generative_memorisation", "generative_membership", "generative_autoencoder"),
         options={
             "performance_metrics": _QUICK_RESAMPLES,
             "performance_calibration": _QUICK_RESAMPLES,
@@ -118,6 +120,12 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
             # Threshold attacks only: no reference models to train.
             "privacy_membership_inference": {"attacks": ("loss", "confidence", "entropy",
                                                          "gap"), "max_per_side": 500},
+            "generative_fidelity": {"n_samples": 500, "n_resamples": 50, "kid_subsets": 50,
+                                    "severities": (1, 3)},
+            "generative_coverage": {"n_samples": 1000},
+            "generative_memorisation": {"n_samples": 1000},
+            "generative_membership": {"n_generated": 2000, "max_per_side": 500},
+            "generative_autoencoder": {"max_per_side": 500},
         }),
     "standard": Preset(
         description="A release audit in a few minutes on a CPU: every check at its defaults "

@@ -22,15 +22,20 @@ Three measurements, in one run, on adult-mlp-overfit and one image model
 
 The reference models are the audit's own (:func:`reference_outputs`: each
 trained by the zoo model's ``train_fn`` on a random half of a pool of the
-scored records plus population records, every record in exactly half of
-them), trained through the executor with two thread workers.
+scored records plus population records, every pool record in exactly half
+of them), trained through the executor with two thread workers. By default
+each trains on as many records as the audited model did (the pool is twice
+that); ``--reference-train-size half`` gives the former pools (each model on
+half of all scored and population records, 1,200 rows for
+adult-mlp-overfit's 400), and ``--reference-train-size N`` any size.
 
 ART is a benchmark-only dependency, never auditkit's::
 
     pip install --target /work/benchdeps --no-deps adversarial-robustness-toolbox six
     PYTHONPATH=/work/benchdeps python benchmarks/bench_privacy.py
 
-Options: ``--image-per-side`` (members and non-members of mnist-cnn, default
+Options: ``--reference-train-size`` (``target``, ``half`` or an integer),
+``--image-per-side`` (members and non-members of mnist-cnn, default
 500), ``--timing-models`` (default: the tabular models, mnist-cnn,
 vowels-gru and sentiment-lstm), ``--no-timing``, ``--json PATH``.
 """
@@ -117,7 +122,8 @@ def _art_scores(adapter, proba_train, y_train, member_train, proba_eval, y_eval,
 
 
 def benchmark_model(name: str, max_per_side: int | None, population_size: int,
-                    cache_dir: str, workers: int) -> dict[str, object]:
+                    cache_dir: str, workers: int,
+                    reference_train_size: int | None = None) -> dict[str, object]:
     """Tables 1 and 2 for one zoo model."""
     module, data = zoo.load(name)
     adapter = wrap_model(module, device="cpu")
@@ -134,7 +140,8 @@ def benchmark_model(name: str, max_per_side: int | None, population_size: int,
         runs[k] = run_attacks(adapter, data, sample, context,
                               attacks=ATTACKS if k == 8 else REFERENCE_ATTACKS,
                               n_reference_models=k, population_size=population_size,
-                              cache_dir=cache_dir, rng=np.random.default_rng(SEED), **OPTIONS)
+                              cache_dir=cache_dir, rng=np.random.default_rng(SEED),
+                              reference_train_size=reference_train_size, **OPTIONS)
         refs = runs[k].references
         training[k] = {"seconds_training": refs.seconds_training,
                        "seconds_total": time.perf_counter() - started,
@@ -223,6 +230,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image-per-side", type=int, default=500)
     parser.add_argument("--population-size", type=int, default=1000)
+    parser.add_argument("--reference-train-size", default="target",
+                        help="records per reference model: 'target' (the audited model's "
+                             "training-set size), 'half' (half of all candidates) or an integer")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--models", nargs="*", default=["adult-mlp-overfit", "mnist-cnn"])
     parser.add_argument("--timing-models", nargs="*", default=list(TIMING_MODELS))
@@ -238,11 +248,16 @@ def main(argv: list[str] | None = None) -> None:
           f"executor workers {args.workers}")
     with tempfile.TemporaryDirectory() as tmp:
         cache_dir = args.cache_dir or tmp
-        results: dict[str, object] = {"models": []}
+        results: dict[str, object] = {"models": [],
+                                      "reference_train_size": args.reference_train_size}
+        # 'half': a size no pool reaches, so that each model gets half of all candidates
+        train_size = {"target": None, "half": 10**9}.get(args.reference_train_size)
+        if train_size is None and args.reference_train_size != "target":
+            train_size = int(args.reference_train_size)
         for name in args.models:
             per_side = args.image_per_side if name.startswith("mnist") else 1000
             results["models"].append(benchmark_model(name, per_side, args.population_size,
-                                                     cache_dir, args.workers))
+                                                     cache_dir, args.workers, train_size))
         if not args.no_timing:
             print("\n--preset privacy (auditkit audit --zoo NAME --preset privacy), 2-core CPU")
             results["timing"] = time_preset(tuple(args.timing_models), Path(tmp) / "timing")

@@ -227,6 +227,62 @@ def _make_image(n: int = 90, seed: int = 2) -> tuple[TinyCNN, AuditData]:
                             name="tiny 8x8 images")
 
 
+class TinyGenerative(nn.Module):
+    """A fixed-weight VAE-like model of 8x8 images with a discriminator: every capability.
+
+    Linear encoder (posterior mean and log-variance), a linear decoder with a
+    sigmoid, a Bernoulli ELBO, and a linear discriminator; weights seeded, not trained.
+    """
+
+    generative = True
+
+    def __init__(self, latent: int = 4, seed: int = 0) -> None:
+        super().__init__()
+        self.latent = latent
+        self.encoder = nn.Linear(64, 2 * latent)
+        self.decoder = nn.Linear(latent, 64)
+        self.critic = nn.Linear(64, 1)
+        _seeded(self, seed)
+
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        return self.critic(x.flatten(1))[:, 0]
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x.flatten(1)).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z).view(-1, 1, 8, 8)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode(self.encode(x)[0]))
+
+    def elbo(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        mu, logvar = self.encode(x)
+        noise = torch.randn(mu.shape, generator=generator).to(mu)
+        logits = self.decode(mu + noise * (0.5 * logvar).exp())
+        nll = nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1)
+        return -nll.flatten(1).sum(1) - kl
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        z = torch.randn(n, self.latent, generator=generator)
+        return torch.sigmoid(self.decode(z))
+
+
+def _make_generative(classifier: TinyCNN, seed: int = 4) -> tuple[TinyGenerative, AuditData]:
+    """TinyGenerative on 150 held-out and 90 training images like image_case's; its CNN embeds."""
+    _, held_out = _make_image(n=150, seed=seed)  # 150 non-members resolve a 1% FPR
+    _, members = _make_image(n=90, seed=seed + 1)
+    with torch.no_grad():
+        label = classifier(torch.as_tensor(members.X)).argmax(1).numpy()
+        label_held = classifier(torch.as_tensor(held_out.X)).argmax(1).numpy()
+    return TinyGenerative(), AuditData(held_out.X, label_held, train=(members.X, label),
+                                       modality="image", input_range=(0.0, 1.0),
+                                       class_names=("top-left", "top-right", "bottom"),
+                                       feature_extractor=classifier, name="tiny 8x8 images")
+
+
 class TinyTokenizer:
     """Whitespace tokenizer over a fixed vocabulary: 0 pads, 1 is every unknown word.
 
@@ -350,7 +406,7 @@ def sequence_case() -> tuple[TinyGRU, AuditData]:
 # --- the contract runs: every check on every kind of model, once per session ---------------
 
 #: The kinds of model the contract suite runs every check on.
-CONTRACT_MODELS = ("torch", "sklearn", "black_box", "image", "text", "sequence")
+CONTRACT_MODELS = ("torch", "sklearn", "black_box", "image", "text", "sequence", "generative")
 
 #: Smaller budgets for the contract runs (the contract is about shape, not quality). An
 #: option a check no longer has is left out, so that renaming one does not break the suite.
@@ -363,15 +419,25 @@ CONTRACT_OPTIONS: dict[str, dict] = {
     "robustness_pgd": {"steps": 10},
     "robustness_pgd_l2": {"steps": 10},
     "robustness_square": {"n_queries": 100},
+    # at most the 150 audited images: a metric's n never exceeds the audited samples
+    "generative_fidelity": {"n_samples": 60, "n_resamples": 20, "kid_subsets": 10},
+    "generative_coverage": {"n_samples": 80},
+    "generative_memorisation": {"n_samples": 80},
+    "generative_membership": {"n_generated": 80, "max_per_side": None},
+    "generative_autoencoder": {"max_per_side": 60},
 }
 
 
 @pytest.fixture(scope="session")
 def contract_cases(torch_model, logreg, black_box, binary_data, image_case, text_case,
                    sequence_case):
+    # the generative case embeds with image_case's CNN (a copy: tests must not change it)
     """Model kind -> (adapter, data) for every kind in CONTRACT_MODELS."""
+    import copy
+
     from auditkit import wrap_model
 
+    generative = _make_generative(copy.deepcopy(image_case[0]))
     return {
         "torch": (wrap_model(torch_model, device="cpu"), binary_data),
         "sklearn": (wrap_model(logreg), binary_data),
@@ -379,6 +445,7 @@ def contract_cases(torch_model, logreg, black_box, binary_data, image_case, text
         "image": (wrap_model(image_case[0], device="cpu"), image_case[1]),
         "text": (wrap_model(text_case[0], device="cpu"), text_case[1]),
         "sequence": (wrap_model(sequence_case[0], device="cpu"), sequence_case[1]),
+        "generative": (wrap_model(generative[0], device="cpu"), generative[1]),
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
@@ -173,6 +174,42 @@ def test_rmia_matches_the_pairwise_definition_by_hand():
     assert np.all(np.floor(broken * m + 1e-9) == np.round(got * m))  # ties split, order kept
 
 
+def test_lira_online_gives_records_outside_the_pool_the_pooled_in_shift():
+    rng = np.random.default_rng(7)
+    k, n = 4, 8
+    reference = rng.normal(size=(k, n))
+    included = np.zeros((k, n), bool)
+    included[:2, :5] = True  # records 5..7 are in no model: OUT in all four
+    target = rng.normal(size=n)
+    got = lira_online(target, reference, included, fixed_variance=True)
+    mu_in = reference[:2].mean(axis=0)
+    mu_out = np.r_[reference[2:, :5].mean(axis=0), reference[:, 5:].mean(axis=0)]
+    shift = np.mean(mu_in[:5] - mu_out[:5])
+    s_in = np.sqrt(((reference[:2, :5] - mu_in[:5]) ** 2).sum() / (10 - 5))
+    out_residuals = np.r_[(reference[2:, :5] - mu_out[:5]).ravel(),
+                          (reference[:, 5:] - mu_out[5:]).ravel()]
+    s_out = np.sqrt((out_residuals ** 2).sum() / (len(out_residuals) - n))
+    expected_in = np.r_[mu_in[:5], mu_out[5:] + shift]
+    assert got == pytest.approx(norm.logpdf(target, expected_in, s_in)
+                                - norm.logpdf(target, mu_out, s_out))
+
+
+def test_rmia_population_records_in_no_model_get_the_offline_approximation():
+    rng = np.random.default_rng(8)
+    n, m, k, a = 4, 6, 2, 0.3
+    target_x, target_z = rng.uniform(0.05, 1, n), rng.uniform(0.05, 1, m)
+    out_x, ref_z = rng.uniform(0.05, 1, (k, n)), rng.uniform(0.05, 1, (k, m))
+    z_included = np.zeros((k, m), bool)
+    z_included[0, :3] = True  # z 0..2 in model 0, z 3..5 in none
+    got = rmia_offline(target_x, out_x, target_z, ref_z, offline_a=a, gamma=1.0,
+                       break_ties=False, z_included=z_included)
+    pr_z = ref_z.mean(axis=0)
+    pr_z[3:] = (1 + a) / 2 * pr_z[3:] + (1 - a) / 2
+    pr_x = (1 + a) / 2 * out_x.mean(axis=0) + (1 - a) / 2
+    expected = [np.mean((target_x[i] / pr_x[i]) / (target_z / pr_z) > 1.0) for i in range(n)]
+    assert got == pytest.approx(expected)
+
+
 # --- the check ----------------------------------------------------------------------------
 
 def _memoriser(X_train: np.ndarray, y_train: np.ndarray):
@@ -320,3 +357,70 @@ def test_black_box_asked_only_for_reference_attacks_skips_with_the_reason(black_
 def test_bad_options_name_the_option(options, match):
     with pytest.raises(CheckError, match=match):
         PrivacyMembershipInference(**options)
+
+
+def test_notes_give_the_reference_training_size(tmp_path):
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(340, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=340) > 0).astype(int)
+    data = AuditData(X[40:], y[40:], train=(X[:40], y[:40]))
+    model = wrap_model(LogisticRegression().fit(X[:40], y[:40]))
+    check = PrivacyMembershipInference(n_reference_models=2, cache_dir=str(tmp_path),
+                                       attacks=("loss", "lira_online", "rmia_offline"))
+    notes = _run(check, model, data).tables["notes"].set_index("item")["value"]
+    assert notes["reference training-set size"] == ("40 records per reference model (the "
+                                                    "audited model's training-set size)")
+    # 40 members and 150 non-members scored, a pool of 80: 110 scored records in no model
+    assert notes["online LiRA"].startswith("110 scored records are in no reference model's")
+    explicit = PrivacyMembershipInference(n_reference_models=2, cache_dir=str(tmp_path),
+                                          attacks=("lira_offline",), reference_train_size=60)
+    notes = _run(explicit, model, data).tables["notes"].set_index("item")["value"]
+    assert notes["reference training-set size"] == ("60 records per reference model; the "
+                                                    "audited model was trained on 40")
+
+
+def test_top_records_of_text_show_the_text(text_case, tmp_path):
+    model, data = text_case
+    texts = [f"review number {i} " + "very " * 30 + "good" for i in range(data.n_samples)]
+    half = data.n_samples // 2
+    split = AuditData(data.X[:half], data.y[:half], train=(data.X[half:], data.y[half:]),
+                      modality=data.modality, texts=texts[:half])
+    check = PrivacyMembershipInference(attacks=("loss",), n_top_records=40)
+    top = _run(check, wrap_model(model, device="cpu"), split).tables["top_records"]
+    members, others = top[top["member"]], top[~top["member"]]
+    assert len(members) and len(others)
+    assert (members["text"] == "(member text not supplied)").all()
+    for row, text in zip(others["source_row"], others["text"], strict=True):
+        assert len(text) == 80 and text.endswith("\u2026")
+        assert text[:-1] == texts[row][:79]
+
+
+def test_attribute_inference_gain_when_the_outputs_carry_the_sensitive_feature():
+    """The model's label is the sensitive feature (90% of the time), which no other feature
+    tells: from the other features balanced accuracy is about 1/2, with the outputs about
+    0.9. A feature the outputs do not carry gains nothing."""
+    from auditkit.checks import PrivacyAttributeInference
+
+    rng = np.random.default_rng(10)
+    n = 600
+    group = rng.integers(0, 2, n)
+    unrelated = rng.integers(0, 3, n)
+    X = np.c_[rng.normal(size=(n, 2)), group].astype(np.float64)
+    y = np.where(rng.random(n) < 0.9, group, 1 - group)
+    sensitive = pd.DataFrame({"group": group, "unrelated": unrelated})
+    data = AuditData(X[300:], y[300:], sensitive=sensitive.iloc[300:],
+                     train=(X[:300], y[:300], sensitive.iloc[:300]), modality="tabular",
+                     feature_names=["a", "b", "group"])
+    model = wrap_model(LogisticRegression().fit(X[:300], y[:300]))
+    result = _run(PrivacyAttributeInference(n_resamples=300), model, data)
+    table = result.tables["attribute_inference"].set_index("feature")
+    leak, none = table.loc["group"], table.loc["unrelated"]
+    assert 0.4 < leak["baseline"] < 0.6 and leak["with_outputs"] > 0.85
+    assert leak["gain_lower"] > 0.25
+    assert none["gain_lower"] < 0.0 < none["gain_upper"] + 0.02
+    metric = result.metrics["attribute_inference_gain"]
+    assert metric.value == pytest.approx(leak["gain"]) and result.status == Status.INFO
+    assert "group is inferred" in result.headline
+    skipped = _run(PrivacyAttributeInference(), model,
+                   AuditData(X[300:], y[300:], train=(X[:300], y[:300])))
+    assert skipped.status == Status.SKIP and "sensitive_train" in skipped.headline

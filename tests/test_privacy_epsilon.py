@@ -131,3 +131,21 @@ def test_canary_check_is_deterministic_and_skips_without_canaries():
     plain = AuditData(data.X, data.y, train=(data.train.X, data.train.y))
     skipped = PrivacyCanaryAudit().run(model, plain, context=CheckContext())
     assert skipped.status == Status.SKIP and "canaries=(X_canaries" in skipped.headline
+
+
+def test_one_run_bound_valid_for_a_fair_coin_and_dropped_when_the_count_rules_it_out():
+    model, data = _canary_case(planted=True)
+    result = PrivacyCanaryAudit().run(model, data, context=CheckContext(random_state=0))
+    notes = result.tables["notes"].set_index("item")["value"]
+    assert notes["fair coin"].startswith("50 of 100 included: consistent with a fair coin")
+    assert notes["fair coin"].endswith("the one-run bound is valid")
+    assert result.tables["bounds"]["valid"].all()
+    lopsided = np.zeros(100, bool)
+    lopsided[np.flatnonzero(data.canaries.included)[:20]] = True  # 20 of 100: p ~ 1e-9
+    tilted = AuditData(data.X, data.y, train=(data.train.X, data.train.y),
+                       canaries=(data.canaries.X, data.canaries.y, lopsided))
+    result = PrivacyCanaryAudit().run(model, tilted, context=CheckContext(random_state=0))
+    notes = result.tables["notes"].set_index("item")["value"]
+    assert "not a fair coin per canary" in notes["fair coin"]
+    bounds = result.tables["bounds"].set_index("valid")["epsilon_lower_bound"]
+    assert result.metrics["epsilon_lower_bound"].value == pytest.approx(bounds[True])

@@ -29,6 +29,7 @@ def counting_train_fn(module: nn.Module, X: np.ndarray, y: np.ndarray, *,
                       random_state: int = 0) -> nn.Module:
     """A few full-batch Adam steps; counts its calls (module-level, so it pickles)."""
     CALLS["n"] += 1
+    CALLS.setdefault("sizes", []).append(len(X))
     generator = torch.Generator().manual_seed(random_state)
     with torch.no_grad():
         for parameter in module.parameters():
@@ -58,11 +59,13 @@ def _torch_model(train_fn=counting_train_fn, dropout: float = 0.0):
     return wrap_model(module, device="cpu", train_fn=train_fn)
 
 
-def _run(model, data, tmp_path, *, seed=0, n_models=4, population_size=10, workers=1):
+def _run(model, data, tmp_path, *, seed=0, n_models=4, population_size=10, workers=1,
+         train_size=None):
     context = CheckContext(random_state=seed, executor=LocalExecutor(workers))
     sample = membership_sample(data, 30, context)
     return sample, reference_outputs(model, data, sample, context, n_models=n_models,
-                                     population_size=population_size, cache_dir=str(tmp_path))
+                                     population_size=population_size, train_size=train_size,
+                                     cache_dir=str(tmp_path))
 
 
 def test_shapes_balanced_assignment_and_population(tmp_path):
@@ -241,3 +244,44 @@ def test_bad_n_models_names_the_parameter(tmp_path, n_models):
 def test_bad_population_size_names_the_parameter(tmp_path):
     with pytest.raises(AuditkitError, match="'population_size' parameter must be an integer"):
         _run(_torch_model(), _tabular(), tmp_path, population_size=-1)
+
+
+def test_reference_models_train_on_the_targets_training_size(tmp_path):
+    """20 training rows, 60 candidates (20 members, 30 non-members, 10 population): each
+    reference model trains on 20, a pool of 40 drawn from the scored records, members and
+    non-members in proportion (16 and 24); the 10 others are in no model."""
+    data = _tabular(n_train=20, n_test=80)
+    CALLS["sizes"] = []
+    sample, out = _run(_torch_model(), data, tmp_path, n_models=4, population_size=10)
+    assert len(sample.X) == 50 and sample.n_members == 20
+    assert out.train_size == 20 and CALLS["sizes"] == [20, 20, 20, 20]
+    per_record = out.included.sum(axis=0)
+    assert sorted(set(per_record.tolist())) == [0, 2] and (per_record == 2).sum() == 40
+    assert (per_record[sample.member] == 2).sum() == 16
+    assert not out.population_included.any() and out.population_proba.shape == (4, 10, 2)
+    assert "on 20 records (as many as the audited model was trained on)" in out.description
+    assert "16 of the 20 scored members, 24 of the 30 scored non-members, 0 of 10" \
+        in out.description
+    # Every candidate is scored by every model, in the pool or not.
+    np.testing.assert_allclose(out.proba.sum(-1), 1.0, atol=1e-6)
+
+
+def test_explicit_reference_train_size_and_its_cap(tmp_path):
+    data = _tabular(n_train=20, n_test=80)
+    CALLS["sizes"] = []
+    sample, out = _run(_torch_model(), data, tmp_path, n_models=2, train_size=8)
+    assert out.train_size == 8 and CALLS["sizes"] == [8, 8]
+    assert out.included.sum() == 16 and "(as asked)" in out.description
+    _, capped = _run(_torch_model(), data, tmp_path, n_models=2, train_size=1000)
+    # 60 candidates: half of them, every candidate in exactly one of the two models
+    assert capped.train_size == 30 and (capped.included.sum(axis=0) == 1).all()
+    assert capped.population_included.sum(axis=0).tolist() == [1] * 10
+    assert "fewer than the 1,000 asked: at most half of 60 candidates" in capped.description
+    covers = json.loads((tmp_path / "privacy-reference" / f"{capped.cache_key}.json")
+                        .read_text())["covers"]
+    assert covers["train_size"] == 30 and out.cache_key != capped.cache_key
+
+
+def test_bad_train_size_names_the_parameter(tmp_path):
+    with pytest.raises(AuditkitError, match="'train_size' parameter must be None or an integer"):
+        _run(_torch_model(), _tabular(), tmp_path, train_size=0)

@@ -284,6 +284,7 @@ def test_every_module_of_plots_is_loaded_without_a_list():
     "adult-mlp",
     "vowels-gru",
     "sentiment-lstm",
+    "mnist-vae",  # the generative family's figures
     pytest.param("mnist-cnn", marks=pytest.mark.slow),  # about 30 s; its LIME heatmaps below
 ])
 def test_every_figure_of_a_full_zoo_audit_draws(name):

@@ -1,4 +1,9 @@
-"""Zoo models mnist-vae, mnist-gan, mnist-gan-memorizing: checkpoints, samples, defect, training."""
+"""Zoo models mnist-vae, mnist-gan and its planted defects: checkpoints, samples, defects, training.
+
+mnist-gan-memorizing copies its 32 training images; mnist-gan-collapsed covers
+only the digits 0, 1 and 7. Every model's AuditData carries mnist-cnn as its
+feature extractor.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,15 @@ import torch
 
 from auditkit import AuditData, zoo
 
-NAMES = ("mnist-vae", "mnist-gan", "mnist-gan-memorizing")
+NAMES = ("mnist-vae", "mnist-gan", "mnist-gan-memorizing", "mnist-gan-collapsed")
+GANS = ("mnist-gan", "mnist-gan-memorizing", "mnist-gan-collapsed")
 N_MEMORIZING = 32
+COLLAPSED_DIGITS = (0, 1, 7)
+N_COLLAPSED = 400 * len(COLLAPSED_DIGITS)  # every training image of those digits
+TRAIN_SIZES = {"mnist-vae": 4000, "mnist-gan": 4000, "mnist-gan-memorizing": N_MEMORIZING,
+               "mnist-gan-collapsed": N_COLLAPSED}
+TRAIN_DIGITS = {**dict.fromkeys(NAMES, set(range(10))),
+                "mnist-gan-collapsed": set(COLLAPSED_DIGITS)}
 
 
 @pytest.fixture(scope="module", params=NAMES)
@@ -69,9 +81,8 @@ def test_audit_data_is_well_formed(shipped):
     assert 0.0 <= data.X.min() and data.X.max() <= 1.0
     assert np.bincount(data.y, minlength=10).tolist() == [100] * 10
     assert data.class_names == tuple(str(d) for d in range(10))
-    n_train = N_MEMORIZING if name == "mnist-gan-memorizing" else 4000
-    assert data.train.X.shape == (n_train, 1, 28, 28)
-    assert set(np.unique(data.train.y)) == set(range(10))
+    assert data.train.X.shape == (TRAIN_SIZES[name], 1, 28, 28)
+    assert set(np.unique(data.train.y).tolist()) == TRAIN_DIGITS[name]
     np.testing.assert_array_equal(data.reference, data.train.X)
     assert data.ood["fashion-mnist"].shape == (2000, 1, 28, 28)
     # Members and non-members are different images.
@@ -92,6 +103,12 @@ def test_split_is_the_mnist_classifiers_split():
     members = {row.tobytes() for row in data.train.X}
     assert all(row.tobytes() in members for row in few.train.X)
     assert np.bincount(few.train.y, minlength=10).min() >= 3
+    # The collapsed GAN's members: every training image of its digits, in split order.
+    _, collapsed = zoo.load("mnist-gan-collapsed")
+    kept = np.isin(data.train.y, COLLAPSED_DIGITS)
+    np.testing.assert_array_equal(collapsed.train.X, data.train.X[kept])
+    np.testing.assert_array_equal(collapsed.train.y, data.train.y[kept])
+    np.testing.assert_array_equal(collapsed.X, data.X)  # held out: all ten digits
 
 
 @pytest.mark.parametrize("n", [0, 1, 37])
@@ -198,7 +215,7 @@ def test_memorising_gan_copies_its_training_images():
     assert card["metrics"]["memorisation"]["near_copy_fraction"] <= 0.05
 
 
-@pytest.mark.parametrize("name", ["mnist-gan", "mnist-gan-memorizing"])
+@pytest.mark.parametrize("name", GANS)
 def test_gan_keeps_generator_and_discriminator(name):
     model, data = zoo.load(name)
     z = torch.randn(5, model.latent_dim, generator=_seeded(0))
@@ -210,6 +227,125 @@ def test_gan_keeps_generator_and_discriminator(name):
     state = model.state_dict()
     assert any(k.startswith("generator.") for k in state)
     assert any(k.startswith("discriminator.") for k in state)
+
+
+# -- the collapsed GAN: a planted mode collapse ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def collapsed():
+    return zoo.load_with_card("mnist-gan-collapsed")
+
+
+def _confident_labels(samples, classifier, threshold=0.9):
+    with torch.inference_mode():
+        probabilities = torch.softmax(classifier(samples), 1)
+    top, label = probabilities.max(1)
+    return label[top >= threshold].numpy()
+
+
+def test_collapsed_gan_loads_only_with_its_hash(tmp_path, collapsed):
+    import shutil
+
+    from auditkit.exceptions import ZooError
+    from auditkit.zoo import mnist_generative
+    from auditkit.zoo._checkpoints import CHECKPOINT_DIR, sha256_of
+
+    _, _, card = collapsed
+    shipped = CHECKPOINT_DIR / "mnist-gan-collapsed.safetensors"
+    assert card["checkpoint"]["file"] == shipped.name
+    assert sha256_of(shipped) == card["checkpoint"]["sha256"]
+    assert zoo.info("mnist-gan-collapsed") == card
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(CHECKPOINT_DIR / f"mnist-gan-collapsed{suffix}", tmp_path)
+    tampered = tmp_path / "mnist-gan-collapsed.safetensors"
+    content = bytearray(tampered.read_bytes())
+    content[-1] ^= 1
+    tampered.write_bytes(bytes(content))
+    with pytest.raises(ZooError, match="does not match the SHA-256 recorded in its model card"):
+        mnist_generative.load("mnist-gan-collapsed", tmp_path)
+
+
+def test_collapsed_gan_covers_only_its_three_digits(collapsed, classifier):
+    model, _, _ = collapsed
+    labels = _confident_labels(model.sample(1000, generator=_seeded(5)), classifier)
+    assert len(labels) >= 600  # recognisable digits, not noise
+    share = np.bincount(labels, minlength=10) / len(labels)
+    assert share[list(COLLAPSED_DIGITS)].sum() >= 0.95
+    assert share[list(COLLAPSED_DIGITS)].min() >= 0.15  # each planted digit is there
+    others = np.delete(share, COLLAPSED_DIGITS)
+    assert others.max() <= 0.02
+    # mnist-gan, drawn the same way, covers all ten digits: the collapse is the defect.
+    normal, _ = zoo.load("mnist-gan")
+    normal_labels = _confident_labels(normal.sample(1000, generator=_seeded(5)), classifier)
+    normal_share = np.bincount(normal_labels, minlength=10) / len(normal_labels)
+    assert normal_share.min() >= 0.01  # the card rule: every digit covered
+    assert normal_share[list(COLLAPSED_DIGITS)].sum() <= 0.5
+
+
+def test_collapsed_gan_reproduces_its_card_histogram(collapsed, classifier):
+    from auditkit.zoo import mnist_generative
+
+    model, _, card = collapsed
+    recorded = card["metrics"]["recognisability"]
+    samples = model.sample(recorded["n_samples"], generator=_seeded(recorded["sample_seed"]))
+    measured = mnist_generative.recognisability(samples, classifier)
+    assert measured["class_histogram"] == recorded["class_histogram"]
+    assert measured["confident_class_histogram"] == recorded["confident_class_histogram"]
+    assert abs(measured["confident_fraction"] - recorded["confident_fraction"]) <= 0.005
+    assert not recorded["meets_bar"]  # the zoo's bar asks for all ten digits
+
+
+def test_collapsed_card_states_the_defect(collapsed):
+    _, _, card = collapsed
+    defect = card["planted_defect"]
+    assert defect["kind"] == "mode collapse (missing modes)"
+    assert defect["description"].startswith("covers only digits 0, 1, 7")
+    assert "the coverage check must FAIL it" in defect["expected_finding"]
+    coverage = card["metrics"]["mode_coverage"]
+    assert coverage["planted_digits"] == list(COLLAPSED_DIGITS)
+    assert coverage["digits_covered"] == list(COLLAPSED_DIGITS)
+    assert coverage["digits_missing"] == [2, 3, 4, 5, 6, 8, 9]
+    assert coverage["confident_share_in_planted_digits"] >= 0.95
+    data = card["data"]
+    assert data["train_digits"] == list(COLLAPSED_DIGITS)
+    assert data["train_label_counts"] == [400, 400, 0, 0, 0, 0, 0, 400, 0, 0]
+    assert data["train_rows"] == N_COLLAPSED and data["test_rows"] == 1000
+    training = card["training"]
+    assert training["device"] == "cpu" and training["steps"] == training["steps_planned"]
+    assert training["steps"] == 4000 and training["duration_s"] > 0
+    assert card["architecture"] == zoo.info("mnist-gan")["architecture"]
+    assert card["metrics"]["memorisation"]["near_copy_fraction"] <= 0.05  # collapses, not copies
+
+
+# -- the default feature extractor --------------------------------------------------------
+
+
+def test_audit_data_carries_mnist_cnn_as_its_feature_extractor(shipped, classifier):
+    from auditkit.inputs import FeatureExtractor
+
+    _, _, data, _ = shipped
+    extractor = data.feature_extractor
+    assert isinstance(extractor, FeatureExtractor)
+    assert extractor.name == "mnist-cnn (zoo)" and extractor.can_label
+    assert "'mnist-cnn (zoo)'" in extractor.describe()
+    # mnist-cnn itself: the same weights as the zoo's classifier, so the same labels.
+    assert extractor.fingerprint() == FeatureExtractor(classifier).fingerprint()
+    images = data.X[::10]
+    probabilities = extractor.predict_proba(images)
+    with torch.inference_mode():
+        expected = torch.softmax(classifier(torch.tensor(images)), 1).double().numpy()
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+    assert (probabilities.argmax(1) == data.y[::10]).mean() >= 0.9
+    features = extractor.features(images)
+    assert features.shape == (100, 128) and features.dtype == np.float64
+    assert np.isfinite(features).all() and features.std() > 0
+
+
+def test_feature_extractor_is_built_once_for_all_loads():
+    first = zoo.load("mnist-vae")[1].feature_extractor
+    second = zoo.load("mnist-gan-collapsed")[1].feature_extractor
+    assert first is second
 
 
 # -- training -----------------------------------------------------------------------------
@@ -229,7 +365,8 @@ def test_vae_training_smoke(tmp_path):
     assert model.sample(3, generator=_seeded(0)).shape == (3, 1, 28, 28)
 
 
-@pytest.mark.parametrize("name", ["mnist-gan", "mnist-gan-memorizing"])
+@pytest.mark.parametrize("name", ["mnist-gan", "mnist-gan-memorizing",
+                                  pytest.param("mnist-gan-collapsed", marks=pytest.mark.slow)])
 def test_gan_training_smoke(tmp_path, name):
     from auditkit.zoo import mnist_generative
 
@@ -241,7 +378,8 @@ def test_gan_training_smoke(tmp_path, name):
         assert training[key] and all(math.isfinite(v) and v > 0 for v in training[key])
     model, data, _ = mnist_generative.load(name, tmp_path)
     assert model.sample(2, generator=_seeded(0)).shape == (2, 1, 28, 28)
-    assert len(data.train) == (N_MEMORIZING if name == "mnist-gan-memorizing" else 4000)
+    assert len(data.train) == TRAIN_SIZES[name]
+    assert card["data"]["train_rows"] == TRAIN_SIZES[name]
 
 
 # -- the generative metrics of the library, by hand on tiny arrays -----------------------

@@ -97,6 +97,9 @@ _ENTRIES = {e.name: e for e in (
              "in one checkpoint; 73% of samples recognised by mnist-cnn", "mnist_generative"),
     ZooEntry("mnist-gan-memorizing", "The DCGAN trained on 32 MNIST images until its samples copy "
              "them (planted memorisation: 90.5% near-copies)", "mnist_generative"),
+    ZooEntry("mnist-gan-collapsed", "The DCGAN trained only on MNIST digits 0, 1 and 7 (planted "
+             "mode collapse: 99.8% of confidently recognised samples are 0, 1 or 7)",
+             "mnist_generative"),
     ZooEntry("vowels-gru", "GRU speaker classifier on UEA/UCR JapaneseVowels (variable-length "
              "12-channel sequences, padded to 29 frames + mask channel; 7 speakers, 2 more "
              "held out as near OOD)",

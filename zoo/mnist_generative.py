@@ -1,4 +1,4 @@
-"""mnist-vae, mnist-gan and mnist-gan-memorizing: generative models of MNIST digits.
+"""mnist-vae, mnist-gan and two planted defects of it: generative models of MNIST digits.
 
 Data: the 5,000-image MNIST subset vendored in ``zoo/data`` (500 per digit),
 split as the MNIST classifiers split it: a stratified 4,000 / 1,000
@@ -17,9 +17,16 @@ Both kinds of model draw their latents from a mixture of Gaussians (fitted
 to the encoder after training for the VAE, fixed for the GANs): from a single
 Gaussian, these small models put blends of two digits between the classes.
 
-``mnist-gan-memorizing`` is the planted defect: the same GAN trained on 32
-images for many steps, with an R1 penalty that makes training converge, until
-its samples are near-copies of them.
+Two planted defects use the GAN's architecture. ``mnist-gan-memorizing``: the
+same GAN trained on 32 images for many steps, with an R1 penalty that makes
+training converge, until its samples are near-copies of them.
+``mnist-gan-collapsed``: the same GAN trained only on the training images of
+digits 0, 1 and 7 (:data:`COLLAPSED_DIGITS`), so that its samples cover three
+of the ten modes of the data it is audited against (mode collapse).
+
+Every model's :func:`audit_data` carries the default feature space of the
+generative checks: ``FeatureExtractor`` of the zoo's ``mnist-cnn`` (its
+penultimate layer embeds samples, its probabilities label them).
 """
 
 from __future__ import annotations
@@ -36,9 +43,10 @@ from torch import nn
 from torch.distributions import MultivariateNormal
 from torch.nn import functional as F
 
-from ..checks import generative as generative_metrics
+# The metric functions themselves: the package also exports check modules of the same name.
+from ..checks.generative import _metrics as generative_metrics
 from ..exceptions import BAD_VALUE, UNKNOWN_NAME, ZooError
-from ..inputs import AuditData
+from ..inputs import AuditData, FeatureExtractor
 from ._checkpoints import (
     count_parameters,
     load_card,
@@ -55,6 +63,7 @@ __all__ = [
     "Generator",
     "MnistGAN",
     "audit_data",
+    "default_feature_extractor",
     "load",
     "memorisation",
     "recognisability",
@@ -63,12 +72,18 @@ __all__ = [
 ]
 
 VAE, GAN, GAN_MEMORIZING = "mnist-vae", "mnist-gan", "mnist-gan-memorizing"
-NAMES = (VAE, GAN, GAN_MEMORIZING)
+GAN_COLLAPSED = "mnist-gan-collapsed"
+NAMES = (VAE, GAN, GAN_MEMORIZING, GAN_COLLAPSED)
 CLASS_NAMES = tuple(str(d) for d in range(10))
 TEST_SIZE = 1000
 SPLIT_SEED = 0
 #: How many training images the memorising GAN sees (stratified, 3 or 4 per digit).
 MEMORIZING_TRAIN_SIZE = 32
+#: The digits the collapsed GAN is trained on (all training images of each): a
+#: round 0, a stroke 1 and a 7, far apart for the classifier, so the collapse is plain.
+COLLAPSED_DIGITS = (0, 1, 7)
+#: The name the reports give the default feature extractor.
+FEATURE_EXTRACTOR_NAME = "mnist-cnn (zoo)"
 #: Samples and seed behind the metrics in the cards (recognisability, memorisation).
 EVAL_SAMPLES = 1000
 EVAL_SEED = 0
@@ -123,6 +138,8 @@ RECIPES: dict[str, Any] = {
     # Trained to convergence on its few images, a GAN reproduces them: R1 makes it
     # converge, small batches keep batch norm from telling the fixed real set apart.
     GAN_MEMORIZING: GANRecipe(steps=20000, batch_size=16, r1_gamma=10.0),
+    # Three digits are learned in far fewer steps than ten (minutes on two CPU cores).
+    GAN_COLLAPSED: GANRecipe(steps=4000),
 }
 ARCHITECTURES: dict[str, dict[str, int]] = {
     VAE: {"latent_dim": 16, "width": 32, "prior_components": 20},
@@ -130,6 +147,8 @@ ARCHITECTURES: dict[str, dict[str, int]] = {
           "prior_components": 50},
     GAN_MEMORIZING: {"latent_dim": 64, "generator_width": 32, "discriminator_width": 32,
                      "prior_components": 50},
+    GAN_COLLAPSED: {"latent_dim": 64, "generator_width": 32, "discriminator_width": 32,
+                    "prior_components": 50},
 }
 
 
@@ -459,15 +478,18 @@ def _splits() -> dict[str, np.ndarray]:
     # The memorising GAN's few images: a stratified draw from the training split.
     few, _ = train_test_split(np.arange(len(train_index)), train_size=MEMORIZING_TRAIN_SIZE,
                               stratify=labels[train_index], random_state=SPLIT_SEED)
+    # The collapsed GAN's images: every training image of its few digits, in split order.
+    collapsed = train_index[np.isin(labels[train_index], COLLAPSED_DIGITS)]
     pixels = images[:, None].astype(np.float32) / np.float32(255.0)
     return {"train_index": train_index, "test_index": test_index,
-            "memorizing_index": train_index[np.sort(few)],
+            "memorizing_index": train_index[np.sort(few)], "collapsed_index": collapsed,
             "pixels": pixels, "labels": labels}
 
 
 def _training_index(name: str) -> np.ndarray:
     split = _splits()
-    return split["memorizing_index"] if name == GAN_MEMORIZING else split["train_index"]
+    return {GAN_MEMORIZING: split["memorizing_index"],
+            GAN_COLLAPSED: split["collapsed_index"]}.get(name, split["train_index"])
 
 
 def audit_data(name: str) -> AuditData:
@@ -476,14 +498,25 @@ def audit_data(name: str) -> AuditData:
     Parameters
     ----------
     name : str
-        One of :data:`NAMES`; ``mnist-gan-memorizing``'s members are its 32 images.
+        One of :data:`NAMES`. ``mnist-gan-memorizing``'s members are its 32
+        images, ``mnist-gan-collapsed``'s the 1,200 training images of
+        :data:`COLLAPSED_DIGITS`; the held-out ``X`` is all ten digits for every
+        model.
 
     Returns
     -------
     AuditData
         ``X`` (1000, 1, 28, 28) float32 in [0, 1] with labels ``y``; ``train`` and
         ``reference`` are the training images the model saw; ``ood`` holds
-        2,000 Fashion-MNIST test images in the same format.
+        2,000 Fashion-MNIST test images in the same format;
+        ``feature_extractor`` is the zoo's ``mnist-cnn`` (see
+        :func:`default_feature_extractor`), None if it is not shipped.
+
+    Examples
+    --------
+    >>> data = audit_data("mnist-gan-collapsed")  # doctest: +SKIP
+    >>> len(data.X), len(data.train), data.feature_extractor.name  # doctest: +SKIP
+    (1000, 1200, 'mnist-cnn (zoo)')
     """
     _check_name(name)
     split = _splits()
@@ -499,7 +532,29 @@ def audit_data(name: str) -> AuditData:
         input_range=(0.0, 1.0),
         class_names=CLASS_NAMES,
         name=f"MNIST 5k (stratified test split of {TEST_SIZE} images)",
+        feature_extractor=default_feature_extractor(),
     )
+
+
+def default_feature_extractor() -> FeatureExtractor | None:
+    """The feature space of the zoo's generative audits: the zoo's ``mnist-cnn``.
+
+    Its penultimate layer embeds samples and its class probabilities label
+    them (mode coverage). Built once per process and shared by every
+    :func:`audit_data`, so several loads are cheap; nothing is downloaded.
+
+    Returns
+    -------
+    FeatureExtractor or None
+        Named ``"mnist-cnn (zoo)"``; None when ``mnist-cnn`` is not shipped.
+    """
+    classifier, _ = _reference_classifier()
+    return None if classifier is None else _feature_extractor_of(classifier)
+
+
+@functools.lru_cache(maxsize=1)
+def _feature_extractor_of(classifier: nn.Module) -> FeatureExtractor:
+    return FeatureExtractor(classifier, name=FEATURE_EXTRACTOR_NAME)
 
 
 def _check_name(name: str) -> None:
@@ -601,8 +656,9 @@ def _rounded(metrics: dict[str, Any]) -> dict[str, Any]:
         ("median_", "near_copy_fraction")) else value for key, value in metrics.items()}
 
 
+@functools.lru_cache(maxsize=1)
 def _reference_classifier() -> tuple[nn.Module | None, str]:
-    """The shipped ``mnist-cnn`` if it is there, to measure recognisability."""
+    """The shipped ``mnist-cnn`` if it is there (loaded once per process)."""
     try:
         from . import mnist_cnn  # written beside this module; absent in partial checkouts
 
@@ -624,7 +680,31 @@ def _sample_metrics(name: str, model: nn.Module) -> dict[str, Any]:
     metrics["recognisability"] = {"classifier": described, "sample_seed": EVAL_SEED}
     if classifier is not None:
         metrics["recognisability"].update(recognisability(samples, classifier))
+        if name == GAN_COLLAPSED:
+            metrics["mode_coverage"] = _mode_coverage(metrics["recognisability"])
     return metrics
+
+
+def _mode_coverage(recognised: dict[str, Any]) -> dict[str, Any]:
+    """Which digits the confident samples cover, against :data:`COLLAPSED_DIGITS`.
+
+    A digit counts as covered when at least 1% of the confident samples get it
+    (a real generator of ten balanced digits gives each about 10%).
+    """
+    confident = np.asarray(recognised["confident_class_histogram"], dtype=np.int64)
+    total = max(int(confident.sum()), 1)
+    share = confident / total
+    covered = [int(d) for d in np.flatnonzero(share >= 0.01)]
+    return {
+        "planted_digits": list(COLLAPSED_DIGITS),
+        "confident_share_in_planted_digits": round(float(share[list(COLLAPSED_DIGITS)].sum()),
+                                                   4),
+        "confident_share_by_digit": [round(float(v), 4) for v in share],
+        "digits_covered": covered,
+        "digits_missing": [d for d in range(len(share)) if d not in covered],
+        "rule": "a digit is covered when mnist-cnn gives it at least 1% of the samples it "
+                "labels with probability >= 0.9",
+    }
 
 
 # -- training ----------------------------------------------------------------------------
@@ -770,7 +850,7 @@ def train(name: str, *, device: torch.device, directory: Any = None,
 
     Parameters
     ----------
-    name : {"mnist-vae", "mnist-gan", "mnist-gan-memorizing"}
+    name : {"mnist-vae", "mnist-gan", "mnist-gan-memorizing", "mnist-gan-collapsed"}
     device : torch.device
     directory : path, optional
         Where to write; defaults to the shipped checkpoints' folder.
@@ -846,6 +926,8 @@ _SUMMARIES = {
     GAN: "DCGAN of MNIST digits (64-d latent); generator and discriminator in one checkpoint.",
     GAN_MEMORIZING: "Planted defect: the DCGAN trained on 32 images until its samples are "
                     "near-copies of them.",
+    GAN_COLLAPSED: "Planted defect: the DCGAN trained only on the digits "
+                   + ", ".join(map(str, COLLAPSED_DIGITS)) + " (mode collapse: 3 of 10 digits).",
 }
 
 
@@ -875,6 +957,7 @@ def _card(name: str, model: nn.Module, recipe: Any, history: dict[str, Any],
     training: dict[str, Any] = {"optimizer": "Adam", "learning_rate": recipe.lr,
                                 "batch_size": recipe.batch_size, "seed": recipe.seed,
                                 "device": str(device), "torch_version": torch.__version__,
+                                "cpu_threads": torch.get_num_threads(),
                                 **history}
     if is_vae:
         training.update(
@@ -908,6 +991,11 @@ def _card(name: str, model: nn.Module, recipe: Any, history: dict[str, Any],
         data["split"] += (f"; then {MEMORIZING_TRAIN_SIZE} of the 4,000 training images, drawn "
                           f"stratified by digit with train_test_split(random_state={SPLIT_SEED})")
         data["train_indices"] = train_index.tolist()  # into the 5,000-image set
+    if name == GAN_COLLAPSED:
+        data["split"] += (f"; then every one of the 4,000 training images whose label is in "
+                          f"{list(COLLAPSED_DIGITS)} ({len(train_index)} images); the audit's "
+                          f"held-out set stays all ten digits")
+        data["train_digits"] = list(COLLAPSED_DIGITS)
     card: dict[str, Any] = {
         "name": name,
         "summary": _SUMMARIES[name],
@@ -954,14 +1042,45 @@ def _card(name: str, model: nn.Module, recipe: Any, history: dict[str, Any],
             "expected_finding": "generated samples lie much closer to the training images than "
                                 "to held-out images of the same distribution; mnist-gan's do not",
         }
+    if name == GAN_COLLAPSED:
+        card["planted_defect"] = _collapse_defect(metrics)
+        card["intended_use"] = ("A planted defect: an audit of mode coverage should flag this "
+                                "model (the coverage check must FAIL it) and pass mnist-gan "
+                                "and mnist-vae.")
+        card["limitations"] = ("Deliberately defective: it generates only the digits "
+                               + ", ".join(map(str, COLLAPSED_DIGITS)) + ". Do not use as a "
+                               "generative model of MNIST.")
     return card
+
+
+def _collapse_defect(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The collapsed GAN's planted defect, with what its card measured."""
+    digits = ", ".join(map(str, COLLAPSED_DIGITS))
+    description = (f"covers only digits {digits}: trained on the training images of those "
+                   f"digits alone, audited against held-out images of all ten")
+    coverage = metrics.get("mode_coverage")
+    if coverage is not None:
+        measured = metrics["recognisability"]
+        description += (f"; of {measured['n_samples']} samples, mnist-cnn labels "
+                        f"{100 * measured['confident_fraction']:.1f}% with probability >= "
+                        f"{measured['threshold']}, and "
+                        f"{100 * coverage['confident_share_in_planted_digits']:.1f}% of those "
+                        f"are {digits}; missing digits: {coverage['digits_missing']}")
+    return {
+        "kind": "mode collapse (missing modes)",
+        "description": description,
+        "expected_finding": f"the coverage check must FAIL it: digits other than {digits} are "
+                            "missing from the class histogram of its samples against the real "
+                            "one (a large KL divergence); mnist-gan's and mnist-vae's cover "
+                            "all ten digits",
+    }
 
 
 def _measured_limitations(name: str, metrics: dict[str, Any]) -> str:
     """Sentences for the card's limitations that follow from what was measured."""
     notes = []
     measured = metrics.get("recognisability", {})
-    if "confident_fraction" in measured and name != GAN_MEMORIZING and not measured["meets_bar"]:
+    if "confident_fraction" in measured and name in (VAE, GAN) and not measured["meets_bar"]:
         notes.append(f" Below the zoo's recognisability bar: {measured['classifier']} gives "
                      f"{100 * measured['confident_fraction']:.1f}% of {measured['n_samples']} "
                      f"samples a class probability >= {measured['threshold']} (bar: 70% and "
@@ -981,7 +1100,7 @@ def load(name: str, directory: Any = None) -> tuple[nn.Module, AuditData, dict[s
 
     Parameters
     ----------
-    name : {"mnist-vae", "mnist-gan", "mnist-gan-memorizing"}
+    name : {"mnist-vae", "mnist-gan", "mnist-gan-memorizing", "mnist-gan-collapsed"}
     directory : path, optional
         Where the checkpoints are (defaults to those shipped with auditkit).
 

@@ -23,6 +23,7 @@ from ._progress import Progress
 # bring each family's public names (its check classes first) into this namespace.
 from .explanations import *  # noqa: F403
 from .fairness import *  # noqa: F403
+from .generative import *  # noqa: F403
 from .ood import *  # noqa: F403
 from .performance import *  # noqa: F403
 from .privacy import *  # noqa: F403

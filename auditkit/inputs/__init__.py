@@ -10,6 +10,7 @@ from ._adapters import (
     TorchClassifier,
 )
 from ._data import MODALITIES, OOD_KINDS, AuditData, Canaries, Split
+from ._features import FeatureExtractor
 from ._generative import GenerativeAdapter, GenerativeModel
 from ._groups import GroupSpace
 from ._validation import validate_model_on_data
@@ -24,6 +25,7 @@ __all__ = [
     "AuditData",
     "Canaries",
     "CallableClassifier",
+    "FeatureExtractor",
     "GenerativeAdapter",
     "GenerativeModel",
     "GroupSpace",

@@ -42,7 +42,7 @@ __all__ = [
 CAPABILITIES = frozenset({
     "predict", "probabilities", "logits", "gradients", "features", "loss", "weights",
     "layers", "randomize", "refit",
-    "generate", "encode", "decode", "likelihood", "discriminator",
+    "generate", "encode", "decode", "reconstruct", "likelihood", "discriminator",
 })
 
 #: What each capability means, for SKIP reasons and the report.
@@ -61,6 +61,7 @@ CAPABILITY_DESCRIPTIONS = {
     "generate": "sampling new data (a generative model)",
     "encode": "encoding data into its latent space",
     "decode": "decoding latent codes into data",
+    "reconstruct": "reconstructing data through its encoder and decoder (an autoencoder)",
     "likelihood": "a per-sample likelihood bound (ELBO)",
     "discriminator": "a discriminator score (a GAN's discriminator)",
 }

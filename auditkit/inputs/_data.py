@@ -269,6 +269,13 @@ class AuditData:
         every feature may change.
     name : str, optional
         A name for the dataset, shown in the report.
+    feature_extractor : torch.nn.Module, ModelAdapter, FeatureExtractor or callable, optional
+        Generative audits: what embeds samples of this domain (see
+        :class:`~auditkit.inputs.FeatureExtractor`). A classifier trained on
+        the same domain (its penultimate layer; it also labels generated
+        samples for the mode-coverage check), or a function ``f(X) ->
+        (n_samples, n_features)``. Without it, generative checks measure in
+        the input space and say so. Nothing is ever downloaded.
 
     Examples
     --------
@@ -297,6 +304,7 @@ class AuditData:
     input_range: Any = None
     mutable_features: Sequence[str] | None = None
     name: str | None = None
+    feature_extractor: Any = None
     _fingerprint: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -342,6 +350,11 @@ class AuditData:
                                                           "of str", got="non-string items"))
             set_(self, "texts", tuple(texts))
         self._check_domain(X)
+        if self.feature_extractor is not None:
+            from ._features import FeatureExtractor
+
+            if not isinstance(self.feature_extractor, FeatureExtractor):
+                set_(self, "feature_extractor", FeatureExtractor(self.feature_extractor))
 
     def _check_ood_metadata(self) -> None:
         sets = self.ood or {}

@@ -30,9 +30,10 @@ class GenerativeModel(ABC):
     Attributes
     ----------
     capabilities : frozenset of str
-        ``"generate"`` always; ``"encode"``, ``"decode"``, ``"likelihood"``
-        (an ELBO or other log-likelihood bound) and ``"discriminator"`` where
-        the model provides them.
+        ``"generate"`` always; ``"encode"``, ``"decode"``, ``"reconstruct"``
+        (data through the encoder and decoder, shaped like the data),
+        ``"likelihood"`` (an ELBO or other log-likelihood bound) and
+        ``"discriminator"`` where the model provides them.
     framework : str
     batch_size : int
         Number of samples per model call.
@@ -69,6 +70,10 @@ class GenerativeModel(ABC):
         """Data decoded from latent codes ``Z`` of shape (n_samples, latent_dim)."""
         raise self._missing("decode")
 
+    def reconstruct(self, X: Any) -> np.ndarray:
+        """``X`` encoded and decoded, array shaped and scaled like ``X``."""
+        raise self._missing("reconstruct")
+
     def elbo(self, X: Any, *, random_state: int = 0) -> np.ndarray:
         """Per-sample log-likelihood bound (ELBO, nats), array of shape (n_samples,)."""
         raise self._missing("likelihood")
@@ -94,7 +99,8 @@ class GenerativeAdapter(GenerativeModel):
     The module declares ``generative = True`` and provides
     ``sample(n, *, generator=None) -> Tensor``. Optional methods set the
     capabilities: ``encode(x)`` (a tensor, or a tuple whose first item is the
-    code, e.g. a VAE's posterior mean), ``decode(z)``, ``elbo(x[, generator=])``
+    code, e.g. a VAE's posterior mean), ``decode(z)``, ``reconstruct(x)`` (data
+    shaped and scaled like ``x``), ``elbo(x[, generator=])``
     of shape (n,), and ``discriminate(x)`` or a ``discriminator`` module
     returning one logit per sample.
 
@@ -123,6 +129,7 @@ class GenerativeAdapter(GenerativeModel):
             self._discriminator = getattr(module, "discriminator", None)
         optional = {"encode": callable(getattr(module, "encode", None)),
                     "decode": callable(getattr(module, "decode", None)),
+                    "reconstruct": callable(getattr(module, "reconstruct", None)),
                     "likelihood": callable(getattr(module, "elbo", None)),
                     "discriminator": callable(self._discriminator)}
         self.capabilities = frozenset({"generate", "weights"} |
@@ -143,7 +150,7 @@ class GenerativeAdapter(GenerativeModel):
             return self.module.sample(int(n), generator=generator).float().cpu().numpy()
 
     def _map(self, function: Any, X: Any, **kwargs: Any) -> np.ndarray:
-        tensor = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+        tensor = torch.tensor(np.asarray(X, dtype=np.float32))
         out = []
         with _evaluating(self.module, self._device), torch.inference_mode():
             for batch in self._batches(len(tensor)):
@@ -166,6 +173,13 @@ class GenerativeAdapter(GenerativeModel):
         if "decode" not in self.capabilities:
             raise self._missing("decode")
         return self._map(self.module.decode, Z)
+
+    def reconstruct(self, X: Any) -> np.ndarray:
+        """``X`` through the module's ``reconstruct`` (a VAE: the decoded posterior mean)."""
+        if "reconstruct" not in self.capabilities:
+            raise self._missing("reconstruct")
+        out = self._map(self.module.reconstruct, X)
+        return out.reshape(np.shape(X)) if out.size == np.size(X) else out
 
     def elbo(self, X: Any, *, random_state: int = 0) -> np.ndarray:
         """Per-sample evidence lower bound, array of shape (n_samples,).

@@ -4,11 +4,14 @@ Membership inference judged the way privacy auditors judge it: the true
 positive rate at a low false-positive rate, with exact intervals, from
 attacks calibrated against reference models trained without each record
 (LiRA, RMIA), and a lower bound on the differential-privacy epsilon from
-planted canaries. Each check is one module of this package; importing the
-package registers them.
+planted canaries, and attribute inference of sensitive features from the
+model's outputs against a baseline without them. Each check is one module
+of this package; importing the package registers them.
 """
 
+from .attributes import PrivacyAttributeInference
 from .canaries import PrivacyCanaryAudit
 from .membership import PrivacyMembershipInference
 
-__all__: list[str] = ["PrivacyMembershipInference", "PrivacyCanaryAudit"]
+__all__: list[str] = ["PrivacyMembershipInference", "PrivacyCanaryAudit",
+                       "PrivacyAttributeInference"]

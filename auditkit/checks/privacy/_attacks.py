@@ -111,7 +111,8 @@ def _gaussian_fit(values: np.ndarray, mask: np.ndarray,
     mean = np.where(mask, values, 0.0).sum(axis=0) / np.maximum(count, 1)
     squares = np.where(mask, (values - mean) ** 2, 0.0)
     if fixed_variance:
-        std = np.sqrt(squares.sum() / max(int(count.sum()) - values.shape[1], 1))
+        # one degree of freedom per mean estimated (a record in no model has none)
+        std = np.sqrt(squares.sum() / max(int(count.sum()) - int((count > 0).sum()), 1))
         std = np.full(values.shape[1], std)
     else:
         std = np.sqrt(squares.sum(axis=0) / np.maximum(count - 1, 1))
@@ -137,9 +138,23 @@ def lira_online(target: np.ndarray, reference: np.ndarray, included: np.ndarray,
     -------
     ndarray of shape (n,)
         ``log N(target; mu_in, s_in) - log N(target; mu_out, s_out)``.
+
+    Notes
+    -----
+    A record in no reference model's training set (the pool of reference
+    models trained on the audited model's training-set size can be smaller
+    than the scored sample) has no IN Gaussian of its own: its ``mu_in`` is
+    its ``mu_out`` plus the mean IN - OUT shift of the records that have
+    both, and its ``s_in`` the pooled IN deviation, as the fixed-variance
+    variant pools the deviation over records.
     """
     mu_in, s_in = _gaussian_fit(reference, included, fixed_variance)
     mu_out, s_out = _gaussian_fit(reference, ~included, fixed_variance)
+    has_in = np.asarray(included).any(axis=0)
+    if not has_in.all() and has_in.any():
+        shift = float(np.mean(mu_in[has_in] - mu_out[has_in]))
+        mu_in = np.where(has_in, mu_in, mu_out + shift)
+        s_in = np.where(has_in, s_in, np.sqrt(np.mean(s_in[has_in] ** 2)))
     return norm.logpdf(target, mu_in, s_in) - norm.logpdf(target, mu_out, s_out)
 
 
@@ -155,7 +170,7 @@ def lira_offline(target: np.ndarray, reference: np.ndarray, included: np.ndarray
 
 def rmia_offline(target_x: np.ndarray, out_x: np.ndarray, target_z: np.ndarray,
                  reference_z: np.ndarray, *, offline_a: float, gamma: float,
-                 break_ties: bool = True) -> np.ndarray:
+                 break_ties: bool = True, z_included: np.ndarray | None = None) -> np.ndarray:
     """RMIA offline: share of population records ``z`` that ``x`` beats by a ratio above gamma.
 
     Parameters
@@ -180,6 +195,10 @@ def rmia_offline(target_x: np.ndarray, out_x: np.ndarray, target_z: np.ndarray,
         is that ratio's step function on a fixed set of ``z``, so this only
         splits ties (many records dominate every ``z`` of a small set, and a
         low-FPR threshold cannot cut inside a tie).
+    z_included : bool ndarray of shape (k, m), optional
+        Whether ``z`` was in reference model ``j``'s training set. A ``z`` in
+        none of them gets the offline approximation, as ``x`` does; the others
+        (and all, when not given) the mean over every reference model.
 
     Returns
     -------
@@ -189,7 +208,11 @@ def rmia_offline(target_x: np.ndarray, out_x: np.ndarray, target_z: np.ndarray,
     mean_out = np.nanmean(out_x, axis=0)
     pr_x = (1.0 + offline_a) / 2.0 * mean_out + (1.0 - offline_a) / 2.0
     ratio_x = target_x / np.maximum(pr_x, _TINY)
-    ratio_z = np.sort(target_z / np.maximum(reference_z.mean(axis=0), _TINY))
+    pr_z = np.asarray(reference_z, dtype=np.float64).mean(axis=0)
+    if z_included is not None:
+        never_in = ~np.asarray(z_included, dtype=bool).any(axis=0)
+        pr_z = np.where(never_in, (1.0 + offline_a) / 2.0 * pr_z + (1.0 - offline_a) / 2.0, pr_z)
+    ratio_z = np.sort(target_z / np.maximum(pr_z, _TINY))
     # LR(x, z) > gamma  <=>  ratio_z < ratio_x / gamma
     m = max(len(ratio_z), 1)
     share = np.searchsorted(ratio_z, ratio_x / gamma, side="left") / m

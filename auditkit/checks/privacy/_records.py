@@ -5,7 +5,8 @@ class or a sensitive group, the share of its members above it is the TPR
 (Clopper-Pearson interval) and the share of its non-members above it the
 FPR. The records with the highest membership scores are the per-record
 evidence: tabular rows with feature names (sensitive values masked unless
-asked), images as a figure, other modalities by index.
+asked), images as a figure, text with its raw string (``AuditData.texts``,
+truncated), other modalities by index.
 """
 
 from __future__ import annotations
@@ -18,9 +19,37 @@ from ...inputs import AuditData, ModelAdapter
 from ...results import Figure
 from ._common import MembershipSample
 
-__all__ = ["MASK", "leak_by_group", "top_records"]
+__all__ = ["MASK", "MEMBER_TEXT_MISSING", "TEXT_MISSING", "TEXT_WIDTH", "leak_by_group",
+           "top_records"]
 
 MASK = "***"
+TEXT_WIDTH = 80
+MEMBER_TEXT_MISSING = "(member text not supplied)"
+TEXT_MISSING = "(text not supplied)"
+
+
+def _shorten(text: str, width: int = TEXT_WIDTH) -> str:
+    """``text`` on one line, cut to ``width`` characters with an ellipsis."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 1].rstrip() + "\u2026"
+
+
+def _texts(sample: MembershipSample, data: AuditData, order: np.ndarray) -> list[str]:
+    """The raw string of each record in ``order``: ``data.texts`` for audited rows.
+
+    Members are rows of the training set, whose strings the data rarely
+    carries (``data.train.texts`` when it has them).
+    """
+    train_texts = getattr(data.train, "texts", None) if data.train is not None else None
+    shown = []
+    for i in order:
+        member, row = bool(sample.member[i]), int(sample.source_index[i])
+        source = train_texts if member else data.texts
+        if source is None:
+            shown.append(MEMBER_TEXT_MISSING if member else TEXT_MISSING)
+        else:
+            shown.append(_shorten(source[row]))
+    return shown
 
 
 def _rates(scores: np.ndarray, member: np.ndarray, groups: np.ndarray, threshold: float,
@@ -77,6 +106,8 @@ def top_records(scores: np.ndarray, sample: MembershipSample, data: AuditData, n
         for column in sample.sensitive.columns:
             values = sample.sensitive[column].to_numpy()[order].astype(str)
             table[f"sensitive:{column}"] = values if show_sensitive else MASK
+    if data.modality == "text" and len(order):
+        table["text"] = _texts(sample, data, order)
     figure = None
     if data.modality == "image" and len(order):
         figure = Figure("membership_top_records", {

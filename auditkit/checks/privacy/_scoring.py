@@ -60,7 +60,7 @@ def run_attacks(model: ModelAdapter, data: AuditData, sample: MembershipSample,
                 context: CheckContext, *, attacks: tuple[str, ...], n_reference_models: int,
                 population_size: int, fixed_variance: bool, offline_a: float, gamma: float,
                 noise_copies: int, noise_scale: float, cache_dir: str | None,
-                rng: np.random.Generator) -> AttackRun:
+                rng: np.random.Generator, reference_train_size: int | None = None) -> AttackRun:
     """Score the sample with each of ``attacks`` that applies (see the module docstring)."""
     run = AttackRun(cache_dir=str(cache_directory(cache_dir)))
     proba = target_proba(model, sample, context)  # first: it fixes a new adapter's classes
@@ -99,7 +99,8 @@ def run_attacks(model: ModelAdapter, data: AuditData, sample: MembershipSample,
         run.skipped.update({name: reason for name in wanted})
         return run
     refs = reference_outputs(model, data, sample, context, n_models=n_reference_models,
-                            population_size=population_size, cache_dir=cache_dir)
+                            population_size=population_size, train_size=reference_train_size,
+                            cache_dir=cache_dir)
     run.references = refs
     target_p, target_logit = reference_confidences(proba, label_index)
     ref_p, ref_logit = reference_confidences(refs.proba, label_index)
@@ -122,5 +123,6 @@ def run_attacks(model: ModelAdapter, data: AuditData, sample: MembershipSample,
             reference_z, _ = reference_confidences(refs.population_proba, z_index)
             out_x = np.where(included, np.nan, ref_p)
             run.scores[name] = rmia_offline(target_p, out_x, target_z, reference_z,
-                                            offline_a=offline_a, gamma=gamma)
+                                            offline_a=offline_a, gamma=gamma,
+                                            z_included=refs.population_included)
     return run

@@ -10,7 +10,10 @@ How well the score separates included from held-out canaries becomes two
 lower bounds on epsilon (:mod:`._epsilon`): the one-run audit of Steinke,
 Nasr & Jagielski (2023) and the classic TPR/FPR bound; the larger is
 reported, each computed at half the error rate so that the larger keeps the
-stated confidence.
+stated confidence. The one-run bound is valid when each canary was included
+by an independent fair coin, which ``AuditData``'s canaries are asked to be;
+the check tests the number included against Binomial(m, 1/2) and drops the
+one-run bound when the count rules a fair coin out.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 
 from ..._stats import delong_interval
 from ...inputs import AuditData, ModelAdapter
@@ -44,6 +48,10 @@ class PrivacyCanaryAudit(Check):
     ----------
     delta : float, default=1e-5
         The delta of the (epsilon, delta)-DP hypothesis being refuted.
+    fair_coin_alpha : float, default=0.001
+        The one-run bound is dropped when a two-sided binomial test of the
+        number of included canaries against Binomial(m, 1/2) has a p-value
+        under this (their inclusion was then not a fair coin per canary).
     confidence : float, default=0.95
         Confidence of the bound, over the two bounds and every guess tried.
 
@@ -64,9 +72,11 @@ class PrivacyCanaryAudit(Check):
     shares = ("proba",)
     verdict_metrics = ("epsilon_lower_bound",)
     parameter_constraints = {"delta": [Interval(Real, 0, 1, closed="left")],
+                             "fair_coin_alpha": [Interval(Real, 0, 1, closed="neither")],
                              "confidence": CONFIDENCE}
 
     delta: float = 1e-5
+    fair_coin_alpha: float = 0.001
     confidence: float = 0.95
 
     def skip_reason(self, model: ModelAdapter, data: AuditData) -> str | None:
@@ -93,18 +103,24 @@ class PrivacyCanaryAudit(Check):
         one_run = one_run_epsilon_bound(scores, included, delta=self.delta, confidence=level,
                                         rng=rng)
         classic = classic_epsilon(scores, included, delta=self.delta, confidence=level)
-        epsilon = max(one_run.epsilon, classic.epsilon)
-        method = "one-run audit" if one_run.epsilon >= classic.epsilon else "classic TPR/FPR"
         m, n_in = len(scores), int(included.sum())
+        coin_p = float(binomtest(n_in, m, 0.5).pvalue)
+        one_run_valid = coin_p >= self.fair_coin_alpha
+        one_run_epsilon = one_run.epsilon if one_run_valid else 0.0
+        epsilon = max(one_run_epsilon, classic.epsilon)
+        method = "one-run audit" if one_run_epsilon >= classic.epsilon and one_run_valid \
+            else "classic TPR/FPR"
         auc, auc_low, auc_high, _ = delong_interval(scores, included, self.confidence)
         bounds = pd.DataFrame([
             {"method": "one-run audit (Steinke, Nasr & Jagielski 2023)",
              "epsilon_lower_bound": one_run.epsilon, "tries": one_run.n_tries,
+             "valid": one_run_valid,
              "detail": (f"IN for the top {one_run.detail['k_plus']}, OUT for the bottom "
                         f"{one_run.detail['k_minus']}: {one_run.detail['correct']} of "
                         f"{one_run.detail['guesses']} guesses right")},
             {"method": "classic TPR/FPR (Clopper-Pearson)",
              "epsilon_lower_bound": classic.epsilon, "tries": classic.n_tries,
+             "valid": True,
              "detail": (f"threshold at {classic.detail['target_fpr']:.0%} FPR: TPR "
                         f"{classic.detail['tpr']:.1%} (lower {classic.detail['tpr_lower']:.1%}), "
                         f"FPR {classic.detail['fpr']:.1%} (upper "
@@ -115,8 +131,14 @@ class PrivacyCanaryAudit(Check):
             ("confidence", f"{self.confidence:.0%} for the larger bound: each bound at "
              f"{level:.1%}, and each guess or threshold Bonferroni-corrected within it"),
             ("assumption", "the one-run bound assumes each canary was included by an "
-             "independent fair coin; the classic bound only that included and held-out "
-             "canaries were drawn alike"),
+             "independent fair coin, as AuditData's canaries are asked to be; the classic "
+             "bound only that included and held-out canaries were drawn alike"),
+            ("fair coin", (f"{n_in:,} of {m:,} included: consistent with a fair coin per canary "
+                           f"(two-sided binomial test p = {coin_p:.3g}); the one-run bound is "
+                           "valid") if one_run_valid else
+             (f"{n_in:,} of {m:,} included: not a fair coin per canary (two-sided binomial "
+              f"test p = {coin_p:.3g} < {self.fair_coin_alpha:g}); the one-run bound is not "
+              "valid and is left out, the classic bound alone is reported")),
         ], columns=["item", "value"])
         if epsilon > 0:
             headline = (f"This model behaves no better than epsilon >= {epsilon:.2f} "

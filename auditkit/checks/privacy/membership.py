@@ -19,8 +19,9 @@ import pandas as pd
 
 from ..._stats import WILSON, mean_interval, wilson_interval
 from ...inputs import AuditData, ModelAdapter
-from ...results import CheckResult, Figure, Metric, Status
+from ...results import CheckResult, Figure, Status
 from .._base import Check, CheckContext, register_check
+from .._membership import roc_figure, summarise_attacks
 from .._params import (
     BOOLEAN,
     CONFIDENCE,
@@ -32,7 +33,6 @@ from .._params import (
 )
 from ._attacks import ALL_ATTACKS
 from ._common import NO_MEMBERS, membership_sample, target_proba
-from ._metrics import NOT_RESOLVABLE, TPR_INTERVAL, attack_score, roc_points, tpr_at_fpr
 from ._records import leak_by_group, top_records
 from ._scoring import run_attacks
 
@@ -55,6 +55,11 @@ class PrivacyMembershipInference(Check):
         Reference models for LiRA and RMIA (even: each record is IN half of them).
     population_size : int, default=1000
         Population records in the reference models' pool, and RMIA's ``z``.
+    reference_train_size : int or None, default=None
+        Records each reference model trains on. None: as many as the audited
+        model was trained on (``len(data.train)``), as LiRA and RMIA assume,
+        when the members, non-members and population records number at least
+        twice that; otherwise half of them. The notes say which.
     attacks : tuple of str
         Among loss, confidence, entropy, modified_entropy, gap, noise_robustness,
         lira_online, lira_offline, rmia_offline.
@@ -97,6 +102,7 @@ class PrivacyMembershipInference(Check):
         "max_per_side": [Interval(Integral, 10, None), None],
         "n_reference_models": [Interval(Integral, 2, None)],
         "population_size": NON_NEGATIVE_INT,
+        "reference_train_size": [Interval(Integral, 1, None), None],
         "attacks": [SequenceOf(Options(ALL_ATTACKS), distinct=True)],
         "lira_fixed_variance": BOOLEAN,
         "rmia_offline_a": [Interval(Real, 0, 1)],
@@ -112,6 +118,7 @@ class PrivacyMembershipInference(Check):
     max_per_side: int | None = 1000
     n_reference_models: int = 4
     population_size: int = 1000
+    reference_train_size: int | None = None
     attacks: tuple[str, ...] = _DEFAULT_ATTACKS
     lira_fixed_variance: bool = True
     rmia_offline_a: float = 0.3
@@ -148,60 +155,17 @@ class PrivacyMembershipInference(Check):
                           fixed_variance=self.lira_fixed_variance, offline_a=self.rmia_offline_a,
                           gamma=self.rmia_gamma, noise_copies=self.noise_copies,
                           noise_scale=self.noise_scale, cache_dir=self.cache_dir,
-                          rng=context.rng(self.name))
+                          rng=context.rng(self.name),
+                          reference_train_size=self.reference_train_size)
         member = sample.member
         if not run.scores:
             reasons = "; ".join(f"{name}: {why}" for name, why in run.skipped.items())
             return self.result(Status.SKIP, f"None of the attacks asked for applies ({reasons})")
-        scored = {name: attack_score(s, member, confidence=self.confidence)
-                  for name, s in run.scores.items()}
-        rows = []
-        for name, score in scored.items():
-            low, one = score.at(0.001), score.at(0.01)
-            rows.append({"attack": name, "auc": score.auc, "auc_lower": score.auc_lower,
-                         "auc_upper": score.auc_upper,
-                         "tpr_at_0.1pct_fpr": low.tpr, "tpr_at_0.1pct_lower": low.lower,
-                         "tpr_at_0.1pct_upper": low.upper,
-                         "tpr_at_1pct_fpr": one.tpr, "tpr_at_1pct_lower": one.lower,
-                         "tpr_at_1pct_upper": one.upper, "advantage": score.advantage,
-                         "min_resolvable_fpr": score.min_resolvable_fpr,
-                         "note": low.reason or ""})
-        attacks = pd.DataFrame(rows)
+        summary = summarise_attacks(run.scores, member, confidence=self.confidence)
+        best, metrics, headline = summary.best, summary.metrics, summary.headline
+        attacks = pd.DataFrame(summary.rows)
         skipped = pd.DataFrame({"attack": list(run.skipped), "reason": list(run.skipped.values())})
-        # best: the highest TPR at 1% FPR, then the highest AUC
-        best = max(scored, key=lambda n: (np.nan_to_num(scored[n].at(0.01).tpr, nan=-1.0),
-                                          scored[n].auc))
-        best_score = scored[best]
-        n_non, n_mem = sample.n_non_members, sample.n_members
-        # n is left out where the value rests on members and non-members together
-        sizes = f"{n_mem:,} members and {n_non:,} non-members"
-        metrics = {"auc": Metric(best_score.auc, best_score.auc_lower, best_score.auc_upper,
-                                 self.confidence, None, f"DeLong, {sizes}", False),
-                   "advantage": Metric(max(s.advantage for s in scored.values()),
-                                       method=f"max(TPR - FPR), {sizes}",
-                                       higher_is_better=False),
-                   "min_resolvable_fpr": Metric(1.0 / n_non, n=n_non),
-                   "n_members": Metric(n_mem), "n_non_members": Metric(n_non)}
-        at_one = best_score.at(0.01)
-        if at_one.resolvable:
-            # the best of several attacks is reported: its interval is Bonferroni-widened
-            level = 1.0 - (1.0 - self.confidence) / len(scored)
-            widened = tpr_at_fpr(run.scores[best], member, 0.01, confidence=level)
-            low, high = widened.lower, widened.upper
-            metrics["tpr_at_1pct_fpr"] = Metric(
-                at_one.tpr, low, high, self.confidence, n_mem,
-                f"{TPR_INTERVAL}, Bonferroni over {len(scored)} attacks", False)
-            headline = (f"An attacker who accepts 1 false accusation in 100 identifies "
-                        f"{at_one.tpr:.1%} [{float(low):.1%}, {float(high):.1%}] of training "
-                        f"records (best attack: {best}; {n_mem:,} members, {n_non:,} "
-                        f"non-members; AUC {best_score.auc:.3f}).")
-        else:
-            headline = (f"TPR at 1% FPR is {NOT_RESOLVABLE.format(n=n_non, smallest=1 / n_non)}; "
-                        f"best attack {best} has AUC {best_score.auc:.3f}.")
-        at_low = best_score.at(0.001)
-        if at_low.resolvable:
-            metrics["tpr_at_0_1pct_fpr"] = Metric(at_low.tpr, at_low.lower, at_low.upper,
-                                                  self.confidence, n_mem, TPR_INTERVAL, False)
+        at_one = summary.scored[best].at(0.01)
         tables = {"attacks": attacks, "generalisation_gap": self._gap(model, sample, context)}
         if len(skipped):
             tables["attacks_not_run"] = skipped
@@ -211,9 +175,9 @@ class PrivacyMembershipInference(Check):
         top, images = top_records(best_scores, sample, data, self.n_top_records,
                                   self.show_sensitive)
         tables["top_records"] = top
-        notes = self._notes(run, sample)
+        notes = self._notes(run, sample, data)
         tables["notes"] = notes
-        figures = {"roc": self._roc_figure(run.scores, member, n_non),
+        figures = {"roc": roc_figure(run.scores, member),
                    "scores": Figure("membership_score_histogram", {
                        "members": best_scores[member], "non_members": best_scores[~member],
                        "attack": best, "threshold": at_one.threshold},
@@ -222,15 +186,6 @@ class PrivacyMembershipInference(Check):
             figures["top_records"] = images
         return self.result(Status.INFO, headline, metrics=metrics, tables=tables,
                            figures=figures)
-
-    def _roc_figure(self, scores: dict[str, np.ndarray], member: np.ndarray,
-                    n_non: int) -> Figure:
-        data: dict = {"attacks": list(scores), "min_resolvable_fpr": 1.0 / n_non,
-                      "n_members": int(member.sum())}
-        for i, s in enumerate(scores.values()):
-            fpr, tpr = roc_points(s, member)
-            data[f"fpr_{i}"], data[f"tpr_{i}"] = fpr, tpr
-        return Figure("membership_roc", data, "ROC of each attack (log-log)")
 
     def _gap(self, model: ModelAdapter, sample, context: CheckContext) -> pd.DataFrame:
         proba = target_proba(model, sample, context)
@@ -250,7 +205,7 @@ class PrivacyMembershipInference(Check):
                          "loss_interval": "Student t"})
         return pd.DataFrame(rows)
 
-    def _notes(self, run, sample) -> pd.DataFrame:
+    def _notes(self, run, sample, data: AuditData) -> pd.DataFrame:
         notes = [("sample", f"{sample.n_members:,} members from the training records and "
                   f"{sample.n_non_members:,} non-members from the audited records, drawn at "
                   "random (seeded)"),
@@ -261,6 +216,20 @@ class PrivacyMembershipInference(Check):
         refs = run.references
         if refs is not None:
             notes.append(("reference models", refs.description))
+            n_target = len(data.train)
+            same = refs.train_size == n_target
+            notes.append(("reference training-set size",
+                          f"{refs.train_size:,} records per reference model"
+                          + (" (the audited model's training-set size)" if same else
+                             f"; the audited model was trained on {n_target:,}"
+                             + ("" if self.reference_train_size is not None else
+                                " (too few records for a pool of twice that)"))))
+            outside = int((~refs.included.any(axis=0)).sum())
+            if outside and "lira_online" in run.scores:
+                notes.append(("online LiRA", f"{outside:,} scored records are in no reference "
+                              "model's pool (it holds twice the training-set size): their IN "
+                              "Gaussian is their OUT one shifted by the mean IN - OUT shift of "
+                              "the others"))
             notes.append(("reference models, provenance",
                           f"read from the cache at {run.cache_dir}" if refs.from_cache else
                           f"trained in {refs.seconds_training:.1f} s and cached at "
