@@ -7,14 +7,21 @@ Three lines from a model to a report::
     audit(model, data).save_html("report.html")
 """
 
-from ._audit import audit
 from ._version import __version__
-from .checks import Check, CheckContext, get_check, list_checks, register_check
 from .exceptions import AuditkitError
-from .inputs import AuditData, ModelAdapter, wrap_model
-from .policy import Policy
-from .presets import list_presets, preset_checks, preset_options
-from .results import AuditResult, CheckResult, Figure, Metric, Status
+
+# The public names import on first use (PEP 562), so ``import auditkit.cli`` and
+# ``auditkit --help`` load neither the checks nor torch.
+_LAZY = {
+    "audit": "._audit",
+    "Check": ".checks", "CheckContext": ".checks", "get_check": ".checks",
+    "list_checks": ".checks", "register_check": ".checks",
+    "AuditData": ".inputs", "ModelAdapter": ".inputs", "wrap_model": ".inputs",
+    "Policy": ".policy",
+    "list_presets": ".presets", "preset_checks": ".presets", "preset_options": ".presets",
+    "AuditResult": ".results", "CheckResult": ".results", "Figure": ".results",
+    "Metric": ".results", "Status": ".results",
+}
 
 __all__ = [
     "__version__",
@@ -40,9 +47,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # the zoo imports lazily: most audits do not need it
-    if name == "zoo":
-        import importlib
+def __getattr__(name: str):
+    import importlib
 
+    if name == "zoo":  # most audits do not need it
         return importlib.import_module("auditkit.zoo")
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'auditkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | {"zoo"})

@@ -24,7 +24,7 @@ from .checks import Check, CheckContext, LocalExecutor, Progress, get_check
 from .exceptions import BAD_TYPE, BAD_VALUE, AuditkitError, CheckError
 from .inputs import AuditData, ModelAdapter, validate_model_on_data, wrap_model
 from .policy import Policy
-from .presets import preset_options
+from .presets import preset_checks, preset_options
 from .results import AuditResult, CheckResult, Status
 
 __all__ = ["audit"]
@@ -109,8 +109,10 @@ def audit(model: Any, data: AuditData, *, preset: str = "standard",
             results.append(policy.judge(_run_one(check, adapter, data, context)))
             bar.update(1)
 
-    provenance = _provenance(adapter, data, policy, preset if checks is None else None,
-                             random_state, start_time, time.perf_counter() - started)
+    recorded_preset, selection = _selection(preset, checks, selected)
+    provenance = _provenance(adapter, data, policy, recorded_preset, random_state, start_time,
+                             time.perf_counter() - started)
+    provenance["selection"] = selection
     return AuditResult(results=tuple(results), provenance=provenance,
                        title=title or (f"Audit of {data.name}" if data.name else "Model audit"),
                        model_card=model_card)
@@ -150,6 +152,25 @@ def _resolve_checks(preset: str, checks: Sequence[str | Check] | None) -> list[C
         raise CheckError(BAD_VALUE.format(param="checks", expected="at least one check",
                                           got="an empty list"))
     return resolved
+
+
+def _selection(preset: str, checks: Sequence[str | Check] | None,
+               selected: Sequence[Check]) -> tuple[str | None, str]:
+    """The preset to record and how the checks were chosen.
+
+    ``checks`` that are exactly the preset's checks (the command line's
+    ``--option`` passes them, configured) still record the preset, so the
+    report says which preset ran and that some options were changed.
+    """
+    if checks is None:
+        return preset, "preset"
+    try:
+        names = preset_checks(preset)
+    except AuditkitError:  # a preset name that means nothing when checks are given
+        return None, "checks"
+    if names and sorted(names) == sorted(c.name for c in selected):
+        return preset, "preset with options"
+    return None, "checks"
 
 
 def _run_one(check: Check, model: ModelAdapter, data: AuditData,

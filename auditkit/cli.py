@@ -6,13 +6,20 @@
     auditkit audit my_audit.py:build --out report.html
     auditkit report result.json --out report.html
     auditkit compare a.json b.json [c.json ...] --out diff.html [--names A,B]
+        [--fail-on-regression]
     auditkit zoo list | info NAME | train NAME [--device cuda]
     auditkit checks
+    auditkit keygen --out key.pem
+    auditkit sign result.json --key key.pem --signer "Name <email>" [--report report.html]
+    auditkit verify result.json [--sig result.json.sig] [--report report.html] [--public-key PUB]
     auditkit --version
 
-Bad input ends with a one-line message on standard error and exit code 2;
-``--fail-on fail`` (or ``warn``) makes the exit code 1 when the audit's
-verdict is that bad, for use in CI pipelines.
+Exit codes (see ``_EXIT_CODES``): 0 passed the gate; 1 failed the gate
+(``--fail-on``, ``compare --fail-on-regression``, ``verify``); 2 bad input or
+usage, including an exception raised by the user's own ``PATH.py:FUNCTION``;
+3 an internal error of auditkit. Errors end with a one-line message on standard
+error. The command imports the checks (and torch) only inside the command that
+needs them, so ``auditkit --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -27,12 +35,22 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .exceptions import AuditkitError
+from .exceptions import BAD_VALUE, AuditkitError
 
 __all__ = ["main"]
 
 _EXIT_BAD_INPUT = 2
 _EXIT_VERDICT = 1
+_EXIT_INTERNAL = 3
+_EXIT_CODES = """exit codes:
+  0  the command passed its gate
+  1  a gate failed: the verdict reached --fail-on, compare --fail-on-regression found a
+     regression, or verify found tampering
+  2  bad input or usage: wrong arguments, an invalid policy, an unreadable input, an
+     unwritable output (checked before the audit runs), or an exception raised by your
+     own PATH.py:FUNCTION
+  3  an internal error of auditkit (run with --debug and report the traceback)
+A check that raises during an audit is that check's ERROR verdict, not a crash."""
 _SEVERITY = {"never": None, "error": "ERROR", "fail": "FAIL", "warn": "WARN"}
 
 
@@ -42,17 +60,24 @@ class _CliError(AuditkitError):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="auditkit", description="Audit trained models and write reports an auditor can read.")
+        prog="auditkit", description="Audit trained models and write reports an auditor can read.",
+        epilog=_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"auditkit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = commands.add_parser("audit", help="audit a model and write the report")
+    run = commands.add_parser("audit", help="audit a model and write the report",
+                              epilog=_EXIT_CODES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("target", nargs="?", help="PATH.py:FUNCTION returning (model, data)")
     run.add_argument("--zoo", metavar="NAME", help="audit a zoo model (see 'auditkit zoo list')")
     run.add_argument("--out", metavar="HTML", help="HTML report path (default: report.html)")
     run.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     run.add_argument("--pdf", metavar="PATH", help="also write the report as PDF")
+    run.add_argument("--junit", metavar="XML", help="also write JUnit XML for CI, one test "
+                     "case per check (classname = family): FAIL is a failure, ERROR an error, "
+                     "SKIP skipped; WARN passes with the warning in system-out (a failure "
+                     "with --fail-on warn)")
     run.add_argument("--preset", default="standard", help="quick, standard, full or a family")
     run.add_argument("--checks", metavar="A,B", help="comma-separated check names (instead of "
                      "the preset)")
@@ -66,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=1, help="workers for independent work")
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     run.add_argument("--fail-on", choices=sorted(_SEVERITY), default="never",
-                     help="exit with 1 when the verdict is this bad or worse")
+                     help="exit with 1 when the verdict is this bad or worse (ERROR > FAIL "
+                     "> WARN); output paths are checked before the audit runs")
 
     report = commands.add_parser("report", help="render a saved JSON result")
     report.add_argument("result", help="a JSON file written by 'auditkit audit --json'")
@@ -81,6 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", metavar="HTML", help="comparison report path (default: "
                          "comparison.html)")
     compare.add_argument("--names", metavar="A,B", help="comma-separated label per result")
+    compare.add_argument("--fail-on-regression", action="store_true",
+                         help="exit with 1 when a metric got worse than in the first result "
+                         "with non-overlapping intervals (metrics without an interval or a "
+                         "direction are not gates); the regressions are printed, largest first")
 
     zoo = commands.add_parser("zoo", help="the reference models")
     zoo_commands = zoo.add_subparsers(dest="zoo_command", metavar="ZOO_COMMAND")
@@ -94,7 +124,52 @@ def _parser() -> argparse.ArgumentParser:
                        "checkpoints)")
 
     commands.add_parser("checks", help="list the registered checks and presets")
+    _add_signing_commands(commands)
     return parser
+
+
+def _add_signing_commands(commands: Any) -> None:
+    keygen = commands.add_parser("keygen", help="write a new Ed25519 signing key pair")
+    keygen.add_argument("--out", metavar="PEM", required=True,
+                        help="private key path (mode 0600); the public key goes to NAME.pub.pem")
+    sign = commands.add_parser("sign", help="write a dated, detached signature of a result")
+    sign.add_argument("result", help="a JSON file written by 'auditkit audit --json'")
+    sign.add_argument("--key", metavar="PEM", required=True, help="Ed25519 private key")
+    sign.add_argument("--signer", metavar='"NAME <EMAIL>"', required=True, help="who signs")
+    sign.add_argument("--report", metavar="PATH", help="also bind this report file by its hash")
+    sign.add_argument("--out", metavar="SIG", help="signature path (default: RESULT.sig)")
+    verify = commands.add_parser("verify", help="check a signed result (exit 1 if tampered)")
+    verify.add_argument("result", help="the signed JSON result")
+    verify.add_argument("--sig", metavar="SIG", help="signature path (default: RESULT.sig)")
+    verify.add_argument("--report", metavar="PATH", help="also check this report's hash")
+    verify.add_argument("--public-key", metavar="PEM", help="the signer's public key (without "
+                        "it, the key inside the signature file is used)")
+
+
+def _signing(args: argparse.Namespace) -> int:
+    from . import signing
+
+    if args.command == "keygen":
+        private = signing.generate_key(args.out)
+        print(f"Wrote {private.resolve()} (private, mode 0600)")
+        print(f"Wrote {signing.public_key_path_for(private).resolve()} (public)")
+        return 0
+    if args.command == "sign":
+        written = signing.sign(args.result, args.key, signer=args.signer,
+                               report_path=args.report, out=args.out)
+        print(f"Wrote {written.resolve()}")
+        return 0
+    found = signing.verify(args.result, args.sig, report_path=args.report,
+                           public_key=args.public_key)
+    if not found.ok:
+        print(f"auditkit: verify failed: {found.reason}", file=sys.stderr)
+        return 1  # a failed verification is a failed gate, not bad input
+    print(found.summary())
+    print(found.reason)
+    print(f"Result SHA-256 (canonical JSON): {found.result_sha256}")
+    if found.report_sha256:
+        print(f"Report SHA-256: {found.report_sha256}")
+    return 0
 
 
 def _load_target(target: str) -> tuple[Any, Any]:
@@ -123,7 +198,12 @@ def _load_target(target: str) -> tuple[Any, Any]:
     if not callable(function):
         raise _CliError(f"The 'target' file {path_text!r} must define a function "
                         f"{function_name!r}. Got {type(function).__name__} instead.")
-    built = function()
+    try:
+        built = function()
+    except Exception as exc:  # the user's code: bad input, named, in one line
+        problem = " ".join(str(exc).split())
+        raise _CliError(f"The 'target' function {target!r} raised {type(exc).__name__}: "
+                        f"{problem}") from exc
     if isinstance(built, dict) and {"model", "data"} <= set(built):
         return built["model"], built["data"]
     if isinstance(built, tuple) and len(built) == 2:
@@ -176,6 +256,8 @@ def _audit(args: argparse.Namespace) -> int:
     if bool(args.zoo) == bool(args.target):
         raise _CliError("Give exactly one of --zoo NAME or PATH.py:FUNCTION. Got "
                         + ("both" if args.zoo else "neither") + ".")
+    _check_writable(("--out", args.out or "report.html"), ("--json", args.json),
+                    ("--pdf", args.pdf), ("--junit", args.junit))
     started = time.perf_counter()
     if args.zoo:
         from . import zoo
@@ -196,6 +278,10 @@ def _audit(args: argparse.Namespace) -> int:
         written.append(result.save_json(args.json))
     if args.pdf:
         written.append(result.save_pdf(args.pdf))
+    if args.junit:
+        path = Path(args.junit)
+        path.write_text(_junit_xml(result, args.fail_on), encoding="utf-8")
+        written.append(path)
     if not args.quiet:
         _print_summary(result)
         for path in written:
@@ -220,11 +306,15 @@ def _report(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise _CliError("The 'result' argument must be an existing JSON file. "
                         f"Got {args.result!r}.")
+    _check_writable(("--out", args.out or str(path.with_suffix(".html"))), ("--pdf", args.pdf))
     try:
         result = AuditResult.load_json(path)
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise _CliError(f"The 'result' file {args.result!r} is not an auditkit JSON result "
                         f"({type(exc).__name__}: {exc}).") from exc
+    from .signing import with_signature
+
+    result = with_signature(result, path)  # "Signed by ... on ..." when result.json.sig verifies
     out = Path(args.out or path.with_suffix(".html"))
     print(f"Wrote {result.save_html(out).resolve()}")
     if args.pdf:
@@ -243,6 +333,7 @@ def _compare(args: argparse.Namespace) -> int:
                               or not all(names)):
         raise _CliError(f"The '--names' option must give one distinct label per result "
                         f"({len(args.results)}). Got {args.names!r} instead.")
+    _check_writable(("--out", args.out or "comparison.html"))
     audits = []
     for text in args.results:
         path = Path(text)
@@ -259,7 +350,134 @@ def _compare(args: argparse.Namespace) -> int:
     out = Path(args.out or "comparison.html")
     written = audits[0].save_comparison_html(out, *audits[1:], names=names)
     print(f"Wrote {written.resolve()}")
-    return 0
+    if not args.fail_on_regression:
+        return 0
+    labels = names or [a.title for a in audits]
+    found = sorted(((size, f"{labels[i]}: {line}") for i, other in enumerate(audits[1:], start=1)
+                    for size, line in _regressions(audits[0], other)), key=lambda x: -x[0])
+    if not found:
+        print(f"No regression: no metric got worse than in {labels[0]} with intervals apart.")
+        return 0
+    print(f"{len(found)} regression(s) against {labels[0]}, largest first:")
+    for _, line in found:
+        print(f"  {line}")
+    return _EXIT_VERDICT
+
+
+def _check_writable(*options: tuple[str, str | None]) -> None:
+    """Raise unless each ``(option, path)`` can be written: checked before any long work."""
+    import tempfile
+
+    for option, text in options:
+        if text is None:
+            continue
+        path = Path(text)
+        folder = path.parent
+        if path.is_dir():
+            problem = "which is a folder"
+        elif not folder.is_dir():
+            problem = f"whose folder {str(folder)!r} does not exist"
+        elif path.exists() and not os.access(path, os.W_OK):
+            problem = "which exists and is read-only"
+        else:
+            try:  # what a write needs, without leaving a file behind (also read-only mounts)
+                with tempfile.TemporaryFile(dir=folder):
+                    pass
+                problem = ""
+            except OSError as exc:
+                problem = f"whose folder {str(folder)!r} is not writable ({exc.strerror})"
+        if problem:
+            raise _CliError(BAD_VALUE.format(param=option, expected="a file path auditkit can "
+                                             "write", got=f"{text!r}, {problem},"))
+
+
+def _junit_text(text: Any) -> str:
+    """``text`` without the characters XML 1.0 cannot hold (ElementTree escapes the rest)."""
+    return "".join(c for c in str(text) if (c in "\t\n\r" or ord(c) >= 0x20)
+                   and not 0xD800 <= ord(c) <= 0xDFFF and c not in "\ufffe\uffff")
+
+
+def _junit_xml(result: Any, fail_on: str) -> str:
+    """JUnit XML of an audit: one test case per check, so CI systems list each check.
+
+    FAIL is a ``<failure>``, ERROR an ``<error>``, SKIP ``<skipped>``; WARN passes with
+    the warning in ``<system-out>``, unless ``fail_on`` is ``"warn"`` (then it fails, as
+    the exit code does).
+    """
+    import xml.etree.ElementTree as ET
+
+    from .results import Status
+
+    failing = {Status.FAIL, Status.WARN} if fail_on == "warn" else {Status.FAIL}
+    counts = {"failures": 0, "errors": 0, "skipped": 0}
+    suites = ET.Element("testsuites", name="auditkit")
+    suite = ET.SubElement(suites, "testsuite", name=_junit_text(result.title),
+                          tests=str(len(result.results)))
+    properties = ET.SubElement(suite, "properties")
+    policy = (result.provenance or {}).get("policy") or {}
+    for name, value in (("verdict", result.status.value), ("fail_on", fail_on),
+                        ("policy", policy.get("name", "")), ("auditkit", __version__)):
+        ET.SubElement(properties, "property", name=name, value=_junit_text(value))
+    total = 0.0
+    for check in result.results:
+        total += check.duration_s or 0.0
+        case = ET.SubElement(suite, "testcase", classname=check.family, name=check.name,
+                             time=f"{check.duration_s or 0.0:.3f}")
+        headline = _junit_text(check.headline)
+        detail = "\n".join([f"{check.status.value}: {headline}"] + [
+            _junit_text(f"{t.metric} = {t.observed:.6g} ({t.direction.replace('_', ' ')}; "
+                        f"warn {t.warn}, fail {t.fail}): {t.status.value}")
+            for t in check.thresholds])
+        if check.status in failing:
+            counts["failures"] += 1
+            ET.SubElement(case, "failure", message=headline, type=check.status.value).text = detail
+        elif check.status is Status.ERROR:
+            counts["errors"] += 1
+            ET.SubElement(case, "error", message=headline, type="ERROR").text = _junit_text(
+                check.error or headline)
+        elif check.status is Status.SKIP:
+            counts["skipped"] += 1
+            ET.SubElement(case, "skipped", message=headline)
+        note = (f"WARN (passes the gate --fail-on {fail_on}): " if check.status is Status.WARN
+                and check.status not in failing else "")
+        ET.SubElement(case, "system-out").text = note + detail
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("time", f"{total:.3f}")
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _regressions(base: Any, new: Any) -> list[tuple[float, str]]:
+    """(size, sentence) of each metric worse in ``new`` than in ``base``, intervals apart.
+
+    Only metrics with a direction (``higher_is_better``) and a finite interval in both
+    audits can be judged; the size is the absolute change of the estimate.
+    """
+    import math
+
+    before = {r.name: r for r in base.results}
+    found = []
+    for result in new.results:
+        if result.name not in before:
+            continue
+        for name, metric in result.metrics.items():
+            old = before[result.name].metrics.get(name)
+            if old is None:
+                continue
+            higher = (metric.higher_is_better if metric.higher_is_better is not None
+                      else old.higher_is_better)
+            bounds = (old.lower, old.upper, metric.lower, metric.upper, old.value, metric.value)
+            if higher is None or not all(b is not None and math.isfinite(b) for b in bounds):
+                continue
+            worse = metric.upper < old.lower if higher else metric.lower > old.upper
+            if worse:
+                size = abs(metric.value - old.value)
+                found.append((size, f"{result.name}.{name} went from {old.value:.4g} "
+                              f"[{old.lower:.4g}, {old.upper:.4g}] to {metric.value:.4g} "
+                              f"[{metric.lower:.4g}, {metric.upper:.4g}] "
+                              f"({'higher' if higher else 'lower'} is better; "
+                              f"worse by {size:.4g})"))
+    return sorted(found, key=lambda x: -x[0])
 
 
 def _zoo(args: argparse.Namespace) -> int:
@@ -313,18 +531,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compare(args)
         if args.command == "zoo":
             return _zoo(args)
+        if args.command in ("keygen", "sign", "verify"):
+            return _signing(args)
         return _checks()
     except AuditkitError as exc:
         if args.debug:
             raise
         print(f"auditkit: error: {exc}", file=sys.stderr)
         return _EXIT_BAD_INPUT
-    except Exception as exc:  # anything else is a bug or a broken environment: say so briefly
+    except OSError as exc:  # an input that cannot be read, an output that cannot be written
         if args.debug:
             raise
-        print(f"auditkit: error: {type(exc).__name__}: {exc} (run with --debug for the "
-              "traceback)", file=sys.stderr)
-        return _EXIT_VERDICT
+        print(f"auditkit: error: {exc}", file=sys.stderr)
+        return _EXIT_BAD_INPUT
+    except Exception as exc:  # anything else is auditkit's own bug: say so briefly
+        if args.debug:
+            raise
+        problem = " ".join(str(exc).split())
+        print(f"auditkit: internal error: {type(exc).__name__}: {problem} (a bug in auditkit: "
+              "run with --debug for the traceback and report it)", file=sys.stderr)
+        return _EXIT_INTERNAL
 
 
 if __name__ == "__main__":

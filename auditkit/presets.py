@@ -120,6 +120,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
             # Threshold attacks only: no reference models to train.
             "privacy_membership_inference": {"attacks": ("loss", "confidence", "entropy",
                                                          "gap"), "max_per_side": 500},
+            "privacy_attribute_inference": {"max_members": 2000, "n_resamples": 200},
             "generative_fidelity": {"n_samples": 500, "n_resamples": 50, "kid_subsets": 50,
                                     "severities": (1, 3)},
             "generative_coverage": {"n_samples": 1000},

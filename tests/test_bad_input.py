@@ -394,7 +394,8 @@ POLICY_CASES = {
     "unknown_key": (
         "name: x\nthresholds: {}\n",
         exact("The 'policy' parameter must be keys among ['clauses', 'description', "
-              "'evidence', 'extends', 'name', 'rules']. Got ['thresholds'] instead.")),
+              "'diagnostics_affect_verdict', 'evidence', 'extends', 'name', 'rules']. Got "
+              "['thresholds'] instead.")),
     "evidence_of_an_undefined_clause": (
         "evidence:\n  performance_metrics: [GDPR-Art-22]\n",
         exact("The 'evidence.performance_metrics' parameter must be clause identifiers "

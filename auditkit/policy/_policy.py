@@ -3,14 +3,19 @@
 A check measures; the policy decides. The same metrics under a stricter
 policy get a different verdict, and the metrics themselves never change.
 Policies load from YAML; a file that says ``extends: default`` changes only
-what it names.
+what it names. Every check and metric a policy names must exist: a typo would
+silently switch its gate off, so it is an error naming the file, the line and
+the closest valid name.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from os import PathLike
 from pathlib import Path
@@ -22,6 +27,10 @@ from ..exceptions import BAD_VALUE, PolicyError
 from ..results import CheckResult, Metric, Status, Threshold
 
 __all__ = ["JUDGE_ON", "Policy", "Rule"]
+
+UNKNOWN_POLICY_CHECK = ("{where}{section} has no check {got!r}{hint} Expected a registered "
+                        "check (see 'auditkit checks').")
+UNKNOWN_POLICY_METRIC = "{where}rules.{check} has no metric {got!r}{hint} Expected {expected}."
 
 _DIRECTIONS = ("higher_is_better", "lower_is_better")
 #: What a rule compares with its levels: the point estimate, or the end of the metric's
@@ -112,6 +121,11 @@ class Policy:
     evidence : mapping of str to tuple of str
         Check name -> clause identifiers it gives evidence for.
     description : str
+    diagnostics_affect_verdict : bool, default=False
+        Whether a failing diagnostic of the audit's own methods (an explainer's
+        sanity check, gradient masking of the attacks) moves the model's overall
+        and family verdicts. By default it does not: it warns the reader not to
+        trust that method, and the verdict rests on the findings about the model.
 
     Examples
     --------
@@ -126,6 +140,7 @@ class Policy:
     clauses: Mapping[str, str] = field(default_factory=dict)
     evidence: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     description: str = ""
+    diagnostics_affect_verdict: bool = False
 
     @classmethod
     def default(cls) -> Policy:
@@ -141,20 +156,38 @@ class Policy:
             raise PolicyError(BAD_VALUE.format(param="policy", expected="a path to a YAML file",
                                                got=repr(str(path))))
         try:
-            data = yaml.safe_load(path.read_text("utf-8"))
+            text = path.read_text("utf-8")
+            data = yaml.safe_load(text)
+            lines = _key_lines(yaml.compose(text, Loader=yaml.SafeLoader))
         except yaml.YAMLError as exc:
             problem = " ".join(str(exc).split())  # one line, for the command's error message
             raise PolicyError(BAD_VALUE.format(param="policy", expected="valid YAML",
                                                got=f"a parse error: {problem}")) from exc
-        return cls.from_dict(data)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError(BAD_VALUE.format(param="policy", expected="a readable UTF-8 "
+                                               "YAML file", got=f"{str(path)!r} ({exc})")) from exc
+        return cls._from_data(data, source=str(path), lines=lines)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Policy:
-        """Build a policy from plain data with keys name, rules, clauses, evidence."""
+        """Build a policy from plain data with keys name, rules, clauses, evidence.
+
+        Every check named under ``rules`` or ``evidence`` must be registered, and
+        every metric under ``rules`` one the check may report (its
+        ``verdict_metrics``, the metrics it declares it emits, or those the default
+        policy judges); otherwise :class:`~auditkit.exceptions.PolicyError` names
+        the closest valid name.
+        """
+        return cls._from_data(data)
+
+    @classmethod
+    def _from_data(cls, data: Mapping[str, Any], *, source: str | None = None,
+                   lines: Mapping[tuple[str, ...], int] | None = None) -> Policy:
         if not isinstance(data, Mapping):
             raise PolicyError(BAD_VALUE.format(param="policy", expected="a mapping",
                                                got=type(data).__name__))
-        known = {"name", "description", "extends", "rules", "clauses", "evidence"}
+        known = {"name", "description", "extends", "rules", "clauses", "evidence",
+                 "diagnostics_affect_verdict"}
         unknown = set(data) - known
         if unknown:
             raise PolicyError(BAD_VALUE.format(param="policy", expected=f"keys among "
@@ -163,7 +196,13 @@ class Policy:
         if extends not in (None, "default"):
             raise PolicyError(BAD_VALUE.format(param="extends", expected="'default' (or no "
                                                "'extends' key)", got=repr(extends)))
+        _validate_names(data, source, lines or {})
         base = cls.default() if extends == "default" else None
+        affect = data.get("diagnostics_affect_verdict",
+                          base.diagnostics_affect_verdict if base else False)
+        if not isinstance(affect, bool):
+            raise PolicyError(BAD_VALUE.format(param="diagnostics_affect_verdict",
+                                               expected="true or false", got=repr(affect)))
         rules = {(r.check, r.metric): r for r in (base.rules if base else ())}
         for check, metrics in (data.get("rules") or {}).items():
             if not isinstance(metrics, Mapping):
@@ -199,7 +238,8 @@ class Policy:
         return cls(name=str(data.get("name", base.name if base else "custom")),
                    rules=tuple(rules.values()), clauses=clauses,
                    evidence={k: tuple(v) for k, v in evidence.items()},
-                   description=str(data.get("description", base.description if base else "")))
+                   description=str(data.get("description", base.description if base else "")),
+                   diagnostics_affect_verdict=affect)
 
     def rule(self, check: str, metric: str) -> Rule | None:
         """The rule on ``metric`` of ``check``, if any."""
@@ -210,7 +250,7 @@ class Policy:
         """A copy with one rule added or replaced."""
         rules = [r for r in self.rules if (r.check, r.metric) != (check, metric)]
         rules.append(Rule(check, metric, direction, warn, fail, judge_on))
-        return Policy(self.name, tuple(rules), self.clauses, self.evidence, self.description)
+        return replace(self, rules=tuple(rules))
 
     def judge(self, result: CheckResult) -> CheckResult:
         """Apply the rules to a result's metrics and return it with its verdict.
@@ -246,4 +286,83 @@ class Policy:
             "rules": [vars(r).copy() for r in self.rules],
             "clauses": dict(self.clauses),
             "evidence": {k: list(v) for k, v in self.evidence.items()},
+            "diagnostics_affect_verdict": self.diagnostics_affect_verdict,
         }
+
+
+def _key_lines(root: yaml.Node | None) -> dict[tuple[str, ...], int]:
+    """1-based line of each check and metric key under ``rules`` and ``evidence``."""
+    lines: dict[tuple[str, ...], int] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return lines
+    for key, value in root.value:
+        if key.value not in ("rules", "evidence") or not isinstance(value, yaml.MappingNode):
+            continue
+        for check_key, metrics in value.value:
+            lines[(key.value, str(check_key.value))] = check_key.start_mark.line + 1
+            if key.value == "rules" and isinstance(metrics, yaml.MappingNode):
+                for metric_key, _ in metrics.value:
+                    lines[("rules", str(check_key.value), str(metric_key.value))] = \
+                        metric_key.start_mark.line + 1
+    return lines
+
+
+@functools.lru_cache(maxsize=1)
+def _default_metrics() -> dict[str, frozenset[str]]:
+    """Check -> the metrics the shipped default policy judges (valid names by definition)."""
+    text = resources.files("auditkit.policy").joinpath("default.yaml").read_text("utf-8")
+    rules = (yaml.safe_load(text) or {}).get("rules") or {}
+    return {check: frozenset(metrics or ()) for check, metrics in rules.items()}
+
+
+def _metric_names(check_cls: type) -> set[str]:
+    """The metric names a rule on this check may use."""
+    names = set(check_cls.verdict_metrics) | _default_metrics().get(check_cls.name, frozenset())
+    emitted = getattr(check_cls, "emitted_metrics", None)
+    if emitted is None:
+        # Until each check declares ``emitted_metrics``, a check module's table of metric
+        # directions (``_HIGHER_IS_BETTER``, as in performance_metrics) lists what it emits.
+        table = getattr(sys.modules.get(check_cls.__module__), "_HIGHER_IS_BETTER", None)
+        emitted = tuple(table) if isinstance(table, Mapping) else ()
+    return names | set(emitted)
+
+
+def _hint(name: str, candidates: set[str] | list[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else "."
+
+
+def _validate_names(data: Mapping[str, Any], source: str | None,
+                    lines: Mapping[tuple[str, ...], int]) -> None:
+    """Raise PolicyError for a check or metric name that no registered check has."""
+    from ..checks import check_class, list_checks  # the registry, plug-ins included
+
+    registered = list_checks()
+
+    def where(*key: str) -> str:
+        line = lines.get(key)
+        if source is None:
+            return ""
+        return f"{source}, line {line}: " if line is not None else f"{source}: "
+
+    for section in ("evidence", "rules"):
+        entries = data.get(section) or {}
+        if not isinstance(entries, Mapping):
+            continue
+        for check in entries:
+            if check not in registered:
+                raise PolicyError(UNKNOWN_POLICY_CHECK.format(
+                    where=where(section, str(check)), section=section, got=check,
+                    hint=_hint(str(check), registered)))
+    rules = data.get("rules") or {}
+    for check, metrics in (rules.items() if isinstance(rules, Mapping) else ()):
+        if not isinstance(metrics, Mapping):
+            continue  # from_dict reports the shape
+        valid = _metric_names(check_class(check))
+        for metric in metrics:
+            if metric not in valid:
+                expected = (f"one of {sorted(valid)}" if valid else
+                            "a metric the check declares, and it declares none")
+                raise PolicyError(UNKNOWN_POLICY_METRIC.format(
+                    where=where("rules", str(check), str(metric)), check=check, got=metric,
+                    hint=_hint(str(metric), valid), expected=expected))

@@ -113,20 +113,26 @@ def _suptitle(fig: Any, text: str, *, width: int = 64) -> None:
 
 @plotter("generative_samples")
 def generative_samples(figure: Figure) -> Any:
-    """Real images (left) next to generated ones (right), up to 8 x 8 of each."""
+    """Real images (left) next to generated ones (right), up to 8 x 8 of each.
+
+    ``data["columns"]`` (optional) sets the images per row, and then up to 100
+    images are drawn: one row per class when the check pads each class to a row.
+    """
     data = figure.data
-    fig = new_figure(6.2, 3.9)
+    columns = int(data.get("columns", _GRID_SIDE))
+    limit = _GRID_SIDE * _GRID_SIDE if "columns" not in data else 100
+    fig = new_figure(6.2, 3.9 if "columns" not in data else 5.2)
     axes = fig.subplots(1, 2)
     for ax, key, default in zip(axes, ("real", "generated"), ("real", "generated"),
                                 strict=True):
         images = _images(data[key])
         label = str(data.get(f"{key}_label", default))
-        shown = images[:_GRID_SIDE * _GRID_SIDE]
+        shown = images[:limit]
         if len(images) > len(shown):
             label += f" ({len(shown)} of {len(images):,})"
         ax.set_title(_wrap(label, 38), fontsize=9.0)
         if len(shown):
-            _show(ax, _mosaic(shown, min(_GRID_SIDE, len(shown))))
+            _show(ax, _mosaic(shown, min(columns, len(shown))))
         else:
             _empty(ax, "no images")
     _suptitle(fig, figure.title or "Real and generated samples")

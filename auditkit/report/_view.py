@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._families import FAMILIES
+from .._families import DIAGNOSTIC_FAMILIES, FAMILIES
 from .._version import __version__
 from ..results import AuditResult, CheckResult, Figure, Metric, Status, Threshold
 from ._format import (
@@ -153,6 +153,16 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class ScopeRow:
+    """One family on the cover: run or not, and why not."""
+
+    family: str
+    title: str
+    run: bool
+    text: str
+
+
+@dataclass(frozen=True)
 class Section:
     """A titled list of labelled values (provenance)."""
 
@@ -177,6 +187,15 @@ class ReportView:
     policy_rules: tuple[tuple[str, ...], ...]
     policy_clauses: tuple[tuple[str, str], ...]
     generator: str = field(default=f"auditkit {__version__}")
+    #: How the checks were chosen, e.g. "the standard preset".
+    selection: str = ""
+    #: Every family, run or not, with the reason when not.
+    scope: tuple[ScopeRow, ...] = ()
+    #: Diagnostics of the audit's methods that warned, failed or raised.
+    diagnostics: tuple[Finding, ...] = ()
+    #: How many diagnostics ran, and whether the policy lets them move the verdict.
+    n_diagnostics: int = 0
+    diagnostics_affect_verdict: bool = False
 
     @property
     def checks(self) -> tuple[CheckView, ...]:
@@ -203,15 +222,21 @@ def build_view(result: AuditResult) -> ReportView:
     anchors = _anchors([r.name for r in result.results])
     pairs = list(zip(result.results, anchors, strict=True))
     checks = [_check_view(r, anchor, policy) for r, anchor in pairs]
-    families = _family_views(checks)
+    families = _family_views(checks, result.family_status())
     order = {check.anchor: i for i, check in enumerate(checks)}
-    findings = sorted((_finding(r, a) for r, a in pairs if r.status in _BAD_STATUSES),
+    findings = sorted((_finding(r, a) for r, a in pairs
+                       if r.status in _BAD_STATUSES and not r.diagnostic),
                       key=lambda f: (-f.status.severity, order[f.anchor]))
+    diagnostics = sorted((Finding(r.status, diagnostic_sentence(r), r.name, a) for r, a in pairs
+                          if r.status in _BAD_STATUSES and r.diagnostic),
+                         key=lambda f: (-f.status.severity, order[f.anchor]))
     counts = Counter(r.status for r in result.results)
+    scope = tuple(ScopeRow(s.family, family_title(s.family), s.run, _scope_text(s))
+                  for s in result.scope())
     return ReportView(
         title=result.title,
         status=result.status,
-        verdict=VERDICTS[result.status],
+        verdict=_verdict_text(result, scope),
         overview=_overview(provenance),
         families=families,
         counts=tuple((s, counts[s]) for s in sorted(counts, key=lambda s: -s.severity)),
@@ -221,7 +246,63 @@ def build_view(result: AuditResult) -> ReportView:
         provenance=_provenance_sections(provenance),
         policy_rules=tuple(_rule_row(rule) for rule in policy.get("rules") or ()),
         policy_clauses=tuple((str(k), str(v)) for k, v in (policy.get("clauses") or {}).items()),
+        selection=_selection_text(provenance),
+        scope=scope,
+        diagnostics=tuple(diagnostics),
+        n_diagnostics=len(result.diagnostics),
+        diagnostics_affect_verdict=result.diagnostics_affect_verdict,
     )
+
+
+def _selection_text(provenance: Mapping[str, Any]) -> str:
+    preset, selection = provenance.get("preset"), provenance.get("selection")
+    if preset is None:
+        return "checks named one by one (no preset)"
+    if selection == "preset with options":
+        return f"the {preset} preset, with options changed"
+    return f"the {preset} preset"
+
+
+def _scope_text(scope: Any) -> str:
+    if not scope.run:
+        return f"not run: {scope.reason}"
+    checks = f"{scope.checks_run} check{'s' if scope.checks_run != 1 else ''} run"
+    if scope.checks_skipped:
+        checks += f", {scope.checks_skipped} skipped as not applicable"
+    if scope.family in DIAGNOSTIC_FAMILIES:
+        checks += " (diagnostics of the audit's methods, not findings about the model)"
+    return checks
+
+
+def _verdict_text(result: AuditResult, scope: Sequence[ScopeRow]) -> str:
+    """What the overall verdict means and what it covers, in two or three sentences."""
+    judged = [r for r in result.findings if r.thresholds]
+    if result.diagnostics_affect_verdict:
+        judged += [r for r in result.diagnostics if r.thresholds]
+    status = result.status
+    if status is Status.PASS:
+        text = (f"The {len(judged)} check{'s' if len(judged) != 1 else ''} of the model that the "
+                "policy judges " + ("are" if len(judged) != 1 else "is") +
+                " within its thresholds.")
+    else:
+        text = VERDICTS[status]
+    ran = [row.title.lower() for row in scope if row.run and row.family != "explanations"]
+    missing = [f"{row.title.lower()} ({row.text.removeprefix('not run: ')})" for row in scope
+               if not row.run]
+    if ran:
+        text += " It covers " + _join(ran)
+        text += ("; not run: " + _join(missing) + "." if missing else ".")
+    if result.diagnostics and not result.diagnostics_affect_verdict:
+        text += (" Diagnostics of the audit's own methods (explanations, gradient masking) are "
+                 "reported apart and do not change it.")
+    return text
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _anchors(names: Sequence[str]) -> list[str]:
@@ -235,13 +316,16 @@ def _anchors(names: Sequence[str]) -> list[str]:
     return anchors
 
 
-def _family_views(checks: Sequence[CheckView]) -> tuple[FamilyView, ...]:
+def _family_views(checks: Sequence[CheckView],
+                  verdicts: Mapping[str, Status]) -> tuple[FamilyView, ...]:
     present = list(dict.fromkeys(c.family for c in checks))
     ordered = [f for f in FAMILIES if f in present] + [f for f in present if f not in FAMILIES]
     views = []
     for family in ordered:
         members = tuple(c for c in checks if c.family == family)
-        status = max((c.status for c in members), key=lambda s: s.severity)
+        # the family's verdict rests on its findings about the model (AuditResult.family_status)
+        status = verdicts.get(family) or max((c.status for c in members),
+                                             key=lambda s: s.severity)
         views.append(FamilyView(name=family, title=family_title(family),
                                 anchor="family-" + _ANCHOR_UNSAFE.sub("-", family),
                                 status=status, checks=members,
@@ -341,8 +425,7 @@ def _finding(result: CheckResult, anchor: str) -> Finding:
     if result.status is Status.ERROR or not judged:
         text = result.headline.strip().rstrip(".") or f"The check ended with {result.status.value}"
     else:
-        parts = [threshold_sentence(t) for t in judged]
-        text = "; ".join([parts[0]] + [_lower_first(p) for p in parts[1:]])
+        text = plain_finding(result)
     return Finding(status=result.status, text=text, check=result.name, anchor=anchor)
 
 
@@ -482,6 +565,9 @@ def _overview(provenance: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
         described = data.get("name") or f"{data.get('modality', 'unknown')} data"
         rows.append(("Data", described + (f", {samples:,} samples"
                                           if isinstance(samples, int) else "")))
+    rows.append(("Preset", _selection_text(provenance).removeprefix("the ")
+                 .replace(" preset", "", 1) if provenance.get("preset") is not None
+                 else "none (checks named one by one)"))
     if policy.get("name"):
         rows.append(("Policy", str(policy["name"])))
     for key, label in (("started_at", "Started"), ("random_state", "Seed")):
@@ -498,11 +584,17 @@ _PROVENANCE_SECTIONS = (
 
 def _provenance_sections(provenance: Mapping[str, Any]) -> tuple[Section, ...]:
     sections = []
-    used = {"policy"}
+    used = {"policy", "signature"}
+    signature = provenance.get("signature")  # added by auditkit.signing.with_signature
+    if isinstance(signature, Mapping) and signature.get("text"):
+        label = "Signature" if signature.get("verified") else "Signature (does not verify)"
+        sections.append(Section("Signature", ((label, Node("text", text=signature["text"])),)))
     for title, keys in _PROVENANCE_SECTIONS:
-        rows = tuple((_provenance_label(k), to_node(provenance[k], labels=k != "libraries"))
+        rows = tuple((_provenance_label(k), Node("text", text=_selection_text(provenance))
+                      if k == "preset" else to_node(provenance[k], labels=k != "libraries"))
                      for k in keys if k in provenance)
         used.update(keys)
+        used.add("selection")  # shown in the preset's row
         if rows:
             sections.append(Section(title, rows))
     for key, title in (("model", "Model"), ("data", "Data")):
@@ -535,3 +627,177 @@ def _rule_row(rule: Mapping[str, Any]) -> tuple[str, ...]:
     return (str(rule.get("check", "")), metric, direction,
             format_metric(metric, rule.get("warn"), percent=percent),
             format_metric(metric, rule.get("fail"), percent=percent))
+
+
+# -- findings in plain words ---------------------------------------------------------------
+
+#: How a judged metric reads in a finding's bracket: "(<label> <value>, limit <level>)".
+_PLAIN_LABELS = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "accuracy averaged over classes",
+    "roc_auc": "ROC AUC",
+    "expected_calibration_error": "expected calibration error",
+    "accuracy_gap_lower_bound": "training-minus-test accuracy, at least",
+    "demographic_parity_difference_lower_bound": "difference in selection rates, at least",
+    "equalized_odds_difference_lower_bound": "difference in error rates, at least",
+    "disparate_impact_ratio_upper_bound": "selection-rate ratio, at most",
+    "counterfactual_flip_rate": "predictions flipped by swapping identity terms",
+    "mean_absolute_score_shift": "score shift from swapping identity terms",
+    "name_group_score_gap": "score gap between name groups",
+    "robust_accuracy_ratio": "correct predictions kept under attack",
+    "group_robust_accuracy_gap": "gap in robust accuracy between groups",
+    "attack_success_rate": "predictions an attacker breaks",
+    "excess_flip_rate_lower_bound": "extra predictions flipped by harmless changes, at least",
+    "relative_accuracy": "clean accuracy kept under corruptions",
+    "best_auroc": "how well the best detector spots unfamiliar inputs (AUROC)",
+    "best_fpr_at_95_tpr": "unfamiliar inputs let through",
+    "silent_failure_rate": "shifted settings where the model fails silently",
+    "max_psi_significant": "largest significant feature drift (PSI)",
+    "classifier_auroc_lower_bound": "how well a classifier tells audited from reference data "
+                                    "(AUROC), at least",
+    "tpr_at_1pct_fpr": "the share of training records an attacker identifies at 1 false "
+                       "accusation in 100",
+    "epsilon_lower_bound": "privacy loss (epsilon), at least",
+    "missing_modes": "classes the model never generates",
+    "underrepresented_modes": "classes the model under-generates",
+    "near_copy_share": "generated samples that nearly copy a training sample",
+    "data_copying_ct": "data-copying test statistic",
+    "active_units": "active latent units",
+    "faithfulness_gain": "gain over random attributions",
+    "randomisation_null_share": "share of randomised copies that change the explanations more",
+    "null_rank_correlation": "agreement between explanations of unrelated random models",
+    "completeness_error": "completeness error",
+    "gradient_masking_flags": "signs of gradient masking",
+}
+
+#: Why a diagnostic says not to trust its method, by the metric that flagged it.
+_DISTRUST_REASONS = {
+    "faithfulness_gain": "its explanations are no more faithful than random ones",
+    "randomisation_null_share": "its explanations barely change when the model's weights are "
+                                "randomised, so they do not show what the model learned",
+    "null_rank_correlation": "it gives almost the same explanations for unrelated random "
+                             "models, so they do not depend on the weights",
+    "completeness_error": "its attributions do not add up to the model's output",
+    "gradient_masking_flags": "the gradients look masked, so stronger attacks may succeed "
+                              "where these failed and the robustness numbers may be too high",
+}
+
+_SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+_PARENTHESES = re.compile(r"\s*\([^()]*\)")
+_FIRST_SENTENCE = re.compile(r"^(.+?[.!?])(?:\s+[A-Z0-9]|$)", re.S)
+
+
+def plain_finding(result: CheckResult) -> str:
+    """A check's worst finding in one plain sentence, without a final stop.
+
+    The headline's first sentence when it is already plain (no code names),
+    without its bracketed statistics, then what the policy judged and its
+    limit: ``"By race, the model predicts '>50K' for 27.5% of Asian-Pac-Islander
+    and 6.3% of Amer-Indian-Eskimo (difference in selection rates, at least
+    0.224, limit 0.2)"``. Otherwise one sentence per judged metric in words.
+
+    Parameters
+    ----------
+    result : CheckResult
+
+    Returns
+    -------
+    str
+    """
+    if result.status is Status.ERROR:
+        reason = result.headline.strip().rstrip(".") or "it raised an error"
+        return f"The check could not be completed ({_humanize_codes(reason)})"
+    judged = sorted((t for t in result.thresholds if t.status in _BAD_STATUSES),
+                    key=lambda t: -t.status.severity)
+    lead = _plain_lead(result.headline)
+    if not judged:
+        return lead or f"The check ended with {result.status.value}"
+    brackets = "; ".join(_limit_text(t) for t in judged[:2])
+    if lead:
+        return f"{lead} ({brackets})"
+    text = "; ".join(_plain_threshold(t) for t in judged)
+    return text[:1].upper() + text[1:]
+
+
+def _plain_threshold(rule: Threshold) -> str:
+    """``"training records identified ...: 8.0%, above the failure level of 5.0%"``."""
+    label = _PLAIN_LABELS.get(rule.metric)
+    if label is None:
+        return _lower_first(threshold_sentence(rule))
+    value = rule.judged_value if rule.judged_value is not None else rule.observed
+    percent = is_rate(rule.metric, value, rule.warn, rule.fail)
+    failed = rule.status is Status.FAIL and rule.fail is not None
+    level = rule.fail if failed else rule.warn
+    relation = "below" if rule.direction == "higher_is_better" else "above"
+    text = f"{label} is {format_metric(rule.metric, value, percent=percent)}"
+    if level is not None:
+        text += (f", {relation} the {'failure' if failed else 'warning'} level of "
+                 f"{format_metric(rule.metric, level, percent=percent)}")
+    return text
+
+
+def _plain_lead(headline: str) -> str:
+    """The headline's first sentence, bracketed statistics removed, or "" if it is jargon."""
+    match = _FIRST_SENTENCE.match(headline.strip())
+    sentence = (match.group(1) if match else headline.strip()).rstrip(".")
+    sentence = _PARENTHESES.sub("", sentence).strip()
+    head, sep, _ = sentence.partition(": a ")  # "..., 6.3% of X: a demographic parity ..."
+    if sep and len(head) >= 40:
+        sentence = head
+    # a short headline ("Accuracy 74.0%") says less than the threshold's own sentence
+    if len(sentence) < 60 or _SNAKE.search(sentence) or len(sentence) > 220:
+        return ""
+    return sentence
+
+
+def _limit_text(rule: Threshold) -> str:
+    """``"difference in selection rates, at least 0.224, limit 0.2"``."""
+    label = _PLAIN_LABELS.get(rule.metric, humanize(rule.metric).lower())
+    value = rule.judged_value if rule.judged_value is not None else rule.observed
+    level = rule.fail if rule.status is Status.FAIL and rule.fail is not None else rule.warn
+    percent = is_rate(rule.metric, value, rule.warn, rule.fail)
+    text = f"{label} {format_metric(rule.metric, value, percent=percent)}"
+    if level is not None:
+        text += f", limit {format_metric(rule.metric, level, percent=percent)}"
+    return text
+
+
+def _humanize_codes(text: str) -> str:
+    return _SNAKE.sub(lambda m: humanize(m.group(0)).lower(), text)
+
+
+def _method_name(result: CheckResult) -> str:
+    """The method a diagnostic tests: ``"Saliency explanations"``, ``"gradient attacks"``."""
+    if result.family == "explanations":
+        prefix = result.headline.split(":", 1)[0].strip()
+        if prefix and len(prefix) <= 40 and not _SNAKE.search(prefix) and ":" in result.headline:
+            return f"{prefix} explanations"
+        return humanize(result.name.removeprefix("explanations_")) + " explanations"
+    if result.name == "robustness_gradient_masking":
+        return "gradient attacks' robustness numbers"
+    return humanize(result.name)
+
+
+def diagnostic_sentence(result: CheckResult) -> str:
+    """``"Do not trust the Saliency explanations of this model: ..."`` (no final stop).
+
+    Parameters
+    ----------
+    result : CheckResult
+        A diagnostic that warned, failed or raised.
+
+    Returns
+    -------
+    str
+    """
+    method = _method_name(result)
+    if result.status is Status.ERROR:
+        return f"The diagnostic of the {method} could not be completed, so they are untested"
+    judged = sorted((t for t in result.thresholds if t.status in _BAD_STATUSES),
+                    key=lambda t: -t.status.severity)
+    reasons = list(dict.fromkeys(_DISTRUST_REASONS.get(t.metric, _limit_text(t))
+                                 for t in judged))
+    limits = "; ".join(_limit_text(t) for t in judged[:2])
+    reason = "; ".join(reasons) if reasons else _plain_lead(result.headline) or "see the check"
+    caution = "Do not trust" if result.status is Status.FAIL else "Be careful with"
+    return f"{caution} the {method} of this model: {reason}" + (f" ({limits})" if limits else "")

@@ -16,11 +16,36 @@ from typing import Any
 
 import pandas as pd
 
+from .._families import FAMILIES, FAMILY_TITLES
 from ._check_result import CheckResult, Status, _canonical
 
-__all__ = ["AuditResult", "FORMAT_VERSION"]
+__all__ = ["AuditResult", "FORMAT_VERSION", "FamilyScope"]
 
 FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FamilyScope:
+    """Whether an audit family was run, and why not when it was not.
+
+    Parameters
+    ----------
+    family : str
+        The family's name (``"privacy"``).
+    run : bool
+        Whether at least one of its checks ran (was not skipped).
+    checks_run, checks_skipped : int
+        How many of its checks ran, and how many were skipped.
+    reason : str
+        Why the family was not run (empty when it ran): not in the preset,
+        not asked for, or why its checks were skipped.
+    """
+
+    family: str
+    run: bool
+    checks_run: int = 0
+    checks_skipped: int = 0
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,21 +103,100 @@ class AuditResult:
         """Families present, in the order they first appear."""
         return list(dict.fromkeys(r.family for r in self.results))
 
+    @property
+    def diagnostics_affect_verdict(self) -> bool:
+        """Whether the policy lets diagnostics of the audit's methods move the verdict."""
+        policy = self.provenance.get("policy") or {}
+        return bool(policy.get("diagnostics_affect_verdict", False))
+
+    @property
+    def findings(self) -> tuple[CheckResult, ...]:
+        """Results of the checks that measure the model (not diagnostics of a method)."""
+        return tuple(r for r in self.results if not r.diagnostic)
+
+    @property
+    def diagnostics(self) -> tuple[CheckResult, ...]:
+        """Results of the checks that test the audit's own methods (see ``CheckResult``)."""
+        return tuple(r for r in self.results if r.diagnostic)
+
+    def _verdict_status(self, result: CheckResult) -> Status:
+        """What ``result`` adds to the verdict: a diagnostic adds only its ERROR by default.
+
+        A diagnostic that raised still counts: the audit did not do what it was asked.
+        """
+        if not result.diagnostic or self.diagnostics_affect_verdict \
+                or result.status in (Status.ERROR, Status.SKIP):
+            return result.status
+        return Status.INFO
+
     def family_status(self) -> dict[str, Status]:
-        """The worst status of each family's checks (SKIP only if all skipped)."""
+        """The verdict of each family: the worst status of its findings about the model.
+
+        Diagnostics of the audit's methods count only as the policy says (see
+        :attr:`status`); a family of diagnostics alone is INFO unless one raised.
+        A family is SKIP only when all its checks were skipped.
+        """
         out: dict[str, Status] = {}
         for result in self.results:
+            status = self._verdict_status(result)
             current = out.get(result.family)
-            if current is None or result.status.severity > current.severity:
-                out[result.family] = result.status
+            if current is None or status.severity > current.severity:
+                out[result.family] = status
         return out
 
     @property
     def status(self) -> Status:
-        """The worst status over all checks."""
+        """The overall verdict: the worst status over the findings about the model.
+
+        Diagnostics of the audit's methods (an explainer's sanity check,
+        gradient masking) warn not to trust a method; they do not move the
+        verdict unless the policy's ``diagnostics_affect_verdict`` is true,
+        except that one which raised (ERROR) always counts.
+        """
         if not self.results:
             return Status.SKIP
-        return max((r.status for r in self.results), key=lambda s: s.severity)
+        return max((self._verdict_status(r) for r in self.results), key=lambda s: s.severity)
+
+    @property
+    def preset(self) -> str | None:
+        """The preset the checks came from (None when they were named one by one)."""
+        preset = self.provenance.get("preset")
+        return None if preset is None else str(preset)
+
+    def scope(self) -> list[FamilyScope]:
+        """What the audit covered: every family, run or not, with the reason when not.
+
+        Returns
+        -------
+        list of FamilyScope
+            One per family, in report order (families of plug-in checks last).
+
+        Examples
+        --------
+        >>> from auditkit import audit, zoo
+        >>> model, data = zoo.load("adult-mlp")
+        >>> result = audit(model, data, checks=["performance_metrics"])  # doctest: +SKIP
+        >>> result.scope()[1].reason  # doctest: +SKIP
+        'not among the checks asked for'
+        """
+        present = list(dict.fromkeys(r.family for r in self.results))
+        model = self.provenance.get("model") or {}
+        capabilities = model.get("capabilities")
+        classifier = None if capabilities is None else "predict" in capabilities
+        out = []
+        for family in [*FAMILIES, *(f for f in present if f not in FAMILIES)]:
+            members = [r for r in self.results if r.family == family]
+            skipped = [r for r in members if r.status is Status.SKIP]
+            ran = len(members) - len(skipped)
+            reason = ""
+            if not members:
+                reason = (f"not in the {self.preset} preset" if self.preset is not None
+                          and self.provenance.get("selection") != "checks"
+                          else "not among the checks asked for")
+            elif not ran:
+                reason = _skip_reason(family, skipped, classifier)
+            out.append(FamilyScope(family, ran > 0, ran, len(skipped), reason))
+        return out
 
     def summary(self) -> pd.DataFrame:
         """One row per check: family, check, status, headline and duration.
@@ -272,3 +376,18 @@ class AuditResult:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _skip_reason(family: str, skipped: Sequence[CheckResult], classifier: bool | None) -> str:
+    """Why every check of a family was skipped, in a few words."""
+    if family == "generative" and classifier:
+        return "the model is a classifier, not a generative model"
+    if family != "generative" and classifier is False:
+        return "the model is generative, not a classifier"
+    reasons = list(dict.fromkeys(r.headline.strip().rstrip(".") for r in skipped))
+    title = FAMILY_TITLES.get(family, family).lower()
+    if len(reasons) == 1:
+        return f"its {len(skipped)} check{'s' if len(skipped) != 1 else ''} did not apply: " \
+            + reasons[0][:1].lower() + reasons[0][1:]
+    return f"none of its {len(skipped)} {title} checks applied: " + "; ".join(
+        r[:1].lower() + r[1:] for r in reasons)

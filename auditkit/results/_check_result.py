@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._families import is_diagnostic
 from ._comparison import TableComparison
 from ._json import from_jsonable, to_jsonable
 
@@ -207,6 +208,12 @@ class CheckResult:
         What the check measures, in a sentence or two (the check's ``description``).
     comparisons : tuple of TableComparison
         How the comparison page reads the result's tables across audits.
+    diagnostic : bool, optional
+        Whether the check tests one of the audit's own methods (an explainer's
+        sanity check, gradient masking of the attacks) rather than the model.
+        A diagnostic warns not to trust that method; it does not move the
+        model's verdict unless the policy says so. Defaults to what
+        :func:`auditkit._families.is_diagnostic` says of the check.
     """
 
     name: str
@@ -222,9 +229,12 @@ class CheckResult:
     error: str | None = None
     description: str = ""
     comparisons: tuple[TableComparison, ...] = ()
+    diagnostic: bool | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
+        object.__setattr__(self, "diagnostic", is_diagnostic(self.name, self.family)
+                           if self.diagnostic is None else bool(self.diagnostic))
         object.__setattr__(self, "thresholds", tuple(self.thresholds))
         object.__setattr__(self, "comparisons", tuple(self.comparisons))
 
@@ -259,6 +269,7 @@ class CheckResult:
             "error": self.error,
             "description": self.description,
             "comparisons": [to_jsonable(c.to_dict()) for c in self.comparisons],
+            "diagnostic": self.diagnostic,
         }
 
     @classmethod
@@ -286,14 +297,16 @@ class CheckResult:
             description=data.get("description", ""),
             comparisons=tuple(TableComparison.from_dict(from_jsonable(c))
                               for c in data.get("comparisons", ())),
+            diagnostic=data.get("diagnostic"),
         )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CheckResult):
             return NotImplemented
         if (self.name, self.family, self.status, self.headline, self.error, self.description,
-                self.comparisons) != (other.name, other.family, other.status, other.headline,
-                                      other.error, other.description, other.comparisons):
+                self.comparisons, self.diagnostic) != (
+                other.name, other.family, other.status, other.headline, other.error,
+                other.description, other.comparisons, other.diagnostic):
             return False
         if dict(self.metrics) != dict(other.metrics) or self.thresholds != other.thresholds:
             return False

@@ -159,6 +159,33 @@ class GenerativeCoverage(GenerativeCheck):
                                            for c in table["class"]])
         return table
 
+    @staticmethod
+    def _class_rows(samples: np.ndarray, proba: np.ndarray, classes: pd.DataFrame,
+                    data: AuditData) -> Figure:
+        """One row per class, real left and generated right.
+
+        A class short of samples is padded with grey squares, so that the rows stay aligned.
+        """
+        per_row = max(1, min(8, 100 // len(classes)))
+        labels = label_index(data.feature_extractor, data.y)
+        generated_labels = proba.argmax(axis=1)
+
+        def rows(images: np.ndarray, of: np.ndarray) -> np.ndarray:
+            filler = np.full((1, *images.shape[1:]), np.uint8(128))
+            out = []
+            for c in classes["class"]:
+                chosen = images[of == int(c)][:per_row]
+                out.append(np.concatenate([chosen] + [filler] * (per_row - len(chosen))))
+            return np.concatenate(out)
+
+        return Figure("generative_samples", {
+            "real": rows(report_images(data.X, data), labels),
+            "generated": rows(report_images(samples, data), generated_labels),
+            "columns": per_row, "real_label": "real (held-out): one row per class",
+            "generated_label": "generated, by the class the classifier gives (grey: none "
+                               "left)"},
+            "Real samples next to generated ones, class by class")
+
     def _result(self, found: dict, floor: dict | None, diversity: pd.DataFrame, vendi_fake: float,
                 vendi_real: float, proba: np.ndarray, samples: np.ndarray, data: AuditData,
                 space) -> CheckResult:
@@ -217,18 +244,8 @@ class GenerativeCoverage(GenerativeCheck):
             "generated_upper": classes["generated_upper"].tolist(),
             "status": classes["status"].tolist()},
             "Share of each class: generated against real")}
-        by_class = [samples[proba.argmax(axis=1) == int(c)][:8] for c in classes["class"]]
-        shown = [s for s in by_class if len(s)]
-        if shown and data.modality == "image":
-            real_by_class = [data.X[label_index(data.feature_extractor, data.y) == int(c)][:8]
-                             for c in classes["class"]]
-            figures["samples"] = Figure("generative_samples", {
-                "real": report_images(np.concatenate([r for r in real_by_class if len(r)])[:64],
-                                      data),
-                "generated": report_images(np.concatenate(shown)[:64], data),
-                "real_label": "real (held-out), by class",
-                "generated_label": "generated, by the class the classifier gives"},
-                "Real samples next to generated ones, class by class")
+        if data.modality == "image":
+            figures["samples"] = self._class_rows(samples, proba, classes, data)
         if missing:
             headline = (f"{len(missing)} of {len(classes)} classes are missing from the samples "
                         f"({', '.join(missing)})")

@@ -6,6 +6,13 @@ the sample-weighted mean gap |accuracy - mean confidence| over the bins;
 maximum calibration error (MCE) is the largest gap. Reliability-diagram data
 come with them, and the class-1 calibration curve of scikit-learn for binary
 models.
+
+The plug-in ECE is biased upwards (a bin's |gap| is positive even when the model
+is calibrated), and so is every resample of it: a percentile bootstrap interval
+can lie wholly above the estimate. The interval reported is the percentile
+interval of the resamples shifted down by their estimated bias, so it is the
+estimate's sampling spread and contains it. The method string states the
+estimated bias, so a reader can take it off the estimate.
 """
 
 from __future__ import annotations
@@ -18,10 +25,10 @@ from sklearn.calibration import calibration_curve
 from ..._stats import (
     WILSON,
     BootstrapSpec,
+    bias_corrected_interval,
     bootstrap,
     calibration_bin_index,
     expected_calibration_error,
-    percentile_interval,
     wilson_interval,
 )
 from ...inputs import AuditData, ModelAdapter
@@ -78,18 +85,22 @@ class PerformanceCalibration(Check):
         ece, bins = expected_calibration_error(pred.confidence, pred.correct, self.n_bins)
         index = calibration_bin_index(pred.confidence, self.n_bins)
         low = high = None
+        method = None
         if spec.n_resamples:
             samples = bootstrap(resampled_ece, pred.n, spec=spec, rng=context.rng(self.name),
                                 shared=pred.calibration_terms(index),
                                 executor=context.executor)
-            low, high = percentile_interval(samples["ece"], spec.confidence)
+            low, high, bias = bias_corrected_interval(samples["ece"], ece, spec.confidence)
+            low = max(low, 0.0)  # an ECE is never negative
+            method = (f"bias-corrected percentile bootstrap, {spec.n_resamples} resamples: the "
+                      f"resampled ECEs shifted by their estimated bias ({bias:+.4f}), so the "
+                      "interval is the spread of the estimate around itself")
         populated = bins[bins["count"] > 0]
         mce = float(populated["gap"].abs().max())
         mean_conf, accuracy = float(pred.confidence.mean()), float(pred.correct.mean())
         metrics = {
             "expected_calibration_error": Metric(ece, low, high, spec.confidence if low is not None
-                                                 else None, pred.n,
-                                                 spec.method if low is not None else None, False),
+                                                 else None, pred.n, method, False),
             "maximum_calibration_error": Metric(mce, n=pred.n, higher_is_better=False),
             "mean_confidence": Metric(mean_conf, n=pred.n),
             "accuracy": Metric(accuracy, *map(float, wilson_interval(
@@ -97,11 +108,11 @@ class PerformanceCalibration(Check):
                 WILSON, True),
         }
         gap = mean_conf - accuracy
-        # The interval is left out of the sentence: ECE is biased upwards under resampling, so
-        # its percentile interval can lie wholly above the point estimate (the metric keeps it).
-        headline = (f"Expected calibration error {ece:.3f} over {self.n_bins} bins; mean "
-                    f"confidence {mean_conf:.1%} against accuracy {accuracy:.1%} (confidence "
-                    f"minus accuracy {gap * 100:+.1f} points).")
+        interval = (f" ({spec.confidence:.0%} bias-corrected interval {low:.3f} to {high:.3f})"
+                    if low is not None and high is not None else "")
+        headline = (f"Expected calibration error {ece:.3f}{interval} over {self.n_bins} bins; "
+                    f"mean confidence {mean_conf:.1%} against accuracy {accuracy:.1%} "
+                    f"(confidence minus accuracy {gap * 100:+.1f} points).")
         figure_data = {"bin_lower": bins["lower"].to_numpy(), "bin_upper": bins["upper"].to_numpy(),
                        "mean_confidence": bins["mean_confidence"].to_numpy(),
                        "accuracy": bins["accuracy"].to_numpy(),

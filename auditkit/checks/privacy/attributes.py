@@ -65,6 +65,8 @@ class PrivacyAttributeInference(Check):
 
     Parameters
     ----------
+    max_members : int or None, default=5000
+        Members used (a seeded draw without replacement; None: all).
     n_folds : int, default=5
         Cross-validation folds on the members.
     n_resamples : int, default=1000
@@ -89,9 +91,11 @@ class PrivacyAttributeInference(Check):
     requires = frozenset({"predict", "probabilities"})
     modalities = ("tabular",)
     shares = ("proba",)
-    parameter_constraints = {"n_folds": [Interval(Integral, 2, None)],
+    parameter_constraints = {"max_members": [Interval(Integral, 20, None), None],
+                             "n_folds": [Interval(Integral, 2, None)],
                              "n_resamples": NON_NEGATIVE_INT, "confidence": CONFIDENCE}
 
+    max_members: int | None = 5000
     n_folds: int = 5
     n_resamples: int = 1000
     confidence: float = 0.95
@@ -107,12 +111,17 @@ class PrivacyAttributeInference(Check):
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
         """Fit both classifiers per sensitive feature; see the class docstring."""
-        X = np.asarray(data.train.X, dtype=np.float64).reshape(len(data.train), -1)
-        sensitive = data.train.sensitive
-        keep = self._non_sensitive_columns(data, X.shape[1], list(sensitive.columns))
-        proba = context.predict_proba(model, data.train.X, key="privacy.attributes.train")
-        rows, samples = [], {}
         rng = context.rng(self.name)
+        n_train = len(data.train)
+        members = np.arange(n_train) if self.max_members is None or \
+            self.max_members >= n_train else \
+            np.sort(rng.choice(n_train, size=self.max_members, replace=False))
+        X = np.asarray(data.train.X[members], dtype=np.float64).reshape(len(members), -1)
+        sensitive = data.train.sensitive.iloc[members].reset_index(drop=True)
+        keep = self._non_sensitive_columns(data, X.shape[1], list(sensitive.columns))
+        proba = context.predict_proba(model, data.train.X[members],
+                                      key=f"privacy.attributes.train-{len(members)}")
+        rows, samples = [], {}
         for column in sensitive.columns:
             values, label = np.unique(sensitive[column].astype(str).to_numpy(),
                                       return_inverse=True)
@@ -163,7 +172,8 @@ class PrivacyAttributeInference(Check):
              "with and without the model's class probabilities"),
             ("non-sensitive features", f"{len(keep)} of {X.shape[1]} columns (those of every "
              "sensitive feature left out)"),
-            ("records", f"the {len(data.train):,} training records (members), "
+            ("records", f"{len(X):,} of the {len(data.train):,} training records (members; "
+             "a seeded draw when fewer), "
              f"{self.n_folds}-fold stratified cross-validation"),
         ], columns=["item", "value"])
         return self.result(Status.INFO, headline, metrics=metrics,
