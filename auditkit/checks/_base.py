@@ -139,6 +139,9 @@ class Check:
     needs_sensitive: ClassVar[bool] = False
     #: The metrics the check's verdict rests on: the default policy has a rule for each.
     verdict_metrics: ClassVar[tuple[str, ...]] = ()
+    #: Other metrics it emits that a policy may also judge (policy files are checked against
+    #: these, the verdict metrics and the default policy's rules).
+    emitted_metrics: ClassVar[tuple[str, ...]] = ()
     #: Accepted values of each option: option name -> list of constraints.
     parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
     #: Names of the values (see :meth:`CheckContext.shared`) this check computes once per

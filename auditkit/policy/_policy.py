@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import functools
 import math
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -318,13 +317,7 @@ def _default_metrics() -> dict[str, frozenset[str]]:
 def _metric_names(check_cls: type) -> set[str]:
     """The metric names a rule on this check may use."""
     names = set(check_cls.verdict_metrics) | _default_metrics().get(check_cls.name, frozenset())
-    emitted = getattr(check_cls, "emitted_metrics", None)
-    if emitted is None:
-        # Until each check declares ``emitted_metrics``, a check module's table of metric
-        # directions (``_HIGHER_IS_BETTER``, as in performance_metrics) lists what it emits.
-        table = getattr(sys.modules.get(check_cls.__module__), "_HIGHER_IS_BETTER", None)
-        emitted = tuple(table) if isinstance(table, Mapping) else ()
-    return names | set(emitted)
+    return names | set(check_cls.emitted_metrics)
 
 
 def _hint(name: str, candidates: set[str] | list[str]) -> str:

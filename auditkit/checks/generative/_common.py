@@ -130,36 +130,6 @@ class GenerativeCheck(Check):
         return reason
 
 
-#: Query rows per block of a distance search: memory stays at ``_BLOCK x n_references``.
-_BLOCK = 1024
-
-
-def nearest(queries: np.ndarray, references: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Euclidean distance from each query to its nearest reference, and that reference's row.
-
-    Computed in float64 blocks of queries (memory ``O(block x n_references)``).
-
-    Examples
-    --------
-    >>> distance, index = nearest(np.array([[0.0], [2.9]]), np.array([[1.0], [3.0]]))
-    >>> distance.round(6).tolist(), index.tolist()
-    ([1.0, 0.1], [0, 1])
-    """
-    import torch
-
-    q = torch.tensor(np.asarray(queries, dtype=np.float64).reshape(len(queries), -1))
-    r = torch.tensor(np.asarray(references, dtype=np.float64).reshape(len(references), -1))
-    distances, rows = [], []
-    for start in range(0, len(q), _BLOCK):
-        block = torch.cdist(q[start:start + _BLOCK], r)
-        value, index = block.min(1)
-        distances.append(value)
-        rows.append(index)
-    if not distances:
-        return np.empty(0), np.empty(0, dtype=np.int64)
-    return torch.cat(distances).numpy(), torch.cat(rows).numpy()
-
-
 def report_images(X: np.ndarray, data: AuditData) -> np.ndarray | None:
     """Images to draw, as 8-bit values of the data's valid range; None for non-image data.
 

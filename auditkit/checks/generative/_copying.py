@@ -11,7 +11,7 @@ authenticity (Alaa et al. 2022). Judging the numbers is the policy's work.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,14 @@ import pandas as pd
 
 from ..._stats import wilson_interval
 from ...exceptions import BAD_VALUE, LENGTH_MISMATCH, AuditkitError
-from ._distances import as_features, pairwise_distance_blocks, same_width
+from ._distances import (
+    as_features,
+    as_generator,
+    count,
+    fraction,
+    nearest_with_index,
+    same_width,
+)
 from ._metrics import nearest_neighbour_distances
 
 __all__ = ["authenticity", "closest_pairs", "data_copying_ct", "near_copies"]
@@ -43,20 +50,6 @@ def _distances(values: Any, param: str) -> np.ndarray:
             param=param, expected="a non-empty 1-d array of finite, non-negative distances",
             got=got))
     return array
-
-
-def _level(value: Any, param: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < 1:
-        raise AuditkitError(BAD_VALUE.format(param=param, expected="a float in (0, 1)",
-                                             got=repr(value)))
-    return float(value)
-
-
-def _count(value: Any, param: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise AuditkitError(BAD_VALUE.format(param=param, expected=f"an int >= {minimum}",
-                                             got=repr(value)))
-    return int(value)
 
 
 def near_copies(gen_to_train: Any, heldout_to_train: Any, *, quantile: float = 0.01,
@@ -109,8 +102,8 @@ def near_copies(gen_to_train: Any, heldout_to_train: Any, *, quantile: float = 0
     """
     generated = _distances(gen_to_train, "gen_to_train")
     held_out = _distances(heldout_to_train, "heldout_to_train")
-    quantile = _level(quantile, "quantile")
-    confidence = _level(confidence, "confidence")
+    quantile = fraction(quantile, "quantile")
+    confidence = fraction(confidence, "confidence")
     n = len(held_out)
     rank = max(1, int(np.floor(quantile * (n + 1))))
     threshold = float(np.partition(held_out, rank - 1)[rank - 1])
@@ -156,7 +149,7 @@ def closest_pairs(gen_to_train_distance: Any, gen_to_train_index: Any, n: int = 
         raise AuditkitError(LENGTH_MISMATCH.format(
             param="gen_to_train_index", other="gen_to_train_distance", expected=len(distance),
             got=len(index)))
-    order = np.argsort(distance, kind="stable")[:_count(n, "n", 0)]
+    order = np.argsort(distance, kind="stable")[:count(n, "n", 0)]
     return pd.DataFrame({"generated": order, "train": index[order].astype(np.int64),
                          "distance": distance[order]})
 
@@ -255,17 +248,17 @@ def data_copying_ct(train: Any, heldout: Any, generated: Any, *, n_cells: int | 
     generated = as_features(generated, "generated")
     same_width(held_out, "heldout", train, "train")
     same_width(generated, "generated", train, "train")
-    min_per_cell = _count(min_per_cell, "min_per_cell", 2)
+    min_per_cell = count(min_per_cell, "min_per_cell", 2)
     if n_cells is None:
         n_cells = _default_cells(len(train), len(held_out), len(generated), min_per_cell)
-    elif _count(n_cells, "n_cells", 1) > len(train):
+    elif count(n_cells, "n_cells", 1) > len(train):
         raise AuditkitError(BAD_VALUE.format(
             param="n_cells", expected=f"at most the number of training samples ({len(train)})",
             got=repr(n_cells)))
     if isinstance(cell_threshold, bool) or not isinstance(cell_threshold, Real):
         raise AuditkitError(BAD_VALUE.format(param="cell_threshold", expected="a float",
                                              got=repr(cell_threshold)))
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    generator = as_generator(rng, optional=True)
     kmeans = KMeans(n_clusters=int(n_cells), n_init=3,
                     random_state=int(generator.integers(2**31 - 1))).fit(train)
     train_cell = kmeans.labels_
@@ -305,17 +298,6 @@ def data_copying_ct(train: Any, heldout: Any, generated: Any, *, n_cells: int | 
                                    / len(generated)),
             "cell_threshold": float(cell_threshold), "min_per_cell": min_per_cell,
             "description": description, "cells": cells}
-
-
-def _nearest_with_index(queries: np.ndarray, references: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    distance = np.empty(len(queries))
-    index = np.empty(len(queries), dtype=np.int64)
-    for start, block in pairwise_distance_blocks(queries, references):
-        rows = block.argmin(axis=1)
-        index[start:start + len(block)] = rows
-        distance[start:start + len(block)] = block[np.arange(len(block)), rows]
-    return distance, index
 
 
 def authenticity(train: Any, generated: Any, *, held_out: Any | None = None,
@@ -359,11 +341,11 @@ def authenticity(train: Any, generated: Any, *, held_out: Any | None = None,
     train = as_features(train, "train", minimum=2)
     generated = as_features(generated, "generated")
     same_width(generated, "generated", train, "train")
-    confidence = _level(confidence, "confidence")
+    confidence = fraction(confidence, "confidence")
     radius = nearest_neighbour_distances(train)
 
     def share(queries: np.ndarray) -> tuple[float, float, float, int]:
-        distance, index = _nearest_with_index(queries, train)
+        distance, index = nearest_with_index(queries, train)
         authentic = int((distance >= radius[index]).sum())
         lower, upper = wilson_interval(authentic, len(queries), confidence)
         return authentic / len(queries), float(lower), float(upper), len(queries)

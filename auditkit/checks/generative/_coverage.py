@@ -18,25 +18,13 @@ import pandas as pd
 
 from ..._stats import wilson_interval
 from ...exceptions import BAD_VALUE, LENGTH_MISMATCH, AuditkitError
-from ._distances import as_features, pairwise_distance_blocks
+from ._distances import as_features, as_generator, fraction, pairwise_distance_blocks
 
 __all__ = ["KL_PSEUDO_COUNT", "class_coverage", "intra_class_diversity", "vendi_score"]
 
 #: Added to every generated class count before the KL divergence (Krichevsky-Trofimov):
 #: a missing class then gives a finite, large term instead of infinity.
 KL_PSEUDO_COUNT = 0.5
-
-
-def _fraction(value: Any, param: str) -> float:
-    """``value`` checked to be a float in (0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < 1:
-        raise AuditkitError(BAD_VALUE.format(param=param, expected="a float in (0, 1)",
-                                             got=repr(value)))
-    return float(value)
-
-
-def _rng(rng: Any) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
 def class_coverage(generated_proba: Any, real_labels: Any, *, n_classes: int,
@@ -110,14 +98,14 @@ def class_coverage(generated_proba: Any, real_labels: Any, *, n_classes: int,
     if isinstance(confident, bool) or not isinstance(confident, Real) or not 0 < confident <= 1:
         raise AuditkitError(BAD_VALUE.format(param="confident", expected="a float in (0, 1]",
                                              got=repr(confident)))
-    missing_fraction = _fraction(missing_fraction, "missing_fraction")
-    underrepresented_fraction = _fraction(underrepresented_fraction, "underrepresented_fraction")
+    missing_fraction = fraction(missing_fraction, "missing_fraction")
+    underrepresented_fraction = fraction(underrepresented_fraction, "underrepresented_fraction")
     if missing_fraction > underrepresented_fraction:
         raise AuditkitError(BAD_VALUE.format(
             param="missing_fraction",
             expected=f"at most underrepresented_fraction ({underrepresented_fraction})",
             got=repr(missing_fraction)))
-    confidence = _fraction(confidence, "confidence")
+    confidence = fraction(confidence, "confidence")
 
     n_generated, n_real = len(proba), len(labels)
     generated_counts = np.bincount(proba.argmax(axis=1), minlength=n_classes)
@@ -187,7 +175,9 @@ def vendi_score(features: Any, *, max_samples: int | None = 2000, rng: Any = Non
         raise AuditkitError(BAD_VALUE.format(param="max_samples", expected="a positive int or None",
                                              got=repr(max_samples)))
     if max_samples is not None and len(values) > max_samples:
-        values = values[np.sort(_rng(rng).choice(len(values), size=max_samples, replace=False))]
+        chosen = as_generator(rng, optional=True).choice(len(values), size=max_samples,
+                                                         replace=False)
+        values = values[np.sort(chosen)]
     norms = np.linalg.norm(values, axis=1)
     values = values[norms > 0] / norms[norms > 0, None]
     if len(values) == 0:
@@ -253,7 +243,7 @@ def intra_class_diversity(features: Any, labels: Any, *, max_per_class: int = 50
             or max_per_class < 2:
         raise AuditkitError(BAD_VALUE.format(param="max_per_class", expected="an int >= 2",
                                              got=repr(max_per_class)))
-    generator = _rng(rng)
+    generator = as_generator(rng, optional=True)
     rows = []
     for label in np.unique(classes):
         members = np.flatnonzero(classes == label)

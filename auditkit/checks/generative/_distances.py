@@ -1,4 +1,4 @@
-"""Generative family: chunked Euclidean distances and k-nearest-neighbour radii.
+"""Generative family: chunked Euclidean distances, k-nearest-neighbour radii, argument checks.
 
 Every distance between two feature sets in the family (k-NN manifolds,
 nearest generated or training sample) goes through here, one block of query
@@ -11,20 +11,55 @@ scikit-learn's ``euclidean_distances``), clipped at zero: for vectors of norm
 from __future__ import annotations
 
 from collections.abc import Iterator
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
-from ...exceptions import BAD_VALUE, NOT_FINITE, AuditkitError
+from ...exceptions import BAD_TYPE, BAD_VALUE, NOT_FINITE, AuditkitError
 
 __all__ = [
     "BLOCK_ROWS",
     "as_features",
+    "as_generator",
+    "count",
+    "fraction",
     "kth_neighbour_distances",
+    "nearest_with_index",
     "pairwise_distance_blocks",
     "pairwise_distances",
 ]
+
+def count(value: Any, param: str, minimum: int = 1) -> int:
+    """``value`` checked to be an int (not a bool) of at least ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Integral, np.integer)) \
+            or value < minimum:
+        raise AuditkitError(BAD_VALUE.format(param=param, expected=f"an int >= {minimum}",
+                                             got=repr(value)))
+    return int(value)
+
+
+def fraction(value: Any, param: str) -> float:
+    """``value`` checked to be a float in (0, 1), such as a confidence level or a quantile."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.floating)) \
+            or not 0.0 < float(value) < 1.0:
+        raise AuditkitError(BAD_VALUE.format(param=param, expected="a float in (0, 1)",
+                                             got=repr(value)))
+    return float(value)
+
+
+def as_generator(rng: Any, *, optional: bool = False) -> np.random.Generator:
+    """A numpy generator: a Generator, an int seed >= 0, or None if ``optional`` (fresh)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None and optional:
+        return np.random.default_rng()
+    if isinstance(rng, (Integral, np.integer)) and not isinstance(rng, (bool, np.bool_)) \
+            and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise AuditkitError(BAD_TYPE.format(param="rng", expected="a numpy.random.Generator or "
+                                        "a non-negative int seed", got=repr(rng)))
+
 
 #: Query rows per block: a block holds ``BLOCK_ROWS * n_references`` float64s.
 BLOCK_ROWS = 1024
@@ -119,6 +154,25 @@ def _blocks(queries: np.ndarray, references: np.ndarray, block_rows: int
         squared += reference_norms[None, :]
         np.maximum(squared, 0.0, out=squared)
         yield start, np.sqrt(squared, out=squared)
+
+
+def nearest_with_index(queries: Any, references: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from each query to its nearest reference, and that reference's row.
+
+    Examples
+    --------
+    >>> distance, index = nearest_with_index([[0.0], [2.9]], [[1.0], [3.0]])
+    >>> distance.round(6).tolist(), index.tolist()
+    ([1.0, 0.1], [0, 1])
+    """
+    queries = as_features(queries, "queries")
+    distance = np.empty(len(queries))
+    index = np.empty(len(queries), dtype=np.int64)
+    for start, block in pairwise_distance_blocks(queries, references):
+        rows = block.argmin(axis=1)
+        index[start:start + len(block)] = rows
+        distance[start:start + len(block)] = block[np.arange(len(block)), rows]
+    return distance, index
 
 
 def pairwise_distances(queries: Any, references: Any) -> np.ndarray:

@@ -15,14 +15,22 @@ import warnings
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
 from ..._stats import mean_interval, resample_counts, wilson_interval
-from ...exceptions import BAD_TYPE, BAD_VALUE, AuditkitError
-from ._distances import BLOCK_ROWS, _blocks, as_features, radii, same_width
+from ...exceptions import BAD_VALUE, AuditkitError
+from ._distances import (
+    BLOCK_ROWS,
+    _blocks,
+    as_features,
+    as_generator,
+    count,
+    fraction,
+    radii,
+    same_width,
+)
 from ._metrics import frechet_distance
 
 __all__ = [
@@ -77,32 +85,6 @@ def _one_blas_thread() -> AbstractContextManager:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _generator(rng: Any) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (Integral, np.integer)) and not isinstance(rng, (bool, np.bool_)) \
-            and rng >= 0:
-        return np.random.default_rng(int(rng))
-    raise AuditkitError(BAD_TYPE.format(param="rng", expected="a numpy.random.Generator or "
-                                        "a non-negative int seed", got=repr(rng)))
-
-
-def _positive_int(value: Any, param: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Integral, np.integer)) \
-            or value < minimum:
-        raise AuditkitError(BAD_VALUE.format(param=param, expected=f"an int >= {minimum}",
-                                             got=repr(value)))
-    return int(value)
-
-
-def _confidence(value: Any) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.floating)) \
-            or not 0.0 < float(value) < 1.0:
-        raise AuditkitError(BAD_VALUE.format(param="confidence", expected="a float in (0, 1)",
-                                             got=repr(value)))
-    return float(value)
-
-
 def _pair(real: Any, fake: Any, minimum: int = 2) -> tuple[np.ndarray, np.ndarray]:
     real = as_features(real, "real", minimum=minimum)
     fake = as_features(fake, "fake", minimum=minimum)
@@ -147,7 +129,7 @@ def _manifolds(real: np.ndarray, fake: np.ndarray, k: int) -> _Manifolds:
 
 
 def _check_k(k: Any, real: np.ndarray, fake: np.ndarray) -> int:
-    k = _positive_int(k, "k")
+    k = count(k, "k")
     if k >= min(len(real), len(fake)):
         raise AuditkitError(BAD_VALUE.format(
             param="k", expected=f"less than the smaller set ({min(len(real), len(fake))} "
@@ -295,8 +277,8 @@ def kid(real: Any, fake: Any, *, subset_size: int = 1000, n_subsets: int = 100,
     (True, (10,))
     """
     real, fake = _pair(real, fake)
-    per_subset, _ = _kid(real, fake, _positive_int(subset_size, "subset_size", 2),
-                         _positive_int(n_subsets, "n_subsets"), _generator(rng))
+    per_subset, _ = _kid(real, fake, count(subset_size, "subset_size", 2),
+                         count(n_subsets, "n_subsets"), as_generator(rng))
     return float(per_subset.mean()), float(per_subset.std()), per_subset
 
 
@@ -404,9 +386,9 @@ def frechet_interval(real: Any, fake: Any, *, n_resamples: int = 100,
     (True, 4)
     """
     real, fake = _pair(real, fake)
-    n_resamples = _positive_int(n_resamples, "n_resamples")
-    confidence = _confidence(confidence)
-    return _frechet_estimate(real, fake, n_resamples, confidence, _generator(rng))
+    n_resamples = count(n_resamples, "n_resamples")
+    confidence = fraction(confidence, "confidence")
+    return _frechet_estimate(real, fake, n_resamples, confidence, as_generator(rng))
 
 
 def _frechet_estimate(real: np.ndarray, fake: np.ndarray, n_resamples: int, confidence: float,
@@ -479,11 +461,11 @@ def fidelity_metrics(real: Any, fake: Any, *, k: int = 5, n_resamples: int = 100
     """
     real, fake = _pair(real, fake)
     k = _check_k(k, real, fake)
-    n_resamples = _positive_int(n_resamples, "n_resamples", 0)
-    kid_subset_size = _positive_int(kid_subset_size, "kid_subset_size", 2)
-    kid_subsets = _positive_int(kid_subsets, "kid_subsets")
-    confidence = _confidence(confidence)
-    rng = _generator(rng)
+    n_resamples = count(n_resamples, "n_resamples", 0)
+    kid_subset_size = count(kid_subset_size, "kid_subset_size", 2)
+    kid_subsets = count(kid_subsets, "kid_subsets")
+    confidence = fraction(confidence, "confidence")
+    rng = as_generator(rng)
 
     from scipy.stats import norm
 

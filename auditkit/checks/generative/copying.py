@@ -37,10 +37,10 @@ from ._common import (
     feature_space,
     generated,
     held_out_like_training,
-    nearest,
     report_images,
 )
 from ._copying import authenticity, closest_pairs, data_copying_ct, near_copies
+from ._distances import nearest_with_index
 from .fidelity import check_sample_shape
 
 __all__ = ["GenerativeMemorisation"]
@@ -117,8 +117,8 @@ class GenerativeMemorisation(GenerativeCheck):
         like, kept = held_out_like_training(data)
         held_out = embedded(context, space, "held-out", data.X)[like]
         fake = embedded(context, space, f"samples-{self.n_samples}", samples)
-        fake_distance, fake_nearest = nearest(fake, train)
-        held_distance, _ = nearest(held_out, train)
+        fake_distance, fake_nearest = nearest_with_index(fake, train)
+        held_distance, _ = nearest_with_index(held_out, train)
         near = near_copies(fake_distance, held_distance, quantile=self.quantile,
                            confidence=self.confidence)
         copying = data_copying_ct(train, held_out, fake, n_cells=self.n_cells, rng=rng)

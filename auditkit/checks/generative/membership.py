@@ -36,8 +36,8 @@ from ._common import (
     feature_space,
     generated,
     held_out_like_training,
-    nearest,
 )
+from ._distances import nearest_with_index
 from .fidelity import check_sample_shape
 
 __all__ = ["GenerativeMembership"]
@@ -126,7 +126,7 @@ class GenerativeMembership(GenerativeCheck):
             samples = generated(model, context, self.n_generated)
             check_sample_shape(samples, data)
             fake = embedded(context, space, f"samples-{self.n_generated}", samples)
-            distance, _ = nearest(space.embed(queries), fake)
+            distance, _ = nearest_with_index(space.embed(queries), fake)
             return -distance
         if attack == "discriminator":
             return np.asarray(model.discriminator_score(queries), dtype=np.float64)

@@ -77,6 +77,7 @@ class PerformanceMetrics(Check):
                    "and bootstrap intervals for the rest.")
 
     verdict_metrics = ("accuracy", "balanced_accuracy", "roc_auc")
+    emitted_metrics = tuple(_HIGHER_IS_BETTER)
     shares = ("predictions",)
     parameter_constraints = {"n_resamples": NON_NEGATIVE_INT, "confidence": CONFIDENCE}
 
