@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._text import visible
 from ._version import __version__
 from .exceptions import BAD_VALUE, AuditkitError
 
@@ -74,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="HTML", help="HTML report path (default: report.html)")
     run.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     run.add_argument("--pdf", metavar="PATH", help="also write the report as PDF")
+    _evidence_options(run)
     run.add_argument("--junit", metavar="XML", help="also write JUnit XML for CI, one test "
                      "case per check (classname = family): FAIL is a failure, ERROR an error, "
                      "SKIP skipped; WARN passes with the warning in system-out (a failure "
@@ -88,7 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--policy", metavar="YAML", help="policy file with thresholds")
     run.add_argument("--seed", type=int, default=0, help="random state (default 0)")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    run.add_argument("--jobs", type=int, default=1, help="workers for independent work")
+    run.add_argument("--jobs", type=int, default=1, help="threads for independent work "
+                     "(local executor)")
+    run.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="where independent units of work run: this process (local) or a Ray "
+                     "cluster (ray; needs pip install \"auditkit[ray]\")")
+    run.add_argument("--ray-address", metavar="ADDRESS", help="the Ray cluster to join (e.g. "
+                     "auto or host:6379); without it a local Ray cluster is started")
     run.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     run.add_argument("--fail-on", choices=sorted(_SEVERITY), default="never",
                      help="exit with 1 when the verdict is this bad or worse (ERROR > FAIL "
@@ -98,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("result", help="a JSON file written by 'auditkit audit --json'")
     report.add_argument("--out", metavar="HTML", help="HTML report path")
     report.add_argument("--pdf", metavar="PATH", help="PDF report path")
+    _evidence_options(report)
 
     compare = commands.add_parser("compare", help="put two or more saved JSON results side "
                                   "by side")
@@ -110,7 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--fail-on-regression", action="store_true",
                          help="exit with 1 when a metric got worse than in the first result "
                          "with non-overlapping intervals (metrics without an interval or a "
-                         "direction are not gates); the regressions are printed, largest first")
+                         "direction are not gates), including the rows of tables that checks "
+                         "declare for comparison (fairness disparities per feature); the "
+                         "regressions are printed, largest first")
 
     zoo = commands.add_parser("zoo", help="the reference models")
     zoo_commands = zoo.add_subparsers(dest="zoo_command", metavar="ZOO_COMMAND")
@@ -162,10 +173,10 @@ def _signing(args: argparse.Namespace) -> int:
     found = signing.verify(args.result, args.sig, report_path=args.report,
                            public_key=args.public_key)
     if not found.ok:
-        print(f"auditkit: verify failed: {found.reason}", file=sys.stderr)
+        print(visible(f"auditkit: verify failed: {found.reason}"), file=sys.stderr)
         return 1  # a failed verification is a failed gate, not bad input
-    print(found.summary())
-    print(found.reason)
+    print(visible(found.summary()))
+    print(visible(found.reason))
     print(f"Result SHA-256 (canonical JSON): {found.result_sha256}")
     if found.report_sha256:
         print(f"Report SHA-256: {found.report_sha256}")
@@ -257,7 +268,19 @@ def _audit(args: argparse.Namespace) -> int:
         raise _CliError("Give exactly one of --zoo NAME or PATH.py:FUNCTION. Got "
                         + ("both" if args.zoo else "neither") + ".")
     _check_writable(("--out", args.out or "report.html"), ("--json", args.json),
-                    ("--pdf", args.pdf), ("--junit", args.junit))
+                    ("--pdf", args.pdf), ("--junit", args.junit),
+                    ("--model-card", args.model_card), ("--compliance", args.compliance))
+    if args.pdf:
+        _require_pdf()
+    if args.ray_address is not None and args.executor != "ray":
+        raise _CliError(f"The '--ray-address' option needs '--executor ray'. Got --executor "
+                        f"{args.executor} instead.")
+    if args.executor == "ray":
+        from .checks._ray import ray_available
+
+        if not ray_available():
+            raise _CliError('The Ray executor needs Ray: pip install "auditkit[ray]" (or pip '
+                            "install ray). Got no module named 'ray'.")
     started = time.perf_counter()
     if args.zoo:
         from . import zoo
@@ -270,6 +293,7 @@ def _audit(args: argparse.Namespace) -> int:
         checks = _with_options(checks, args.preset, args.option)
     result = audit(model, data, preset=args.preset, checks=checks, policy=args.policy,
                    random_state=args.seed, device=args.device, n_jobs=args.jobs,
+                   executor=args.executor, ray_address=args.ray_address,
                    progress=False if args.quiet else None,
                    title=f"Audit of {args.zoo}" if args.zoo else None)
     out = Path(args.out or "report.html")
@@ -282,6 +306,7 @@ def _audit(args: argparse.Namespace) -> int:
         path = Path(args.junit)
         path.write_text(_junit_xml(result, args.fail_on), encoding="utf-8")
         written.append(path)
+    written += _write_evidence(result, args)
     if not args.quiet:
         _print_summary(result)
         for path in written:
@@ -296,7 +321,7 @@ def _audit(args: argparse.Namespace) -> int:
 def _print_summary(result: Any) -> None:
     width = max(len(r.name) for r in result.results) if result.results else 10
     for r in result.results:
-        print(f"  {r.status.value:<5}  {r.name:<{width}}  {r.headline}")
+        print(visible(f"  {r.status.value:<5}  {r.name:<{width}}  {r.headline}"))
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -306,7 +331,10 @@ def _report(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise _CliError("The 'result' argument must be an existing JSON file. "
                         f"Got {args.result!r}.")
-    _check_writable(("--out", args.out or str(path.with_suffix(".html"))), ("--pdf", args.pdf))
+    _check_writable(("--out", args.out or str(path.with_suffix(".html"))), ("--pdf", args.pdf),
+                    ("--model-card", args.model_card), ("--compliance", args.compliance))
+    if args.pdf:
+        _require_pdf()
     try:
         result = AuditResult.load_json(path)
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -319,6 +347,8 @@ def _report(args: argparse.Namespace) -> int:
     print(f"Wrote {result.save_html(out).resolve()}")
     if args.pdf:
         print(f"Wrote {result.save_pdf(args.pdf).resolve()}")
+    for written in _write_evidence(result, args):
+        print(f"Wrote {written.resolve()}")
     return 0
 
 
@@ -352,16 +382,52 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"Wrote {written.resolve()}")
     if not args.fail_on_regression:
         return 0
+    from .report import find_regressions
+
     labels = names or [a.title for a in audits]
-    found = sorted(((size, f"{labels[i]}: {line}") for i, other in enumerate(audits[1:], start=1)
-                    for size, line in _regressions(audits[0], other)), key=lambda x: -x[0])
+    found = sorted(((r.size, f"{labels[i]}: {r.line}")
+                    for i, other in enumerate(audits[1:], start=1)
+                    for r in find_regressions(audits[0], other)), key=lambda x: -x[0])
     if not found:
         print(f"No regression: no metric got worse than in {labels[0]} with intervals apart.")
         return 0
     print(f"{len(found)} regression(s) against {labels[0]}, largest first:")
     for _, line in found:
-        print(f"  {line}")
+        print(visible(f"  {line}"))
     return _EXIT_VERDICT
+
+
+def _require_pdf() -> None:
+    """Fail before any work when the PDF engine (WeasyPrint and Pango) is missing."""
+    from .report._pdf import require_pdf_engine
+
+    require_pdf_engine()
+
+
+def _evidence_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model-card", metavar="JSON", help="also write the model card "
+                        "(Mitchell et al. sections, from the audit and the model's own card) as "
+                        "Model Card Toolkit JSON")
+    parser.add_argument("--compliance", metavar="JSON", help="also write the compliance map: "
+                        "per requirement (EU AI Act, NIST AI RMF), the checks that give "
+                        "evidence and their status")
+
+
+def _write_evidence(result: Any, args: argparse.Namespace) -> list[Path]:
+    """The model card and compliance files the options ask for; their paths."""
+    written = []
+    if args.model_card:
+        from .model_card import save_model_card
+
+        written.append(save_model_card(result, args.model_card))
+    if args.compliance:
+        from .compliance import compliance_frame
+
+        path = Path(args.compliance)
+        frame = compliance_frame(result)
+        path.write_text(frame.to_json(orient="records", indent=2), encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def _check_writable(*options: tuple[str, str | None]) -> None:
@@ -447,39 +513,6 @@ def _junit_xml(result: Any, fail_on: str) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _regressions(base: Any, new: Any) -> list[tuple[float, str]]:
-    """(size, sentence) of each metric worse in ``new`` than in ``base``, intervals apart.
-
-    Only metrics with a direction (``higher_is_better``) and a finite interval in both
-    audits can be judged; the size is the absolute change of the estimate.
-    """
-    import math
-
-    before = {r.name: r for r in base.results}
-    found = []
-    for result in new.results:
-        if result.name not in before:
-            continue
-        for name, metric in result.metrics.items():
-            old = before[result.name].metrics.get(name)
-            if old is None:
-                continue
-            higher = (metric.higher_is_better if metric.higher_is_better is not None
-                      else old.higher_is_better)
-            bounds = (old.lower, old.upper, metric.lower, metric.upper, old.value, metric.value)
-            if higher is None or not all(b is not None and math.isfinite(b) for b in bounds):
-                continue
-            worse = metric.upper < old.lower if higher else metric.lower > old.upper
-            if worse:
-                size = abs(metric.value - old.value)
-                found.append((size, f"{result.name}.{name} went from {old.value:.4g} "
-                              f"[{old.lower:.4g}, {old.upper:.4g}] to {metric.value:.4g} "
-                              f"[{metric.lower:.4g}, {metric.upper:.4g}] "
-                              f"({'higher' if higher else 'lower'} is better; "
-                              f"worse by {size:.4g})"))
-    return sorted(found, key=lambda x: -x[0])
-
-
 def _zoo(args: argparse.Namespace) -> int:
     from . import zoo
 
@@ -537,19 +570,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AuditkitError as exc:
         if args.debug:
             raise
-        print(f"auditkit: error: {exc}", file=sys.stderr)
+        print(visible(f"auditkit: error: {exc}"), file=sys.stderr)
         return _EXIT_BAD_INPUT
     except OSError as exc:  # an input that cannot be read, an output that cannot be written
         if args.debug:
             raise
-        print(f"auditkit: error: {exc}", file=sys.stderr)
+        print(visible(f"auditkit: error: {exc}"), file=sys.stderr)
         return _EXIT_BAD_INPUT
     except Exception as exc:  # anything else is auditkit's own bug: say so briefly
         if args.debug:
             raise
         problem = " ".join(str(exc).split())
-        print(f"auditkit: internal error: {type(exc).__name__}: {problem} (a bug in auditkit: "
-              "run with --debug for the traceback and report it)", file=sys.stderr)
+        print(visible(f"auditkit: internal error: {type(exc).__name__}: {problem} (a bug in "
+                      "auditkit: run with --debug for the traceback and report it)"),
+              file=sys.stderr)
         return _EXIT_INTERNAL
 
 

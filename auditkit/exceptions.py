@@ -77,11 +77,26 @@ PROBA_NOT_NORMALISED = (
     "pass the torch module itself."
 )
 PROBA_BAD_SHAPE = (
-    "The model must return an array of shape (n_samples, n_classes) with n_samples={n}. "
-    "Got an array of shape {shape} instead."
+    "The model {model} must return an array of shape (n_samples, n_classes) with "
+    "n_samples={n} and {width}. Got an array of shape {shape} instead."
 )
 MODEL_RAISED = (
     "The model raised {error_type} when called on a batch of {n} sample(s) of 'X' "
     "(shape {shape}): {error}"
 )
 UNKNOWN_NAME = "The '{param}' parameter must be one of {expected}. Got {got!r} instead."
+MODEL_BAD_OUTPUT = (
+    "The model {model} must return {expected} for every sample. Got {got} for sample {index} "
+    "(of {n} in the call) instead{advice}."
+)
+DUPLICATE_NAMES = (
+    "The '{param}' parameter must hold distinct names{how}. Got {duplicates} more than once "
+    "instead."
+)
+SPARSE_INPUT = (
+    "The '{param}' parameter must be a dense array (auditkit does not take sparse matrices; "
+    "pass {param}.toarray()). Got a sparse {kind} instead."
+)
+BAD_RESULT = (
+    "The check {check!r} must return a CheckResult from run(). Got {got} instead."
+)

@@ -132,7 +132,8 @@ def main(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     table = published_table()
     print(f"ProPublica's table, all {len(zoo.load_compas()):,} rows of "
-          "compas-scores-two-years.csv (score decile >= 5 = high risk), as auditkit computes it:")
+          "compas-scores-two-years.csv (score decile >= 5 = high risk),")
+    print("as auditkit computes it:")
     for group, row in table.iterrows():
         print(f"  {group:<17} FPR {row['fpr']:.2%} (published {PUBLISHED['fpr'][group]:.2f}%)  "
               f"FNR {row['fnr']:.2%} (published {PUBLISHED['fnr'][group]:.2f}%)  "
@@ -157,12 +158,12 @@ def main(out_dir: Path) -> None:
     race = sensitive["race"].to_numpy()
     filtered = mlp_data.n_samples + len(mlp_data.train.y)  # compas-mlp's train + test rows
     print(f"The audits below use other rows: ProPublica's analysis filter ({filtered:,} of "
-          f"{len(zoo.load_compas()):,} rows), then compas-mlp's 30% test split ({len(y):,} "
-          "rows), the same rows for both models.")
+          f"{len(zoo.load_compas()):,} rows),")
+    print(f"then compas-mlp's 30% test split ({len(y):,} rows), the same rows for both models.")
     for label, result in (("COMPAS score", score_result), ("compas-mlp", mlp_result)):
         table = group_fpr(result).loc[list(GROUPS)]
-        print(f"{label}, {len(y):,} test rows: false-positive rate (95% bootstrap interval) "
-              "among defendants who did not reoffend")
+        print(f"{label}, {len(y):,} test rows: false-positive rate (95% bootstrap interval)")
+        print("among defendants who did not reoffend:")
         for group, row in table.iterrows():
             negatives = int(((race == group) & (y == 0)).sum())
             print(f"  {group:<17} {row['fpr']:.1%} [{row['fpr_lower']:.1%}, "
@@ -174,7 +175,7 @@ def main(out_dir: Path) -> None:
         gap, low, high = fpr_gap(y, predicted, race)
         print(f"{label}: FPR gap African-American - Caucasian {gap * 100:+.1f} points "
               f"[{low * 100:+.1f}, {high * 100:+.1f}]")
-    print(f"Wrote {diff.resolve()} and the two reports beside it.")
+    print(f"Wrote {diff} and the two reports beside it.")
 
 
 def _mlp_predictions(model: object, data: AuditData) -> np.ndarray:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 from pathlib import Path
 
 from auditkit import audit, list_checks, zoo
@@ -47,7 +48,8 @@ def main() -> None:
         print(f"{check:26s}" + "".join(f"{results[name][check].status.value:>24s}"
                                         for name in results))
     copies = results["mnist-gan-memorizing"]["generative_memorisation"]
-    print(f"\nmnist-gan-memorizing: {copies.headline}")
+    print(textwrap.fill(f"mnist-gan-memorizing: {copies.headline}", width=100,
+                        initial_indent="\n", subsequent_indent="  "))
     print(f"Reports in {out}/")
 
 

@@ -435,3 +435,20 @@ def test_classifier_checks_skip_on_a_generative_model():
     generative = {r.name: r for r in result.results if r.family == "generative"}
     assert "train=" in generative["generative_memorisation"].headline
     assert result.provenance["model"]["framework"] == "torch-generative"
+
+
+def test_float32_probabilities_of_a_scikit_learn_model_sum_to_one_in_float64():
+    from sklearn.linear_model import LogisticRegression
+
+    from auditkit import wrap_model
+
+    X = np.random.default_rng(0).normal(size=(500, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    model = LogisticRegression().fit(X, y)
+    raw = model.predict_proba(X)
+    assert raw.dtype == np.float32
+    assert np.abs(raw.astype(np.float64).sum(axis=1) - 1).max() > 0  # the rounding to undo
+    proba = wrap_model(model).predict_proba(X)
+    assert proba.dtype == np.float64
+    np.testing.assert_array_equal(proba.sum(axis=1), 1.0)
+    np.testing.assert_allclose(proba, raw, atol=1e-7)

@@ -212,13 +212,15 @@ MODEL_CASES = {
     "unnormalised_probabilities": (
         _fn(lambda b: np.column_stack([np.full(len(b), 2.0), np.full(len(b), 3.0)])),
         AuditData(X, Y), ModelError,
-        r"^The model's predicted probabilities must be non-negative and sum to one per sample\. "
-        r"Got row sums between 5 and 5 \(and minimum 2\) instead"),
+        exact("The model '<lambda>' must return probabilities in [0, 1] that sum to one for "
+              "every sample. Got values from 2 to 3 summing to 5 for sample 0 (of 10 in the "
+              "call) instead; if the model returns scores or logits, apply a softmax in the "
+              "function you audit, or pass the torch module itself.")),
     "negative_probabilities": (
         _fn(lambda b: np.column_stack([np.full(len(b), -0.5), np.full(len(b), 1.5)])),
         AuditData(X, Y), ModelError,
-        r"must be non-negative and sum to one per sample\. Got row sums between 1 and 1 "
-        r"\(and minimum -0\.5\) instead"),
+        r"must return probabilities in \[0, 1\] that sum to one for every sample\. Got values "
+        r"from -0\.5 to 1\.5 summing to 1 for sample 0 \(of 10 in the call\) instead"),
     "model_raises": (
         _raising_model,
         AuditData(X, Y), ModelError,
@@ -226,21 +228,20 @@ MODEL_CASES = {
               "(shape (10, 4)): feature store offline")),
     "model_returns_1d": (
         _fn(lambda b: np.full(len(b), 0.5)), AuditData(X, Y), ModelError,
-        exact("The model must return an array of shape (n_samples, n_classes) with "
-              "n_samples=10. Got an array of shape (10,) instead.")),
+        exact("The model '<lambda>' must return an array of shape (n_samples, n_classes) with "
+              "n_samples=10 and n_classes >= 2. Got an array of shape (10,) instead.")),
     "model_returns_wrong_rows": (
         _fn(lambda b: np.full((len(b) - 1, 2), 0.5)), AuditData(X, Y), ModelError,
-        exact("The model must return an array of shape (n_samples, n_classes) with "
-              "n_samples=10. Got an array of shape (9, 2) instead.")),
+        exact("The model '<lambda>' must return an array of shape (n_samples, n_classes) with "
+              "n_samples=10 and n_classes >= 2. Got an array of shape (9, 2) instead.")),
     "model_returns_one_column": (
         _fn(lambda b: np.ones((len(b), 1))), AuditData(X, Y), ModelError,
-        exact("The model must return an array of shape (n_samples, n_classes) with "
-              "n_samples=10. Got an array of shape (10, 1) instead. It needs at least two "
-              "output columns.")),
+        exact("The model '<lambda>' must return an array of shape (n_samples, n_classes) with "
+              "n_samples=10 and n_classes >= 2. Got an array of shape (10, 1) instead.")),
     "model_returns_nan": (
         _fn(lambda b: np.full((len(b), 2), np.nan)), AuditData(X, Y), ModelError,
-        exact("The 'model' parameter must be finite probabilities. Got NaN or infinite "
-              "outputs instead.")),
+        exact("The model '<lambda>' must return finite probabilities for every sample. Got NaN "
+              "or an infinite value for sample 0 (of 10 in the call) instead.")),
 }
 
 
@@ -286,8 +287,8 @@ DATA = AuditData(X, Y)
 @pytest.mark.parametrize("random_state", [-1, "a", 1.5, True, None])
 def test_bad_random_state(random_state, logreg):
     with pytest.raises(AuditkitError, match=exact(
-            f"The 'random_state' parameter must be a non-negative integer. "
-            f"Got {random_state!r} instead.")):
+            f"The 'random_state' parameter must be a non-negative integer at most 2**32 - 1 "
+            f"(4294967295). Got {random_state!r} instead.")):
         audit(logreg, DATA, random_state=random_state, progress=False)
 
 
@@ -498,7 +499,8 @@ CLI_CASES = {
     "negative_seed": (
         lambda tmp: ["audit", _user_file(tmp, "    return model, AuditData(X, y)"), "--seed",
                      "-1", "--quiet"],
-        "The 'random_state' parameter must be a non-negative integer. Got -1 instead."),
+        "The 'random_state' parameter must be a non-negative integer at most 2**32 - 1 "
+        "(4294967295). Got -1 instead."),
     "unknown_check": (
         lambda tmp: ["audit", _user_file(tmp, "    return model, AuditData(X, y)"), "--checks",
                      "performance_metrics,accuracy", "--quiet"],

@@ -156,8 +156,13 @@ def test_skip_shows_its_reason_in_the_summary_and_section():
     html = render_html(AuditResult([_result("robustness_pgd", Status.SKIP, reason,
                                             family="robustness")]))
     summary = html[html.index('id="summary"'):html.index('id="family-')]
-    assert "Skipped checks" in summary and reason in summary
-    assert reason in _section(html, "check-robustness_pgd")
+    assert '<a href="#skipped">1 check skipped</a>' in summary
+    skipped = html[html.index('id="skipped"'):]
+    assert "Skipped checks" in skipped
+    # one compact row, not a card: the check's anchor is the row's id
+    row = re.search(r'<tr id="check-robustness_pgd">(.*?)</tr>', skipped, re.S).group(1)
+    assert reason in row and "Robustness" in row
+    assert '<article class="check check-skip' not in html
 
 
 def test_unknown_check_family_and_figure_kind_still_render():
@@ -218,16 +223,27 @@ def test_a_result_loaded_from_json_renders_the_same(binary_result, binary_html):
     assert render_html(loaded) == binary_html
 
 
+def _pdf_text(path) -> str:
+    from pypdf import PdfReader
+
+    return re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(path).pages))
+
+
 def test_save_html_and_pdf(binary_result, tmp_path):
     html_path = binary_result.save_html(tmp_path / "report.html")
     assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    content = binary_result.save_pdf(tmp_path / "report.pdf").read_bytes()
-    assert content.startswith(b"%PDF")
-    assert len(re.findall(rb"/Type\s*/Page\b", content)) == 1 + len(CHECKS)  # summary + checks
+    pdf_path = binary_result.save_pdf(tmp_path / "report.pdf")
+    assert pdf_path.read_bytes().startswith(b"%PDF")
+    text = _pdf_text(pdf_path)  # the HTML report, laid out: every check, the card, provenance
+    for name in CHECKS:
+        assert name in text
+    for shown in (HOSTILE, "<i>card</i>", "<two>", "Modelcard", "Provenance"):
+        assert re.sub(r"\s+", "", shown) in text  # printed as text, never as markup
 
 
 def test_pdf_of_error_skip_and_unknown_figure_is_deterministic(tmp_path):
-    results = [_result("performance_broken", Status.ERROR, "Raised.", error="Traceback ..."),
+    results = [_result("performance_broken", Status.ERROR, "Raised.",
+                       error="Traceback ...\nValueError: boom"),
                _result("robustness_pgd", Status.SKIP, "No gradients.", family="robustness"),
                _result("from_the_future", Status.INFO, "New.",
                        figures={"f": Figure("sparkle_chart", {"x": [1]}, "New chart")})]
@@ -235,7 +251,11 @@ def test_pdf_of_error_skip_and_unknown_figure_is_deterministic(tmp_path):
     render_pdf(AuditResult(results), tmp_path / "again.pdf")
     content = (tmp_path / "odd.pdf").read_bytes()
     assert content.startswith(b"%PDF")
-    assert (tmp_path / "again.pdf").read_bytes() == content  # no creation date
+    assert (tmp_path / "again.pdf").read_bytes() == content  # no creation date, no random ID
+    text = _pdf_text(tmp_path / "odd.pdf")
+    assert "ValueError:boom" in text  # the folded traceback is open in print
+    assert "Thereisnodrawingforfiguresofkind'sparkle_chart'" in text  # noted, not fatal
+    assert "robustness_pgd" in text and "Nogradients." in text
 
 
 def test_importing_auditkit_does_not_import_matplotlib():

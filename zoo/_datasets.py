@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..exceptions import ZooError
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 ADULT_COLUMNS = (
@@ -85,17 +87,27 @@ def _sources() -> dict[str, dict]:
 
 
 def _read(name: str) -> bytes:
-    """Return the (decompressed) content of a vendored file after checking its SHA-256."""
+    """Return the (decompressed) content of a vendored file after checking its SHA-256.
+
+    A missing, unlisted or changed file raises :class:`~auditkit.exceptions.ZooError`, the
+    same integrity error as a checkpoint that does not match its model card.
+    """
     path = DATA_DIR / name
     if name not in _sources():
-        raise ValueError(f"{name} is not listed in {DATA_DIR / 'SOURCES.json'}")
-    raw = path.read_bytes()
+        raise ZooError(f"The vendored data file {name!r} is not listed in "
+                       f"{DATA_DIR / 'SOURCES.json'}; only listed files are read.")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ZooError(f"The vendored data file {path} cannot be read ({exc.strerror or exc}); "
+                       "restore it from git or regenerate it with "
+                       "'python tools/vendor_data.py'.") from exc
     expected, actual = _sources()[name]["sha256"], hashlib.sha256(raw).hexdigest()
     if actual != expected:
-        raise ValueError(
-            f"SHA-256 mismatch for vendored data file {path}: expected {expected}, "
-            f"got {actual}. The file is corrupt or was modified; restore it from git "
-            "or regenerate it with `python tools/vendor_data.py`."
+        raise ZooError(
+            f"The vendored data file {path} does not match the SHA-256 recorded in "
+            f"SOURCES.json: expected {expected}, got {actual}. The file is corrupt or was "
+            "changed; restore it from git or regenerate it with 'python tools/vendor_data.py'."
         )
     return lzma.decompress(raw) if name.endswith(".xz") else raw
 

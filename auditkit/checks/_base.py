@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
@@ -32,6 +32,8 @@ __all__ = [
     "get_check",
     "list_checks",
     "FAMILIES",
+    "map_units",
+    "track_checks",
 ]
 
 _REGISTRY: dict[str, type[Check]] = {}
@@ -151,6 +153,9 @@ class Check:
     #: How the report's comparison page reads this check's tables across audits; copied
     #: into every result (see :class:`~auditkit.results.TableComparison`).
     comparisons: ClassVar[tuple[TableComparison, ...]] = ()
+    #: Expected running time relative to the other checks (1: a few model calls). Only the
+    #: audit's progress bar reads it, to weigh its estimate of the time left.
+    cost: ClassVar[float] = 1.0
 
     def __post_init__(self) -> None:
         for option in fields(self):  # type: ignore[arg-type]
@@ -184,6 +189,14 @@ class Check:
             return (f"This check applies to {' or '.join(self.modalities)} data; "
                     f"the audited data is {data.modality}.")
         return None
+
+    def expected_cost(self, model: ModelAdapter, data: AuditData) -> float:
+        """How long this check should take on ``model`` and ``data``, relative to others.
+
+        Only the audit's progress bar reads it: :attr:`cost`, or a token
+        amount when the check does not apply.
+        """
+        return 0.1 if self.skip_reason(model, data) is not None else float(self.cost)
 
     def params(self) -> dict[str, Any]:
         """The check's options, as run."""
@@ -282,7 +295,8 @@ def iter_registry() -> Iterator[tuple[str, type[Check]]]:
 
 
 def map_units(context: CheckContext, function: Callable[[Any, Any], Any], units: Iterable[Any],
-              *, description: str, shared: Any = None) -> list[Any]:
+              *, description: str, shared: Any = None, sizes: Sequence[int] | None = None,
+              unit: str = "it") -> list[Any]:
     """Run ``function(shared, unit)`` over independent units through the executor, with progress.
 
     Parameters
@@ -296,6 +310,11 @@ def map_units(context: CheckContext, function: Callable[[Any, Any], Any], units:
         Progress bar label.
     shared : object, optional
         What every unit needs (the model adapter, data arrays), sent once per worker.
+    sizes : sequence of int, optional
+        How many steps each unit counts for on the bar (the samples of a
+        batch); one step per unit by default.
+    unit : str, default="it"
+        What a step is, on the bar ("sample", "model").
 
     Returns
     -------
@@ -303,6 +322,46 @@ def map_units(context: CheckContext, function: Callable[[Any, Any], Any], units:
         The results, in the order of ``units``.
     """
     units = list(units)
-    with context.progress.bar(total=len(units), description=description) as bar:
-        return context.executor.map(portable(function), units, shared=shared,
-                                    on_done=bar.update)
+    steps = [1] * len(units) if sizes is None else [int(size) for size in sizes]
+    if len(steps) != len(units):
+        raise ValueError(f"map_units needs one size per unit ({len(units)}); got {len(steps)} "
+                         "instead.")
+    pending = iter(steps)  # an executor reports finished units, not which: count in order
+
+    with context.progress.bar(total=sum(steps), description=description, unit=unit) as bar:
+        def on_done(count: int) -> None:
+            bar.update(sum(next(pending, 0) for _ in range(int(count))))
+
+        return context.executor.map(portable(function), units, shared=shared, on_done=on_done)
+
+
+def track_checks(context: CheckContext, checks: Sequence[Check], model: ModelAdapter,
+                 data: AuditData) -> Iterator[Check]:
+    """Yield ``checks`` under the audit's bar: the running check's name and the time left.
+
+    The bar advances by each check's :meth:`Check.expected_cost`, so its
+    estimate of the time left weighs a long check (an attack, LIME, reference
+    models) more than a quick one or one that does not apply.
+
+    Parameters
+    ----------
+    context : CheckContext
+    checks : sequence of Check
+    model : ModelAdapter
+    data : AuditData
+
+    Yields
+    ------
+    Check
+    """
+    yield from context.progress.track(
+        checks, description="auditkit", labels=[check.name for check in checks],
+        weights=[_expected_cost(check, model, data) for check in checks])
+
+
+def _expected_cost(check: Check, model: ModelAdapter, data: AuditData) -> float:
+    """The check's expected cost; 1 if it cannot say (a check's errors surface when it runs)."""
+    try:
+        return max(float(check.expected_cost(model, data)), 0.0)
+    except Exception:  # noqa: BLE001 - a progress estimate never stops an audit
+        return 1.0

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from ..exceptions import BAD_VALUE, AuditkitError
 
-__all__ = ["Executor", "LocalExecutor", "portable"]
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "make_executor", "portable"]
 
 NOT_PORTABLE = ("A unit of work must be a module-level function, sent by reference to another "
                 "process; got {name!r}. Pass what it needs as 'shared' and in the units.")
@@ -93,3 +93,46 @@ class LocalExecutor:
 
     def __repr__(self) -> str:
         return f"LocalExecutor(n_workers={self.n_workers})"
+
+
+#: The executors ``audit(..., executor=...)`` accepts by name.
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(executor: str | Executor = "local", *, n_jobs: int = 1,
+                  ray_address: str | None = None) -> Executor:
+    """The executor an audit runs its units on.
+
+    Parameters
+    ----------
+    executor : {"local", "ray"} or Executor, default="local"
+        ``"local"`` runs units in this process (on ``n_jobs`` threads); ``"ray"``
+        spreads them over a Ray cluster (:class:`~._ray.RayExecutor`, needs
+        ``pip install "auditkit[ray]"``); an object with a ``map`` method is used
+        as it is.
+    n_jobs : int, default=1
+        Threads of the local executor.
+    ray_address : str, optional
+        The Ray cluster to join; only with ``executor="ray"``.
+
+    Returns
+    -------
+    Executor
+    """
+    if not isinstance(executor, str):
+        if callable(getattr(executor, "map", None)):
+            return executor
+        raise AuditkitError(BAD_VALUE.format(param="executor", expected=f"one of "
+                                             f"{list(EXECUTORS)} or an Executor",
+                                             got=repr(executor)))
+    if executor not in EXECUTORS:
+        raise AuditkitError(BAD_VALUE.format(param="executor", expected=f"one of "
+                                             f"{list(EXECUTORS)}", got=repr(executor)))
+    if executor == "local":
+        if ray_address is not None:
+            raise AuditkitError(BAD_VALUE.format(param="ray_address", expected="None unless "
+                                                 "executor='ray'", got=repr(ray_address)))
+        return LocalExecutor(n_jobs)
+    from ._ray import RayExecutor
+
+    return RayExecutor(ray_address)

@@ -8,6 +8,8 @@ from ._adapters import (
     ModelAdapter,
     SklearnClassifier,
     TorchClassifier,
+    check_model_outputs,
+    check_output_shape,
 )
 from ._data import MODALITIES, OOD_KINDS, AuditData, Canaries, Split
 from ._features import FeatureExtractor
@@ -33,6 +35,8 @@ __all__ = [
     "SklearnClassifier",
     "Split",
     "TorchClassifier",
+    "check_model_outputs",
+    "check_output_shape",
     "validate_model_on_data",
     "wrap_model",
 ]

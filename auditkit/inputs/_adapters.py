@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .._device import resolve_device
-from ..exceptions import BAD_TYPE, BAD_VALUE, ModelError
+from ..exceptions import BAD_TYPE, BAD_VALUE, MODEL_BAD_OUTPUT, PROBA_BAD_SHAPE, ModelError
 
 __all__ = [
     "CAPABILITIES",
@@ -36,6 +36,8 @@ __all__ = [
     "ModelAdapter",
     "SklearnClassifier",
     "TorchClassifier",
+    "check_model_outputs",
+    "check_output_shape",
 ]
 
 #: Every capability an adapter (classifier or generative) may declare.
@@ -85,10 +87,83 @@ _NO_FEATURES_SKLEARN = ("The model does not provide 'features': a scikit-learn {
                         "whose last step then reads the features).")
 
 
+_SUM_TOLERANCE = 1e-4
+_SOFTMAX_ADVICE = ("; if the model returns scores or logits, apply a softmax in the function "
+                   "you audit, or pass the torch module itself")
+
+
 def _as_numpy(X: Any) -> np.ndarray:
     if isinstance(X, torch.Tensor):
         return X.detach().cpu().numpy()
     return np.asarray(X)
+
+
+def check_model_outputs(outputs: np.ndarray, *, model: str, start: int = 0, n: int | None = None,
+                        kind: str = "probabilities") -> None:
+    """Raise one sentence naming the model and the first bad sample unless outputs are valid.
+
+    Called on every batch a model returns, so a model that goes wrong after the
+    first rows is caught where it happens, not as a NaN deep inside a check.
+    Vectorised: a few passes over the batch, no extra model call.
+
+    Parameters
+    ----------
+    outputs : ndarray of shape (batch, n_classes)
+        What the model returned for the batch.
+    model : str
+        The model's name for the message (its class or function name).
+    start : int, default=0
+        Index of the batch's first sample within the call, so the message
+        names the sample's index in the array the model was given.
+    n : int, optional
+        Samples in the whole call (for the message); the batch's size by default.
+    kind : {"probabilities", "logits"}, default="probabilities"
+        Probabilities must be finite, in [0, 1] and sum to one per row;
+        logits only finite.
+
+    Raises
+    ------
+    ModelError
+        The outputs are not finite, or (probabilities) not in [0, 1] summing to one.
+    """
+    n = len(outputs) if n is None else n
+    bad = ~np.isfinite(outputs).all(axis=1)
+    if bad.any():
+        raise ModelError(MODEL_BAD_OUTPUT.format(
+            model=repr(model), expected=f"finite {kind}", got="NaN or an infinite value",
+            index=start + int(np.flatnonzero(bad)[0]), n=n, advice=""))
+    if kind != "probabilities" or outputs.size == 0:
+        return
+    sums = outputs.sum(axis=1)
+    bad = (np.abs(sums - 1.0) > _SUM_TOLERANCE) | (outputs.min(axis=1) < -_SUM_TOLERANCE) \
+        | (outputs.max(axis=1) > 1.0 + _SUM_TOLERANCE)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ModelError(MODEL_BAD_OUTPUT.format(
+            model=repr(model), expected="probabilities in [0, 1] that sum to one",
+            got=f"values from {outputs[row].min():.6g} to {outputs[row].max():.6g} summing to "
+                f"{sums[row]:.6g}", index=start + row, n=n, advice=_SOFTMAX_ADVICE))
+
+
+def check_output_shape(outputs: np.ndarray, *, model: str, rows: int,
+                       columns: int | None) -> None:
+    """Raise :class:`ModelError` unless ``outputs`` is ``(rows, columns)`` (``columns`` >= 2).
+
+    Parameters
+    ----------
+    outputs : ndarray
+    model : str
+        The model's name for the message.
+    rows : int
+        Samples the model was given.
+    columns : int or None
+        The number of classes when known; None accepts any number from two.
+    """
+    if outputs.ndim != 2 or len(outputs) != rows or (
+            outputs.shape[1] < 2 if columns is None else outputs.shape[1] != columns):
+        width = "n_classes >= 2" if columns is None else f"n_classes={columns}"
+        raise ModelError(PROBA_BAD_SHAPE.format(model=repr(model), n=rows, width=width,
+                                                shape=outputs.shape))
 
 
 class ModelAdapter(ABC):
@@ -313,6 +388,11 @@ class ModelAdapter(ABC):
         """The device the model runs on."""
         return "cpu"
 
+    @property
+    def model_name(self) -> str:
+        """What messages call the model: its class (or function) name."""
+        return type(self).__name__
+
     def __repr__(self) -> str:
         classes = "?" if self._classes is None else len(self._classes)
         return (f"{type(self).__name__}(classes={classes}, "
@@ -479,6 +559,11 @@ class TorchClassifier(ModelAdapter):
     def device(self) -> str:
         """The device the model runs on."""
         return str(self._device)
+
+    @property
+    def model_name(self) -> str:
+        """The module's class name."""
+        return type(self.module).__name__
 
     def _evaluating(self) -> contextlib.AbstractContextManager[None]:
         return self._eval_scope()
@@ -672,8 +757,11 @@ class TorchClassifier(ModelAdapter):
                                   and tensor.is_floating_point()) else self.batch_size
         with self._evaluating(), torch.inference_mode():
             for batch in self._batches(len(tensor), size):
-                out = self.module(tensor[batch].to(self._device))
-                chunks.append(self._two_column(out).float().cpu())
+                out = self._two_column(self.module(tensor[batch].to(self._device))).float().cpu()
+                if not bool(torch.isfinite(out).all()):
+                    check_model_outputs(out.numpy(), model=self.model_name, start=batch.start,
+                                        n=len(tensor), kind="logits")
+                chunks.append(out)
         if not chunks:
             return torch.empty((0, self.n_classes))
         return torch.cat(chunks)
@@ -934,13 +1022,26 @@ class SklearnClassifier(ModelAdapter):
         for batch in self._batches(len(X)):
             part = self._frame(X[batch])
             if self._has_proba:
-                out.append(np.asarray(self.estimator.predict_proba(part), dtype=np.float64))
+                raw = np.asarray(self.estimator.predict_proba(part))
+                proba = raw.astype(np.float64)
+                renormalise = raw.dtype != np.float64  # float32 rows sum to 1 within 1e-7
             else:
-                scores = np.asarray(self.estimator.decision_function(part), dtype=np.float64)
-                out.append(_squash(scores))
+                proba = _squash(np.asarray(self.estimator.decision_function(part),
+                                           dtype=np.float64))
+            check_output_shape(proba, model=self.model_name, rows=batch.stop - batch.start,
+                         columns=self.n_classes)
+            check_model_outputs(proba, model=self.model_name, start=batch.start, n=len(X))
+            if self._has_proba and renormalise:
+                proba = proba / proba.sum(axis=1, keepdims=True)
+            out.append(proba)
         if not out:
             return np.empty((0, self.n_classes))
         return np.concatenate(out)
+
+    @property
+    def model_name(self) -> str:
+        """The estimator's class name."""
+        return type(self.estimator).__name__
 
     def fingerprint(self) -> str | None:
         """SHA-256 of the estimator's pickled state (parameters and everything fitted).
@@ -1032,18 +1133,28 @@ class CallableClassifier(ModelAdapter):
         super().__init__(batch_size=batch_size, classes=classes)
         self.function = function
 
+    @property
+    def model_name(self) -> str:
+        """The function's name (its class name for a callable object)."""
+        name = getattr(self.function, "__name__", None)
+        return name if isinstance(name, str) else type(self.function).__name__
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, array of shape (n_samples, n_classes)."""
         X = _as_numpy(X)
         out = []
         for batch in self._batches(len(X)):
-            proba = np.asarray(_as_numpy(self.function(X[batch])), dtype=np.float64)
-            if proba.ndim != 2 or len(proba) != batch.stop - batch.start:
-                from ..exceptions import PROBA_BAD_SHAPE
-
-                raise ModelError(PROBA_BAD_SHAPE.format(n=batch.stop - batch.start,
-                                                        shape=proba.shape))
+            proba = _as_numpy(self.function(X[batch]))
+            try:
+                proba = np.asarray(proba, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ModelError(BAD_TYPE.format(
+                    param="model", expected="a function returning a numeric array of "
+                    "probabilities", got=f"one returning {type(proba).__name__} ({exc})")) from exc
+            check_output_shape(proba, model=self.model_name, rows=batch.stop - batch.start,
+                         columns=None)
             self._set_n_outputs(proba.shape[1])
+            check_model_outputs(proba, model=self.model_name, start=batch.start, n=len(X))
             out.append(proba)
         if not out:
             return np.empty((0, self.n_classes))

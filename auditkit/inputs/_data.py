@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Number
 from typing import Any
 
 import numpy as np
@@ -20,11 +21,13 @@ from ..exceptions import (
     BAD_NDIM,
     BAD_TYPE,
     BAD_VALUE,
+    DUPLICATE_NAMES,
     EMPTY,
     LENGTH_MISMATCH,
     NOT_FINITE,
     SENSITIVE_MISSING,
     SINGLE_CLASS,
+    SPARSE_INPUT,
     DataValidationError,
 )
 
@@ -42,10 +45,27 @@ _NDIMS = {
 }
 
 
+def _is_sparse(value: Any) -> bool:
+    """A scipy sparse matrix or array, a torch sparse tensor, or a sparse pandas frame."""
+    from scipy import sparse
+
+    if sparse.issparse(value):
+        return True
+    if hasattr(value, "detach") and str(getattr(value, "layout", "torch.strided")) \
+            != "torch.strided":  # a torch sparse tensor
+        return True
+    if isinstance(value, pd.DataFrame):
+        return any(isinstance(dtype, pd.SparseDtype) for dtype in value.dtypes)
+    return False
+
+
 def _to_array(value: Any, param: str) -> np.ndarray:
+    if _is_sparse(value):
+        raise DataValidationError(SPARSE_INPUT.format(param=param, kind=type(value).__name__))
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensor
         value = value.detach().cpu().numpy()
     if isinstance(value, pd.DataFrame):
+        _check_distinct([str(c) for c in value.columns], param, _FRAME_COLUMNS)
         non_numeric = [c for c in value.columns if not pd.api.types.is_numeric_dtype(value[c])
                        and not pd.api.types.is_bool_dtype(value[c])]
         if non_numeric:
@@ -103,7 +123,37 @@ def _check_inputs(array: np.ndarray, param: str, modality: str,
     return _readonly(array)
 
 
+def _label_kind(value: Any) -> str:
+    """"str", "number" or the type's name of one label."""
+    if isinstance(value, (str, np.str_)):
+        return "str"
+    if isinstance(value, (Number, np.number, np.bool_)):
+        return "number"
+    return type(value).__name__
+
+
+def _check_label_types(y: np.ndarray, param: str) -> None:
+    """Labels of an object array must all be numbers or all be strings (they are sorted)."""
+    kinds: dict[str, Any] = {}
+    for value in y:
+        kinds.setdefault(_label_kind(value), value)
+        if len(kinds) > 1:
+            break
+    other = [k for k in kinds if k not in ("str", "number")]
+    if other:
+        raise DataValidationError(BAD_VALUE.format(
+            param=param, expected="labels that are numbers or strings",
+            got=f"a label of type {other[0]} ({kinds[other[0]]!r})"))
+    if len(kinds) > 1:
+        examples = ", ".join(f"{v!r}" for v in kinds.values())
+        raise DataValidationError(BAD_VALUE.format(
+            param=param, expected="labels of one type (all numbers or all strings)",
+            got=f"a mix of numbers and strings ({examples})"))
+
+
 def _check_labels(y: Any, param: str, n: int, other: str) -> np.ndarray:
+    if _is_sparse(y):
+        raise DataValidationError(SPARSE_INPUT.format(param=param, kind=type(y).__name__))
     if isinstance(y, (pd.Series, pd.DataFrame)):
         y = y.to_numpy()
     if hasattr(y, "detach"):
@@ -123,9 +173,37 @@ def _check_labels(y: Any, param: str, n: int, other: str) -> np.ndarray:
         if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in y):
             raise DataValidationError(NOT_FINITE.format(param=param, count=int(pd.isna(y).sum()),
                                                         where=int(np.flatnonzero(pd.isna(y))[0])))
+        _check_label_types(y, param)
+    elif y.dtype.kind not in "biufU":
+        raise DataValidationError(BAD_TYPE.format(param=param, expected="labels that are numbers "
+                                                  "or strings", got=f"dtype {y.dtype}"))
     else:
         _check_finite(y, param)
     return _readonly(y)
+
+
+def _check_distinct(names: Sequence[str], param: str, how: str = "") -> None:
+    """Raise :data:`DUPLICATE_NAMES` when a name occurs more than once."""
+    seen: set[str] = set()
+    duplicates = list(dict.fromkeys(name for name in names if name in seen or seen.add(name)))
+    if duplicates:
+        listed = ", ".join(repr(name) for name in duplicates[:5])
+        raise DataValidationError(DUPLICATE_NAMES.format(param=param, how=how, duplicates=listed))
+
+
+_AS_TEXT = " (names are compared as text, so 1 and '1' are the same name)"
+_FRAME_COLUMNS = " (the column names of the DataFrame, compared as text)"
+
+
+def _column_indices(columns: Any, param: str, n_columns: int | None) -> tuple[int, ...]:
+    """A sequence of int column indices (booleans and other numbers are refused)."""
+    expected = f"a non-empty list of column indices in [0, {n_columns})"
+    if isinstance(columns, (str, bytes)) or not isinstance(columns, (Sequence, np.ndarray)) or \
+            not all(isinstance(c, (int, np.integer)) and not isinstance(c, (bool, np.bool_))
+                    for c in columns):
+        raise DataValidationError(BAD_VALUE.format(param=param, expected=expected,
+                                                   got=repr(columns)))
+    return tuple(int(c) for c in columns)
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -138,12 +216,16 @@ def _check_sensitive(sensitive: Any, n: int, *, param: str = "sensitive",
                      other: str = "X") -> pd.DataFrame | None:
     if sensitive is None:
         return None
+    if _is_sparse(sensitive):
+        raise DataValidationError(SPARSE_INPUT.format(param=param, kind=type(sensitive).__name__))
     if isinstance(sensitive, pd.Series):
         frame = sensitive.to_frame(name=sensitive.name if sensitive.name is not None else
                                    "sensitive")
     elif isinstance(sensitive, pd.DataFrame):
+        _check_distinct([str(c) for c in sensitive.columns], param, _AS_TEXT)
         frame = sensitive.copy()
     elif isinstance(sensitive, Mapping):
+        _check_distinct([str(k) for k in sensitive], param, _AS_TEXT)
         for key, values in sensitive.items():
             length = len(values) if hasattr(values, "__len__") else None
             if length != n:
@@ -207,13 +289,15 @@ class AuditData:
     Parameters
     ----------
     X : array-like of shape (n_samples, ...)
-        The samples to audit (a held-out test set). Tabular data is numeric
+        The samples to audit (a held-out test set), as a dense array (sparse
+        matrices are refused: pass ``X.toarray()``). Tabular data is numeric
         (already encoded); images are (n, H, W) or (n, C, H, W); text is token
         ids of shape (n, length); sequences are (n, length[, channels]).
     y : array-like of shape (n_samples,)
-        True labels, in the model's label space.
+        True labels, in the model's label space: all numbers or all strings.
     sensitive : DataFrame, Series, mapping or array-like, optional
-        One or more sensitive features, one row per sample, no missing values.
+        One or more sensitive features, one row per sample, no missing values,
+        with distinct names (compared as text: columns ``1`` and ``"1"`` clash).
     train : tuple (X_train, y_train) or (X_train, y_train, sensitive_train), optional
         The model's training set (the members, for privacy checks), and
         optionally its sensitive features, with the columns of ``sensitive``
@@ -240,14 +324,14 @@ class AuditData:
         Text: the raw strings behind each set of ``ood`` (shown in reports).
     modality : {"tabular", "image", "text", "sequence"}, default="tabular"
     feature_names : sequence of str, optional
-        Tabular: one name per column of ``X``.
+        Tabular: one distinct name per column of ``X``.
     categorical_features : sequence of str, optional
         Tabular: names of the original categorical features.
     feature_groups : mapping of str to sequence of int, optional
         Tabular: the columns of ``X`` encoding each original feature (e.g.
         one-hot columns), so that they are explained and perturbed together.
     class_names : sequence of str, optional
-        A readable name per model output column.
+        A distinct, readable name per model output column.
     tokenizer : object, optional
         Text: turns raw strings into token ids (``tokenizer(texts)``).
     texts : sequence of str, optional
@@ -339,7 +423,17 @@ class AuditData:
         set_(self, "canaries", self._check_canaries(self.canaries, X))
         self._check_tabular_metadata(X, columns)
         if self.class_names is not None:
-            set_(self, "class_names", tuple(str(c) for c in self.class_names))
+            if isinstance(self.class_names, str) or not isinstance(self.class_names, Sequence) \
+                    and not isinstance(self.class_names, np.ndarray):
+                raise DataValidationError(BAD_TYPE.format(param="class_names",
+                                                          expected="a sequence of str",
+                                                          got=type(self.class_names).__name__))
+            names = tuple(str(c) for c in self.class_names)
+            _check_distinct(names, "class_names", _AS_TEXT)
+            set_(self, "class_names", names)
+        if self.name is not None and not isinstance(self.name, str):
+            raise DataValidationError(BAD_TYPE.format(param="name", expected="a str or None",
+                                                      got=type(self.name).__name__))
         if self.texts is not None:
             texts = list(self.texts)
             if len(texts) != n:
@@ -447,7 +541,14 @@ class AuditData:
         n_columns = X.shape[1] if X.ndim == 2 else None
         names = self.feature_names if self.feature_names is not None else columns
         if names is not None:
+            if isinstance(names, str):
+                raise DataValidationError(BAD_TYPE.format(param="feature_names",
+                                                          expected="a sequence of str",
+                                                          got="str"))
             names = tuple(str(c) for c in names)
+            _check_distinct(names, "feature_names" if self.feature_names is not None
+                            else "X", _AS_TEXT if self.feature_names is not None
+                            else _FRAME_COLUMNS)
             if self.modality == "tabular" and len(names) != n_columns:
                 raise DataValidationError(BAD_VALUE.format(
                     param="feature_names", expected=f"{n_columns} names, one per column of 'X'",
@@ -458,9 +559,14 @@ class AuditData:
                     got=f"{len(names)} names"))
             set_(self, "feature_names", names)
         if self.feature_groups is not None:
+            if not isinstance(self.feature_groups, Mapping):
+                raise DataValidationError(BAD_TYPE.format(
+                    param="feature_groups", expected="a mapping of feature name to column "
+                    "indices", got=type(self.feature_groups).__name__))
+            _check_distinct([str(k) for k in self.feature_groups], "feature_groups", _AS_TEXT)
             groups = {}
             for key, columns in self.feature_groups.items():
-                columns = tuple(int(c) for c in columns)
+                columns = _column_indices(columns, f"feature_groups[{key!r}]", n_columns)
                 if n_columns is None or not columns or min(columns) < 0 or \
                         max(columns) >= n_columns:
                     raise DataValidationError(BAD_VALUE.format(

@@ -14,20 +14,17 @@ import numpy as np
 from ..exceptions import (
     BAD_VALUE,
     MODEL_RAISED,
-    PROBA_BAD_SHAPE,
-    PROBA_NOT_NORMALISED,
     UNKNOWN_LABELS,
     DataValidationError,
     ModelError,
 )
-from ._adapters import ModelAdapter
+from ._adapters import ModelAdapter, check_model_outputs, check_output_shape
 from ._data import AuditData
 from ._generative import GenerativeModel
 
 __all__ = ["validate_model_on_data"]
 
 _PROBE_SIZE = 64
-_SUM_TOLERANCE = 1e-4
 
 
 def validate_model_on_data(model: ModelAdapter | GenerativeModel, data: AuditData) -> None:
@@ -59,17 +56,15 @@ def validate_model_on_data(model: ModelAdapter | GenerativeModel, data: AuditDat
     except Exception as exc:  # the user's model: anything may go wrong
         raise ModelError(MODEL_RAISED.format(error_type=type(exc).__name__, n=len(probe),
                                              shape=probe.shape, error=exc)) from exc
-    proba = np.asarray(proba)
-    if proba.ndim != 2 or len(proba) != len(probe) or proba.shape[1] < 2:
-        raise ModelError(PROBA_BAD_SHAPE.format(n=len(probe), shape=proba.shape) +
-                         " It needs at least two output columns.")
-    if not np.all(np.isfinite(proba)):
-        raise ModelError(BAD_VALUE.format(param="model", expected="finite probabilities",
-                                          got="NaN or infinite outputs"))
-    sums = proba.sum(axis=1)
-    if proba.min() < -_SUM_TOLERANCE or np.abs(sums - 1.0).max() > _SUM_TOLERANCE:
-        raise ModelError(PROBA_NOT_NORMALISED.format(low=sums.min(), high=sums.max(),
-                                                     minimum=proba.min()))
+    try:
+        proba = np.asarray(proba, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(BAD_VALUE.format(param="model", expected="a model returning numeric "
+                                          "probabilities", got=f"{type(proba).__name__} ({exc})")
+                         ) from exc
+    # Adapters validate every batch they return; this covers user-defined adapters too.
+    check_output_shape(proba, model=model.model_name, rows=len(probe), columns=None)
+    check_model_outputs(proba, model=model.model_name, n=len(probe))
     classes = model.classes_
     for param, labels in (("y", data.y), ("train[1]", data.train.y if data.train else None)):
         if labels is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import nn
 
+from .._device import validate_device
 from ..exceptions import BAD_TYPE, ModelError
 from ._adapters import CallableClassifier, ModelAdapter, SklearnClassifier, TorchClassifier
 from ._generative import GenerativeAdapter, GenerativeModel
@@ -30,8 +31,9 @@ def wrap_model(model: Any, *, batch_size: int | None = None, device: str = "auto
         returns probabilities. An adapter is returned as it is.
     batch_size : int, optional
         Samples per model call (defaults: torch 512, scikit-learn 4096, callable 1024).
-    device : str, default="auto"
-        Torch only: ``"auto"`` picks CUDA, then MPS, then CPU.
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+        Torch only: ``"auto"`` picks CUDA, then MPS, then CPU (validated for
+        every model).
     classes : sequence, optional
         Torch and callables: the label of each output column.
     feature_layer : str, optional
@@ -54,6 +56,7 @@ def wrap_model(model: Any, *, batch_size: int | None = None, device: str = "auto
     >>> wrap_model(LogisticRegression().fit(X, y)).predict_proba(X[:2]).shape
     (2, 2)
     """
+    validate_device(device)  # for every model: a misspelled device is a mistake to name
     if isinstance(model, (ModelAdapter, GenerativeModel)):
         return model
     sizes = {} if batch_size is None else {"batch_size": batch_size}

@@ -32,6 +32,14 @@ UNKNOWN_POLICY_CHECK = ("{where}{section} has no check {got!r}{hint} Expected a 
 UNKNOWN_POLICY_METRIC = "{where}rules.{check} has no metric {got!r}{hint} Expected {expected}."
 
 _DIRECTIONS = ("higher_is_better", "lower_is_better")
+
+#: Largest policy file read, in bytes (the default policy is about 10 KB).
+MAX_POLICY_BYTES = 1_000_000
+#: Most YAML nodes a policy may expand to once aliases are followed (an alias "bomb" of a few
+#: lines expands to millions).
+MAX_POLICY_NODES = 50_000
+#: Longest text of a name, a description and a clause.
+_MAX_TEXT = {"name": 200, "description": 20_000, "clause": 20_000}
 #: What a rule compares with its levels: the point estimate, or the end of the metric's
 #: confidence interval nearest to passing (so a verdict needs the whole interval past a level).
 JUDGE_ON = ("estimate", "interval")
@@ -154,10 +162,17 @@ class Policy:
         if not path.is_file():
             raise PolicyError(BAD_VALUE.format(param="policy", expected="a path to a YAML file",
                                                got=repr(str(path))))
+        size = path.stat().st_size
+        if size > MAX_POLICY_BYTES:
+            raise PolicyError(BAD_VALUE.format(param="policy", expected=f"a YAML file of at most "
+                                               f"{MAX_POLICY_BYTES:,} bytes",
+                                               got=f"{str(path)!r} of {size:,} bytes"))
         try:
             text = path.read_text("utf-8")
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            _check_expansion(root, path)
             data = yaml.safe_load(text)
-            lines = _key_lines(yaml.compose(text, Loader=yaml.SafeLoader))
+            lines = _key_lines(root)
         except yaml.YAMLError as exc:
             problem = " ".join(str(exc).split())  # one line, for the command's error message
             raise PolicyError(BAD_VALUE.format(param="policy", expected="valid YAML",
@@ -191,6 +206,7 @@ class Policy:
         if unknown:
             raise PolicyError(BAD_VALUE.format(param="policy", expected=f"keys among "
                                                f"{sorted(known)}", got=sorted(unknown)))
+        _check_types(data)
         extends = data.get("extends")
         if extends not in (None, "default"):
             raise PolicyError(BAD_VALUE.format(param="extends", expected="'default' (or no "
@@ -287,6 +303,77 @@ class Policy:
             "evidence": {k: list(v) for k, v in self.evidence.items()},
             "diagnostics_affect_verdict": self.diagnostics_affect_verdict,
         }
+
+
+def _check_expansion(root: yaml.Node | None, path: Path) -> None:
+    """Refuse a YAML document that expands past :data:`MAX_POLICY_NODES` nodes.
+
+    Aliases make the composed graph share nodes; the size it expands to is counted
+    per distinct node (memoised), so a bomb is measured without being built.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)] if root is not None else []
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if not children_done:
+            if id(node) in open_nodes:
+                raise PolicyError(BAD_VALUE.format(
+                    param="policy", expected="a YAML document without recursive aliases",
+                    got=f"{str(path)!r}, whose aliases refer to themselves"))
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        size = 1 + sum(sizes.get(id(child), 1) for child in children)
+        if size > MAX_POLICY_NODES:
+            raise PolicyError(BAD_VALUE.format(
+                param="policy", expected=f"a YAML document of at most {MAX_POLICY_NODES:,} "
+                "values once its aliases are expanded",
+                got=f"{str(path)!r}, which expands to more (nested aliases)"))
+        sizes[id(node)] = size
+
+
+def _check_types(data: Mapping[str, Any]) -> None:
+    """Raise unless name, description, clauses and evidence have their types and sizes."""
+    for key in ("name", "description"):
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise PolicyError(BAD_VALUE.format(param=key, expected="a string",
+                                               got=f"{type(value).__name__} {value!r:.60}"))
+        if len(value) > _MAX_TEXT[key]:
+            raise PolicyError(BAD_VALUE.format(param=key, expected=f"at most {_MAX_TEXT[key]:,} "
+                                               "characters", got=f"{len(value):,} characters"))
+    for key in ("rules", "clauses", "evidence"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            raise PolicyError(BAD_VALUE.format(param=key, expected="a mapping",
+                                               got=f"{type(value).__name__} {value!r:.60}"))
+    for clause, text in (data.get("clauses") or {}).items():
+        if not isinstance(clause, str) or not isinstance(text, str):
+            raise PolicyError(BAD_VALUE.format(
+                param=f"clauses.{clause}", expected="a clause identifier (string) with its text "
+                "(string)", got=f"{type(clause).__name__} -> {type(text).__name__}"))
+        if len(text) > _MAX_TEXT["clause"]:
+            raise PolicyError(BAD_VALUE.format(param=f"clauses.{clause}",
+                                               expected=f"at most {_MAX_TEXT['clause']:,} "
+                                               "characters", got=f"{len(text):,} characters"))
+    for check, ids in (data.get("evidence") or {}).items():
+        if isinstance(ids, str) or not isinstance(ids, (list, tuple)) or \
+                not all(isinstance(i, str) for i in ids):
+            raise PolicyError(BAD_VALUE.format(param=f"evidence.{check}",
+                                               expected="a list of clause identifiers (strings)",
+                                               got=f"{ids!r:.60}"))
 
 
 def _key_lines(root: yaml.Node | None) -> dict[tuple[str, ...], int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,8 @@ from .._families import FAMILY_TITLES
 from ..results import Status
 
 __all__ = ["format_number", "format_metric", "format_cell", "format_value", "humanize",
-           "family_title", "is_rate", "is_numeric", "FAMILY_TITLES", "VERDICTS"]
+           "column_label", "marked_parts", "family_title", "is_rate", "is_numeric",
+           "FAMILY_TITLES", "VERDICTS"]
 
 _RATE_WORDS = ("accuracy", "rate", "recall", "precision", "share", "fraction", "coverage",
                "tpr", "fpr", "proportion")
@@ -24,9 +26,19 @@ _NOT_RATE_WORDS = ("difference", "ratio", "gap", "change")
 _ACRONYMS = {"roc": "ROC", "auc": "AUC", "f1": "F1", "tpr": "TPR", "fpr": "FPR", "ood": "OOD",
              "knn": "KNN", "pgd": "PGD", "fgsm": "FGSM", "ece": "ECE", "mce": "MCE",
              "lira": "LiRA", "rmia": "RMIA", "id": "ID", "sha256": "SHA-256", "fid": "FID",
-             "ci": "CI", "ks": "KS", "mia": "MIA"}
+             "ci": "CI", "ks": "KS", "mia": "MIA", "fnr": "FNR", "tnr": "TNR", "psi": "PSI",
+             "auroc": "AUROC", "aurc": "AURC", "sd": "SD", "ppv": "PPV",
+             "mmd": "MMD", "kl": "KL", "js": "JS", "ssim": "SSIM", "svg": "SVG"}
 _LABELS = {"n_samples": "Samples", "n_train": "Training samples", "n_resamples": "Resamples",
-           "n_bins": "Bins", "sha256": "SHA-256", "ood_sets": "OOD sets"}
+           "n_bins": "Bins", "sha256": "SHA-256", "ood_sets": "OOD sets", "n": "n",
+           "p_value": "p-value", "p_value_holm": "p-value (Holm)",
+           "p_corrected": "p (corrected)", "f1": "F1"}
+#: Unit suffixes of names, shown in brackets: ``duration_s`` -> ``"Duration (s)"``.
+_UNITS = {"s": "s", "ms": "ms", "pct": "%", "px": "px", "mb": "MB"}
+_PERCENT = re.compile(r"\b(\d+(?:\.\d+)?)pct\b")
+#: Names a table's column header is made readable from (snake_case identifiers).
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_.]*")
+_MARKED = re.compile(r"\[\[(.+?)\]\]")
 
 #: What the overall verdict means, in one sentence.
 VERDICTS = {
@@ -43,12 +55,50 @@ def humanize(name: str) -> str:
     """``"roc_auc"`` -> ``"ROC AUC"``, ``"expected_calibration_error"`` -> ``"Expected ..."``."""
     if name in _LABELS:
         return _LABELS[name]
-    words = [_ACRONYMS.get(word.lower(), word) for word in str(name).replace("_", " ").split()]
+    words = str(name).replace("_", " ").split()
+    unit = ""
+    if len(words) > 1 and words[-1] in _UNITS:
+        unit = f" ({_UNITS[words.pop()]})"
+    words = [_ACRONYMS.get(word.lower(), word) for word in words]
     if not words:
         return str(name)
     first = words[0]
-    words[0] = first if first in _ACRONYMS.values() else first[:1].upper() + first[1:]
-    return " ".join(words)
+    if first == "n" and len(words) > 1:  # a count: "n members"
+        pass
+    elif first not in _ACRONYMS.values():
+        words[0] = first[:1].upper() + first[1:]
+    return _PERCENT.sub(r"\1%", " ".join(words)) + unit
+
+
+def column_label(name: object) -> str:
+    """A table's column header: snake_case names made readable, other labels kept.
+
+    ``"fpr_upper"`` -> ``"FPR upper"``, ``"n"`` -> ``"n"``, but a class or group
+    label (``"sex=Female"``, ``">50K"``, ``"GradientShap"``) stays as the data
+    has it.
+    """
+    text = str(name)
+    return humanize(text) if _IDENTIFIER.fullmatch(text) else text
+
+
+def marked_parts(text: str) -> tuple[tuple[str, bool], ...]:
+    """``"a [[he]] b"`` -> ``(("a ", False), ("he", True), (" b", False))``; ``()`` if unmarked.
+
+    The counterfactual checks mark the words they swapped with ``[[...]]``; the
+    report highlights them (as escaped text in ``<mark>``, never as markup).
+    """
+    if "[[" not in text:
+        return ()
+    parts: list[tuple[str, bool]] = []
+    position = 0
+    for match in _MARKED.finditer(text):
+        if match.start() > position:
+            parts.append((text[position:match.start()], False))
+        parts.append((match.group(1), True))
+        position = match.end()
+    if position < len(text):
+        parts.append((text[position:], False))
+    return tuple(parts) if any(marked for _, marked in parts) else ()
 
 
 def family_title(family: str) -> str:

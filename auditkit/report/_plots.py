@@ -18,10 +18,12 @@ and metadata (which name external URLs) are removed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import io
 import pkgutil
 import re
+import textwrap
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -32,9 +34,11 @@ import numpy as np
 from markupsafe import Markup
 
 from ..results import Figure
+from ._plots_svg import compact_svg, describe, with_text_alternative
 
 __all__ = ["plotter", "can_draw", "draw", "to_svg", "Drawing", "new_figure", "drawing_into",
-           "style", "load_plotters", "plot_kinds", "PALETTE"]
+           "style", "load_plotters", "plot_kinds", "make_legible", "contrast_ratio",
+           "relative_luminance", "text_colour_on", "PALETTE", "MIN_TEXT_PX", "SHOWN_MAX_PX"]
 
 #: Okabe-Ito colours, safe for the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -43,31 +47,47 @@ _LINESTYLES = ("-", "--", ":", "-.")
 _GREY = "#6B6B6B"
 FIGSIZE = (5.5, 3.6)
 _MAX_LEGEND = 10
-_MAX_LABEL = 18
+_WRAP_LABEL = 22
 
 _RC = {
     "svg.fonttype": "none",
     "text.parse_math": False,
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans", "Helvetica", "Arial"],
-    "font.size": 9.0,
-    "axes.titlesize": 10.0,
+    "font.size": 9.5,
+    "axes.titlesize": 10.5,
     "axes.titleweight": "bold",
-    "axes.labelsize": 9.0,
+    "axes.labelsize": 9.5,
     "axes.edgecolor": "#444444",
     "axes.linewidth": 0.8,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
+    "axes.axisbelow": True,
     "grid.color": "#E3E3E3",
     "grid.linewidth": 0.6,
-    "legend.fontsize": 8.0,
+    "legend.fontsize": 8.5,
+    "legend.title_fontsize": 8.5,
     "legend.frameon": False,
-    "xtick.labelsize": 8.0,
-    "ytick.labelsize": 8.0,
+    "figure.titlesize": 10.5,
+    "figure.labelsize": 9.0,
+    # grid lines mark the values: no tick marks (labels stay), fewer elements to draw
+    "xtick.bottom": False,
+    "ytick.left": False,
+    "xtick.labelbottom": True,
+    "ytick.labelleft": True,
+    "xtick.labelsize": 9.0,
+    "ytick.labelsize": 9.0,
     "lines.linewidth": 1.6,
     "pdf.fonttype": 42,
 }
+#: The report shows a figure at its own size (1 pt = 4/3 CSS px) up to this width.
+SHOWN_MAX_PX = 900.0
+#: The smallest text of a figure as shown, in CSS px; smaller text is enlarged.
+MIN_TEXT_PX = 10.0
+#: Scatter plots and meshes with more marks than this are drawn as one picture.
+_RASTER_MARKS = 400
+_CSS_FONTS = "'DejaVu Sans', Helvetica, Arial, sans-serif"
 _SVG_METADATA = {"Date": None, "Format": None, "Type": None, "Creator": None}
 _SVG_PROLOGUE = re.compile(r"^.*?(?=<svg[\s>])", re.DOTALL)
 _SVG_METADATA_BLOCK = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
@@ -209,7 +229,11 @@ class Drawing:
 
 
 def to_svg(figure: Figure, *, salt: str) -> Drawing:
-    """Draw ``figure`` as inline SVG markup.
+    """Draw ``figure`` as inline SVG markup, with a ``<title>`` and a ``<desc>``.
+
+    Text is kept as text, at least :data:`MIN_TEXT_PX` high as shown; dense
+    scatter plots and meshes are embedded as pictures; the markup is compacted
+    (:func:`._plots_svg.compact_svg`) without changing what it draws.
 
     Parameters
     ----------
@@ -230,10 +254,103 @@ def to_svg(figure: Figure, *, salt: str) -> Drawing:
     buffer = io.StringIO()
     try:
         with style({"svg.hashsalt": salt}):
-            draw(figure).savefig(buffer, format="svg", metadata=_SVG_METADATA)
+            drawn = draw(figure)
+            _no_grid_across_bars(drawn)
+            make_legible(drawn)
+            _grid_in_one_path(drawn)
+            _rasterise_dense(drawn)
+            drawn.savefig(buffer, format="svg", metadata=_SVG_METADATA, dpi=144)
+            description = describe(drawn)
     except Exception as exc:  # a bad figure is reported, never fatal
         return Drawing(None, f"The figure could not be drawn ({type(exc).__name__}: {exc}).")
-    return Drawing(Markup(_clean_svg(buffer.getvalue(), prefix=salt)), None)
+    prefix = "f" + hashlib.sha256(salt.encode()).hexdigest()[:8]
+    svg = compact_svg(_clean_svg(buffer.getvalue(), prefix=prefix), prefix=prefix,
+                      font_family=_CSS_FONTS)
+    title = figure.title or _suptitle(drawn) or figure.kind.replace("_", " ").capitalize()
+    return Drawing(Markup(with_text_alternative(svg, title=title, description=description)),
+                   None)
+
+
+def make_legible(fig: Any) -> None:
+    """Enlarge every text of ``fig`` smaller than :data:`MIN_TEXT_PX` as the report shows it.
+
+    The report shows a figure at its own size (72 pt to 96 CSS px) unless it
+    is wider than :data:`SHOWN_MAX_PX`, when it is scaled down to fit.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    """
+    from matplotlib.text import Text
+
+    width_px = float(fig.get_size_inches()[0]) * 96.0
+    smallest = MIN_TEXT_PX * 0.75 * max(1.0, width_px / SHOWN_MAX_PX)  # in points
+    fig.draw_without_rendering()  # makes the tick labels
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            sizes = [label.get_fontsize() for label in axis.get_ticklabels(which="both")]
+            if sizes and min(sizes) < smallest:
+                axis.set_tick_params(which="both", labelsize=smallest)
+    for text in fig.findobj(Text):
+        if text.get_fontsize() < smallest:
+            text.set_fontsize(smallest)
+
+
+def _no_grid_across_bars(fig: Any) -> None:
+    """No grid lines along the category axis of a bar chart (they would cross the labels)."""
+    from matplotlib.container import BarContainer
+
+    for ax in fig.axes:
+        for container in ax.containers:
+            if isinstance(container, BarContainer):
+                horizontal = getattr(container, "orientation", "vertical") == "horizontal"
+                ax.grid(False, axis="y" if horizontal else "x")
+
+
+def _grid_in_one_path(fig: Any) -> None:
+    """Draw each axis's major grid lines as one collection (one SVG path), not one per tick.
+
+    Call after the figure was laid out once (the ticks exist). Axes that share
+    an axis with another keep their own lines: the limits are the same.
+    """
+    from matplotlib.collections import LineCollection
+
+    for ax in fig.axes:
+        for axis, across in ((ax.xaxis, ax.get_xaxis_transform()),
+                             (ax.yaxis, ax.get_yaxis_transform())):
+            ticks = axis.get_major_ticks()
+            if not ax.axison or not axis.get_visible() or not ticks \
+                    or not ticks[0].gridline.get_visible():
+                continue
+            line = ticks[0].gridline
+            low, high = sorted(axis.get_view_interval())
+            locations = [loc for loc in axis.get_majorticklocs() if low <= loc <= high]
+            if not locations:
+                continue
+            segments = [[(loc, 0.0), (loc, 1.0)] if axis is ax.xaxis else [(0.0, loc), (1.0, loc)]
+                        for loc in locations]
+            ax.add_collection(LineCollection(
+                segments, transform=across, colors=line.get_color(),
+                linewidths=line.get_linewidth(), linestyles=line.get_linestyle(),
+                zorder=axis.get_zorder(), clip_on=False), autolim=False)
+            axis.grid(False, which="major")
+
+
+def _rasterise_dense(fig: Any) -> None:
+    """Draw scatter plots and meshes of many marks as one embedded picture each."""
+    from matplotlib.collections import PathCollection, QuadMesh
+
+    for ax in fig.axes:
+        for collection in ax.collections:
+            if isinstance(collection, PathCollection | QuadMesh):
+                marks = len(collection.get_offsets()) if isinstance(collection, PathCollection) \
+                    else np.size(collection.get_array())
+                if marks > _RASTER_MARKS:
+                    collection.set_rasterized(True)
+        for line in ax.get_lines():
+            if line.get_linestyle() in ("None", "none", "", " ") and \
+                    len(line.get_xdata()) > _RASTER_MARKS:
+                line.set_rasterized(True)
 
 
 def _clean_svg(svg: str, *, prefix: str) -> str:
@@ -247,6 +364,11 @@ def _clean_svg(svg: str, *, prefix: str) -> str:
     svg = _SVG_METADATA_BLOCK.sub("", svg, count=1).strip()
     return _SVG_TAG.sub(
         lambda tag: _SVG_ID.sub(lambda ref: f"{ref.group(1)}{prefix}-", tag.group(0)), svg)
+
+
+def _suptitle(fig: Any) -> str:
+    title = getattr(fig, "_suptitle", None)
+    return " ".join(title.get_text().split()) if title is not None else ""
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -267,9 +389,34 @@ def _plain_log_ticks(axis: Any, *, percent: bool = False) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _short(label: Any) -> str:
-    text = str(label)
-    return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 1] + "\u2026"
+def _wrapped(label: Any, width: int = _WRAP_LABEL) -> str:
+    """A label in full, broken into lines of about ``width`` characters (never cut)."""
+    text = " ".join(str(label).split())
+    if len(text) <= width:
+        return text
+    return textwrap.fill(text, width=width, break_long_words=False, break_on_hyphens=False)
+
+
+def relative_luminance(colour: Any) -> float:
+    """WCAG 2 relative luminance of a matplotlib colour (alpha ignored), in [0, 1]."""
+    from matplotlib.colors import to_rgb
+
+    channels = np.asarray(to_rgb(colour), dtype=float)
+    linear = np.where(channels <= 0.04045, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
+    return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def contrast_ratio(first: Any, second: Any) -> float:
+    """WCAG 2 contrast ratio of two colours, from 1 (same) to 21 (black on white)."""
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)),
+                             reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def text_colour_on(background: Any) -> str:
+    """Black or white, whichever contrasts more with ``background`` (always >= 4.5:1)."""
+    return "#000000" if contrast_ratio("#000000", background) >= \
+        contrast_ratio("#FFFFFF", background) else "#FFFFFF"
 
 
 def _series_style(i: int) -> dict[str, Any]:
@@ -319,7 +466,7 @@ def roc_curves(figure: Figure) -> Any:
     fig = new_figure()
     ax = fig.subplots()
     for i, (curve, name) in enumerate(zip(tpr, classes, strict=True)):
-        ax.plot(fpr, curve, label=_short(name), **_series_style(i))
+        ax.plot(fpr, curve, label=_wrapped(name), **_series_style(i))
     _diagonal(ax, "chance")
     _unit_axes(ax, "False positive rate", "True positive rate", figure.title or "ROC curves")
     _capped_legend(ax, len(classes))
@@ -349,7 +496,7 @@ def reliability_diagram(figure: Figure) -> Any:
     bars = bottom.bar(lower, count, width=width, align="edge", color=_GREY, edgecolor="white",
                       linewidth=0.6)
     # one bin often holds most samples: write the counts so the small ones still read
-    bottom.bar_label(bars, labels=[f"{int(c):,}" if c > 0 else "" for c in count], fontsize=6,
+    bottom.bar_label(bars, labels=[f"{int(c):,}" if c > 0 else "" for c in count], fontsize=7.5,
                      padding=1)
     bottom.set_ylim(0, max(float(np.nanmax(count, initial=0.0)), 1.0) * 1.35)
     bottom.set_xlabel("Confidence (top predicted probability)")
@@ -369,7 +516,7 @@ def calibration_curve(figure: Figure) -> Any:
             np.asarray(data["fraction_positive"], dtype=float), marker="o", markersize=4,
             color=PALETTE[0], label="model")
     _diagonal(ax, "perfect calibration")
-    _unit_axes(ax, f"Mean predicted probability of {_short(positive)}",
+    _unit_axes(ax, f"Mean predicted probability of {_wrapped(positive)}",
                "Observed fraction positive", figure.title or "Calibration curve")
     ax.legend(loc="upper left")
     return fig
@@ -380,7 +527,7 @@ def confusion_matrix(figure: Figure) -> Any:
     """Heatmap of the row-normalised matrix, each cell annotated with its count."""
     counts = np.asarray(figure.data["counts"])
     shares = np.asarray(figure.data["normalised"], dtype=float)
-    labels = [_short(label) for label in _labels(figure.data["labels"])]
+    labels = [_wrapped(label) for label in _labels(figure.data["labels"])]
     k = len(labels)
     side = min(max(3.6, 0.32 * k + 1.6), 9.0)
     fig = new_figure(max(FIGSIZE[0], side + 1.4), side)
@@ -399,7 +546,7 @@ def confusion_matrix(figure: Figure) -> Any:
     ax.set_yticks(ticks, labels)
     ax.tick_params(length=0)
     if k <= 25:
-        _annotate_cells(ax, counts, shares, fontsize=8.0 if k <= 10 else 6.0)
+        _annotate_cells(ax, counts, shares, fontsize=9.0 if k <= 10 else 7.5, cmap=mesh.cmap)
     ax.set_xlabel("Predicted class")
     ax.set_ylabel("True class")
     ax.set_title(figure.title or "Confusion matrix")
@@ -408,8 +555,8 @@ def confusion_matrix(figure: Figure) -> Any:
     return fig
 
 
-def _annotate_cells(ax: Any, counts: np.ndarray, shares: np.ndarray, *, fontsize: float) -> None:
+def _annotate_cells(ax: Any, counts: np.ndarray, shares: np.ndarray, *, fontsize: float,
+                    cmap: Any) -> None:
     for (row, column), count in np.ndenumerate(counts):
-        dark = shares[row, column] > 0.55
         ax.text(column, row, f"{count:,}", ha="center", va="center", fontsize=fontsize,
-                color="white" if dark else "#1A1A1A")
+                color=text_colour_on(cmap(float(np.nan_to_num(shares[row, column])))))

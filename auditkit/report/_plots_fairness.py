@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 
 from ..results import Figure
-from ._plots import FIGSIZE, PALETTE, _short, new_figure, plotter
+from ._plots import FIGSIZE, PALETTE, _wrapped, new_figure, plotter
 
 _GREY = "#6B6B6B"
+_WARN, _FAIL = "#B07800", "#B42318"  # the report's warn and fail colours, darkened for lines
 _RATE_LABELS = {"selection_rate": "Selection rate", "tpr": "True positive rate",
                 "fpr": "False positive rate", "accuracy": "Accuracy", "precision": "Precision"}
 _METRIC_LABELS = {"demographic_parity_difference": "Demographic parity",
@@ -38,7 +39,7 @@ def group_rates(figure: Figure) -> Any:
     upper = np.atleast_2d(np.asarray(data["upper"], dtype=float))
     count = np.asarray(data["count"], dtype=int)
     small = np.asarray(data["too_small"], dtype=bool)
-    labels = [f"{_short(g)} (n={c:,})" for g, c in zip(groups, count, strict=True)]
+    labels = [f"{_wrapped(g)} (n={c:,})" for g, c in zip(groups, count, strict=True)]
     fig = new_figure(FIGSIZE[0] * 1.3, max(2.6, 0.32 * len(groups) * 2 + 1.6))
     axes = np.atleast_1d(fig.subplots(2, 2, sharey=True).ravel())
     positions = np.arange(len(groups))
@@ -58,12 +59,12 @@ def group_rates(figure: Figure) -> Any:
         ax.set_title(_RATE_LABELS.get(rates[i], rates[i]), fontsize=9.0)
         ax.set_yticks(positions, labels)
         ax.invert_yaxis()
-        ax.tick_params(labelsize=7.0)
+        ax.tick_params(labelsize=8.0)
     note = (f"hatched: fewer than {int(data['min_group_size'])} samples (too small to judge); "
             f"bars: {float(data.get('confidence', 0.95)):.0%} intervals; positive class "
-            f"{_short(data.get('positive_class', ''))!r}")
+            f"{_wrapped(data.get('positive_class', ''))!r}")
     fig.suptitle(figure.title or "Rates by group", fontsize=10.0, fontweight="bold")
-    fig.supxlabel(note, fontsize=7.0, color=_GREY)
+    fig.supxlabel(note, fontsize=8.0, color=_GREY)
     return fig
 
 
@@ -89,19 +90,42 @@ def disparity_intervals(figure: Figure) -> Any:
                     fmt="o", markersize=4, capsize=2, linewidth=1.0,
                     color=PALETTE[i % len(PALETTE)], label=_METRIC_LABELS.get(metric, metric))
     ax.axvline(0, color=_GREY, linewidth=0.8)
-    ax.set_yticks(positions, [_short(f) for f in features])
+    _policy_levels(ax, data, metrics)
+    ax.set_yticks(positions, [_wrapped(f) for f in features])
     ax.invert_yaxis()
     ax.set_xlim(-0.02, 1.0)
     ax.set_xlabel(f"Difference between groups (0 = parity), "
                   f"{float(data.get('confidence', 0.95)):.0%} intervals")
     ax.set_title(figure.title or "Disparities")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=7.0)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=8.0)
     return fig
+
+
+def _policy_levels(ax: Any, data: Any, metrics: list[str]) -> None:
+    """The policy's warn and fail levels as vertical lines, when the figure data has them.
+
+    ``data["warn_thresholds"]`` and ``data["fail_thresholds"]`` are aligned with
+    ``data["metrics"]`` (NaN where a metric has no level). Metrics that share a
+    level share its line; the legend names them when they differ.
+    """
+    for key, word, colour, dash in (("warn_thresholds", "warn", _WARN, "--"),
+                                    ("fail_thresholds", "fail", _FAIL, "-")):
+        if data.get(key) is None:
+            continue
+        levels = np.atleast_1d(np.asarray(data[key], dtype=float))
+        shared: dict[float, list[str]] = {}
+        for metric, level in zip(metrics, levels, strict=False):
+            if np.isfinite(level):
+                shared.setdefault(float(level), []).append(_METRIC_LABELS.get(metric, metric))
+        for level, names in shared.items():
+            which = "" if len(shared) == 1 else f" ({', '.join(names)})"
+            ax.axvline(level, color=colour, linestyle=dash, linewidth=1.2,
+                       label=f"policy {word} level {level:g}{which}")
 
 
 def _group_labels(data: Any) -> list[str]:
     small = np.asarray(data.get("too_small", np.zeros(len(data["groups"]))), dtype=bool)
-    return [f"{_short(g)} (too small)" if s else _short(g)
+    return [f"{_wrapped(g)} (too small)" if s else _wrapped(g)
             for g, s in zip(data["groups"], small, strict=True)]
 
 
@@ -136,18 +160,18 @@ def disparity_curves(figure: Figure) -> Any:
             ax.plot([operating], [float(data[key])], "o", color=style["color"], markersize=5)
     ax.set_title("Difference between groups", fontsize=9.0)
     ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=7.0, loc="upper right")
+    ax.legend(fontsize=8.0, loc="upper right")
     for ax in axes:
         if not np.isnan(operating):
             ax.axvline(operating, color=_GREY, linestyle="--", linewidth=0.8)
-        ax.tick_params(labelsize=7.0)
-    axes[0].legend(fontsize=7.0, loc="upper right")
-    note = (f"threshold on the probability of {_short(data.get('positive_class', ''))!r}; "
+        ax.tick_params(labelsize=8.0)
+    axes[0].legend(fontsize=8.0, loc="upper right")
+    note = (f"threshold on the probability of {_wrapped(data.get('positive_class', ''))!r}; "
             + ("dashed: the operating point" if not np.isnan(operating)
                else "dotted: the operating point (argmax)"))
     fig.suptitle(figure.title or "Disparities across thresholds", fontsize=10.0,
                  fontweight="bold")
-    fig.supxlabel(note, fontsize=7.0, color=_GREY)
+    fig.supxlabel(note, fontsize=8.0, color=_GREY)
     return fig
 
 
@@ -191,10 +215,10 @@ def mitigation_tradeoff(figure: Figure) -> Any:
         for i, (x, y, name) in enumerate(zip(values, accuracy, approaches, strict=True)):
             ax.plot([x], [y], "o", color=PALETTE[i % len(PALETTE)], markersize=6)
             ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4),
-                        fontsize=7.0)
+                        fontsize=8.0)
         ax.set_xlim(-0.02, max(1.0, float(np.nanmax(values)) + 0.05))
         ax.set_xlabel(f"{_METRIC_LABELS[metric]} difference (0 = parity)", fontsize=8.0)
-        ax.tick_params(labelsize=7.0)
+        ax.tick_params(labelsize=8.0)
     axes[0].set_ylabel("Accuracy (evaluation half)", fontsize=8.0)
     fig.suptitle(figure.title or "Accuracy against disparity", fontsize=10.0,
                  fontweight="bold")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..results import Figure
-from ._plots import FIGSIZE, PALETTE, _short, new_figure, plotter
+from ._plots import FIGSIZE, PALETTE, _wrapped, new_figure, plotter
 
 _GREY = "#6B6B6B"
 _TOP = 15
@@ -36,7 +36,7 @@ def recourse_groups(figure: Figure) -> Any:
     upper = np.asarray(data["upper"], dtype=float)
     n = np.asarray(data["n"], dtype=int)
     small = np.asarray(data["too_small"], dtype=bool)
-    labels = [f"{_short(s)}: {_short(g)} (n={c:,})" for s, g, c in
+    labels = [f"{_wrapped(s)}: {_wrapped(g)} (n={c:,})" for s, g, c in
               zip(sections, groups, n, strict=True)]
     fig = new_figure(FIGSIZE[0], max(2.4, 0.28 * len(groups) + 1.4))
     ax = fig.subplots()
@@ -51,14 +51,14 @@ def recourse_groups(figure: Figure) -> Any:
             bar.set_alpha(0.35)
             bar.set_hatch("///")
     ax.set_yticks(positions, labels)
-    ax.tick_params(axis="y", labelsize=7.0)
+    ax.tick_params(axis="y", labelsize=8.0)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel(f"Share of decisions reversed "
                   f"({float(data.get('confidence', 0.95)):.0%} intervals)")
     ax.set_title(figure.title or "Recourse by group")
     ax.text(1.0, -0.16, f"hatched: fewer than {int(data['min_group_size'])} samples",
-            transform=ax.transAxes, ha="right", va="top", fontsize=7.0, color=_GREY)
+            transform=ax.transAxes, ha="right", va="top", fontsize=8.0, color=_GREY)
     return fig
 
 
@@ -75,8 +75,8 @@ def recourse_features(figure: Figure) -> Any:
     ax = fig.subplots()
     positions = np.arange(len(top))
     bars = ax.barh(positions, share[top], color=PALETTE[1])
-    ax.bar_label(bars, labels=[f"{c:,}" for c in count[top]], fontsize=7.0, padding=2)
-    ax.set_yticks(positions, [_short(names[i]) for i in top])
+    ax.bar_label(bars, labels=[f"{c:,}" for c in count[top]], fontsize=8.0, padding=2)
+    ax.set_yticks(positions, [_wrapped(names[i]) for i in top])
     ax.invert_yaxis()
     ax.set_xlim(0, 1.1)
     ax.set_xlabel(f"Share of {int(data.get('n_reversed', 0)):,} reversed decisions "
@@ -84,5 +84,5 @@ def recourse_features(figure: Figure) -> Any:
     ax.set_title(figure.title or "Features a reversing change uses")
     if len(names) > _TOP:
         ax.text(1.0, -0.02, f"top {_TOP} of {len(names)} actionable features",
-                transform=ax.transAxes, ha="right", va="top", fontsize=7.0, color=_GREY)
+                transform=ax.transAxes, ha="right", va="top", fontsize=8.0, color=_GREY)
     return fig

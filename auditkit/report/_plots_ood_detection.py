@@ -18,8 +18,8 @@ from ._plots import (
     _capped_legend,
     _diagonal,
     _series_style,
-    _short,
     _unit_axes,
+    _wrapped,
     new_figure,
     plotter,
 )
@@ -51,11 +51,11 @@ def ood_score_histograms(figure: Figure) -> Any:
         ax.stairs(id_density[i], edges[i], fill=True, color=_GREY, alpha=0.35,
                   label="in-distribution")
         for j, ood in enumerate(sets):
-            ax.stairs(ood_density[i, j], edges[i], linewidth=1.4, label=_short(ood),
+            ax.stairs(ood_density[i, j], edges[i], linewidth=1.4, label=_wrapped(ood),
                       **_series_style(j + 1 if j + 1 < 8 else j))
         ax.set_yticks([])
         if len(detectors) > 1:
-            ax.set_title(_short(name), fontsize=8.0)
+            ax.set_title(_wrapped(name), fontsize=8.0)
         else:
             ax.set_xlabel("Score (larger = more likely OOD)")
             ax.set_ylabel("Density")
@@ -86,15 +86,15 @@ def ood_roc_curves(figure: Figure) -> Any:
     for j, ood in enumerate(sets):
         ax = axes[j]
         for i, name in enumerate(detectors):
-            ax.plot(fpr, tpr[j, i], label=_short(name), linewidth=1.3, **_series_style(i))
+            ax.plot(fpr, tpr[j, i], label=_wrapped(name), linewidth=1.3, **_series_style(i))
         _diagonal(ax, "chance")
         _unit_axes(ax, "False positive rate (ID flagged)", "True positive rate (OOD flagged)",
-                   _short(ood) if len(sets) > 1 else (figure.title or "ROC curves"))
+                   _wrapped(ood) if len(sets) > 1 else (figure.title or "ROC curves"))
     for ax in axes[len(sets):]:
         ax.set_visible(False)
     if len(detectors) + 1 > 4:  # every detector named: the report compares them all
         axes[len(sets) - 1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5),
-                                   fontsize=7.0)
+                                   fontsize=8.0)
     else:
         _capped_legend(axes[len(sets) - 1], len(detectors) + 1)
     return fig
@@ -110,10 +110,10 @@ def _example_axes(figure: Figure, n: int) -> tuple[Any, np.ndarray]:
 def _caption(figure: Figure, i: int) -> str:
     data = figure.data
     sets = [str(s) for s in data["sets"]]
-    label = f"{_short(sets[i])}\n" if len(set(sets)) > 1 else ""
+    label = f"{_wrapped(sets[i])}\n" if len(set(sets)) > 1 else ""
     confidence = float(np.asarray(data["confidence"])[i])
     shown = "> 99.9%" if confidence > 0.999 else f"{confidence:.1%}"
-    return f"{label}{_short(data['predicted'][i])} ({shown})"
+    return f"{label}{_wrapped(data['predicted'][i])} ({shown})"
 
 
 @plotter("ood_examples_image")
@@ -132,9 +132,9 @@ def ood_examples_image(figure: Figure) -> Any:
             ax.set_visible(False)
             continue
         ax.imshow(images[i], cmap=colour, vmin=0, vmax=255)
-        ax.set_title(_caption(figure, i), fontsize=7.0)
+        ax.set_title(_caption(figure, i), fontsize=8.0)
     fig.suptitle(figure.title or "Confident OOD inputs", fontsize=9.0, fontweight="bold")
-    fig.supxlabel("predicted class (max. probability)", fontsize=7.0, color=_GREY)
+    fig.supxlabel("predicted class (max. probability)", fontsize=8.0, color=_GREY)
     return fig
 
 
@@ -150,10 +150,10 @@ def ood_examples_sequence(figure: Figure) -> Any:
             ax.set_visible(False)
             continue
         for c in range(series.shape[2]):
-            ax.plot(series[i, :, c], linewidth=1.0, label=_short(channels[c]),
+            ax.plot(series[i, :, c], linewidth=1.0, label=_wrapped(channels[c]),
                     **_series_style(c))
-        ax.set_title(_caption(figure, i), fontsize=7.0)
-        ax.tick_params(labelsize=6.5)
+        ax.set_title(_caption(figure, i), fontsize=8.0)
+        ax.tick_params(labelsize=8.0)
     if series.shape[2] > 1:
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)))

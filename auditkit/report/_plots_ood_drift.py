@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..results import Figure
-from ._plots import FIGSIZE, PALETTE, _short, new_figure, plotter
+from ._plots import FIGSIZE, PALETTE, _wrapped, new_figure, plotter
 
 _GREY = "#6B6B6B"
 _MAX_FEATURES = 20
@@ -48,8 +48,8 @@ def drift_effect_sizes(figure: Figure) -> Any:
     top = float(np.nanmax(np.r_[psi, upper[np.isfinite(upper)], _PSI_GUIDES[1]])) * 1.15
     for level, style in zip(_PSI_GUIDES, (":", "--"), strict=True):
         ax.axvline(level, color=_GREY, linestyle=style, linewidth=1.0)
-        ax.text(level, len(order) - 0.4, f" {level:g}", color=_GREY, fontsize=7, va="bottom")
-    ax.set_yticks(positions, [_short(names[i]) for i in order])
+        ax.text(level, len(order) - 0.4, f" {level:g}", color=_GREY, fontsize=8.0, va="bottom")
+    ax.set_yticks(positions, [_wrapped(names[i]) for i in order])
     ax.set_xlim(0, top)
     ax.set_ylim(-0.6, len(order) - 0.1)
     ax.set_xlabel("Population stability index (bar) and interval (line)")
@@ -58,7 +58,7 @@ def drift_effect_sizes(figure: Figure) -> Any:
     correction = str(data.get("correction", "holm")).capitalize()
     fig.supxlabel(f"* filled: {correction}-corrected p < {float(data.get('alpha', 0.05)):g}; "
                   f"hatched: not significant{shown}; guides at PSI 0.1 and 0.25",
-                  fontsize=7.0, color=_GREY)
+                  fontsize=8.0, color=_GREY)
     return fig
 
 
@@ -87,15 +87,15 @@ def drift_distributions(figure: Figure) -> Any:
         ax.bar(x - 0.2, reference, width=0.4, color=PALETTE[0], label="reference")
         ax.bar(x + 0.2, audited, width=0.4, color="white", edgecolor=PALETTE[1], hatch="///",
                label="audited")
-        ax.set_xticks(x, [_short(label) for label in labels], rotation=30, ha="right",
-                      fontsize=6.5)
+        ax.set_xticks(x, [_wrapped(label) for label in labels], rotation=30, ha="right",
+                      fontsize=8.0)
         ax.set_ylabel("Share")
         kind = str(data["kinds"][k])
         bins = "reference-decile bins" if kind == "numeric" else "categories"
-        ax.set_title(f"{_short(features[k])}: PSI {psi[k]:.3f}, corrected p "
+        ax.set_title(f"{_wrapped(features[k])}: PSI {psi[k]:.3f}, corrected p "
                      f"{p_corrected[k]:.2g} ({bins})", fontsize=8.5)
         if k == 0:
-            ax.legend(loc="best", fontsize=7)
+            ax.legend(loc="best", fontsize=8.0)
     fig.suptitle(figure.title or "Reference and audited distributions", fontsize=9.0,
                  fontweight="bold")
     return fig
@@ -121,5 +121,5 @@ def mmd_permutation_null(figure: Figure) -> Any:
                   f"{float(data['bandwidth']):.3g})")
     ax.set_ylabel("Permutations")
     ax.set_title(figure.title or "MMD permutation test")
-    ax.legend(loc="upper right", fontsize=7.5)
+    ax.legend(loc="upper right", fontsize=8.0)
     return fig

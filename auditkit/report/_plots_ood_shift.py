@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..results import Figure
-from ._plots import PALETTE, _capped_legend, _series_style, _short, new_figure, plotter
+from ._plots import PALETTE, _capped_legend, _series_style, _wrapped, new_figure, plotter
 
 _GREY = "#6B6B6B"
 _RING = "black"
@@ -32,7 +32,7 @@ def _lines(ax: Any, severities: np.ndarray, values: np.ndarray, lower: np.ndarra
         if clean is not None:
             ax.plot([0, x[0]], [clean, y[0]], linewidth=0.8, alpha=0.6, **_series_style(i))
         ax.errorbar(x, y, yerr=error, marker=_MARKERS[i % len(_MARKERS)], markersize=4,
-                    capsize=2, linewidth=1.4, label=_short(label), **_series_style(i))
+                    capsize=2, linewidth=1.4, label=_wrapped(label), **_series_style(i))
     ticks = np.concatenate([[0], severities]) if clean is not None else severities
     ax.set_xticks(ticks, ["clean" if t == 0 else str(int(t)) for t in ticks])
     ax.set_xlabel("Severity")
@@ -64,7 +64,7 @@ def ood_shift_curves(figure: Figure) -> Any:
     left.set_title("Accuracy")
     handles, names = left.get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncol=min(4, len(names)),
-               fontsize=7.5)
+               fontsize=8.0)
 
     auroc = np.atleast_2d(np.asarray(data["auroc"], dtype=float))
     right.axhline(0.5, color=_GREY, linestyle=":", linewidth=1.0)
@@ -75,7 +75,7 @@ def ood_shift_curves(figure: Figure) -> Any:
     right.set_ylabel(f"AUROC, shifted vs clean ({level:.0%} intervals)")
     right.set_title(f"Detection: {data['detector']}", fontsize=8.5)
     right.annotate(f"grey band: AUROC under {float(data['detection_auroc']):g} (not seen)",
-                   xy=(0.02, 0.02), xycoords="axes fraction", fontsize=7, color=_GREY)
+                   xy=(0.02, 0.02), xycoords="axes fraction", fontsize=8.0, color=_GREY)
     fig.suptitle(figure.title or "Accuracy and shift detection against severity",
                  fontsize=9.0, fontweight="bold")
     return fig
@@ -132,17 +132,17 @@ def risk_coverage_curve(figure: Figure) -> Any:
     ax.set_xlabel("Coverage (share accepted)")
     ax.set_ylabel("Risk (error rate among accepted)")
     ax.set_title(f"Audited samples (n={int(data['n']):,})")
-    ax.legend(loc="upper left", fontsize=7.5)
+    ax.legend(loc="upper left", fontsize=8.0)
     if shift_labels:
         ax = axes[1]
         ax.plot(coverage, risk, color=PALETTE[0], linewidth=2.0, label="clean")
         for i, label in enumerate(shift_labels):
-            ax.plot(coverage, shifted[i], linewidth=1.2, label=_short(label),
+            ax.plot(coverage, shifted[i], linewidth=1.2, label=_wrapped(label),
                     **_series_style(i + 1))
         ax.set_xlim(0, 1.0)
         ax.set_ylim(0, min(1.02, float(np.nanmax(shifted)) * 1.1 + 0.01))
         ax.set_xlabel("Coverage (share accepted)")
         ax.set_title(f"Under shift (severity {int(data.get('severity', 0))})")
-        ax.legend(loc="upper left", fontsize=7.5)
+        ax.legend(loc="upper left", fontsize=8.0)
     fig.suptitle(figure.title or "Risk against coverage", fontsize=9.0, fontweight="bold")
     return fig

@@ -18,7 +18,7 @@ from ._plots import (
     _capped_legend,
     _plain_log_ticks,
     _series_style,
-    _short,
+    _wrapped,
     new_figure,
     plotter,
 )
@@ -41,11 +41,11 @@ def membership_roc(figure: Figure) -> Any:
         tpr = np.asarray(data[f"tpr_{i}"], dtype=float)
         # zeros cannot be drawn on log axes: they sit on the axis floor (half a record)
         ax.step(np.maximum(fpr, floor), np.maximum(tpr, tpr_floor), where="post", linewidth=1.3,
-                label=_short(attack), **_series_style(i))
+                label=_wrapped(attack), **_series_style(i))
     grid = np.geomspace(floor, 1, 50)
     ax.plot(grid, grid, color=_GREY, linestyle="--", linewidth=1.0, label="chance")
     ax.axvline(smallest, color=_GREY, linestyle=":", linewidth=1.0)
-    ax.text(smallest, 1.0, f" smallest resolvable\n FPR {smallest:.2%}", fontsize=7,
+    ax.text(smallest, 1.0, f" smallest resolvable\n FPR {smallest:.2%}", fontsize=8.0,
             color=_GREY, va="top", ha="left")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -85,7 +85,7 @@ def membership_score_histogram(figure: Figure) -> Any:
     ax.set_xlabel(f"Membership score: {data.get('attack', '')} (higher: member)")
     ax.set_ylabel("Records")
     ax.set_title(figure.title or "Membership scores")
-    ax.legend(loc="upper left", fontsize=7.5)
+    ax.legend(loc="upper left", fontsize=8.0)
     return fig
 
 
@@ -115,7 +115,7 @@ def membership_top_records(figure: Figure) -> Any:
         if image.ndim == 3 and image.shape[-1] == 1:
             image = image[..., 0]
         axes[i].imshow(image, cmap="gray" if image.ndim == 2 else None)
-        axes[i].set_title(f"{'member' if member[i] else 'non-member'}\nlabel {_short(labels[i])}"
-                          f", {scores[i]:.3g}", fontsize=6.5)
+        axes[i].set_title(f"{'member' if member[i] else 'non-member'}\nlabel {_wrapped(labels[i])}"
+                          f", {scores[i]:.3g}", fontsize=8.0)
     fig.suptitle(figure.title or "Highest membership scores", fontsize=9)
     return fig

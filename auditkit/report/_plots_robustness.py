@@ -18,7 +18,7 @@ from ._plots import (
     PALETTE,
     _plain_log_ticks,
     _series_style,
-    _short,
+    _wrapped,
     new_figure,
     plotter,
 )
@@ -42,7 +42,7 @@ def robust_accuracy_curve(figure: Figure) -> Any:
     for i, attack in enumerate(data["attacks"]):
         style = _series_style(i)
         ax.plot(xs, np.concatenate([[clean], accuracy[i]]), marker="o", markersize=3.5,
-                label=str(attack)[:40], **style)
+                label=_wrapped(attack, 40), **style)
         ax.fill_between(eps, lower[i], upper[i], color=style["color"], alpha=0.15, linewidth=0)
     ax.axvline(float(data["reference"]), color=_GREY, linestyle=":", linewidth=1.0,
                label=f"headline epsilon {float(data['reference']):g}")
@@ -69,8 +69,8 @@ def adversarial_examples(figure: Figure) -> Any:
     for row in range(n):
         difference = adversarial[row] - original[row]
         limit = max(float(np.abs(difference).max()), 1e-6)
-        panels = ((original[row], f"original: {_short(data['label'][row])}", "gray", 0, 1),
-                  (adversarial[row], f"adversarial: {_short(data['predicted'][row])} "
+        panels = ((original[row], f"original: {_wrapped(data['label'][row])}", "gray", 0, 1),
+                  (adversarial[row], f"adversarial: {_wrapped(data['predicted'][row])} "
                    f"({float(data['confidence'][row]):.0%})", "gray", 0, 1),
                   (difference, f"difference (max {limit:.2g})", "RdBu_r", -limit, limit))
         for ax, (image, title, cmap, vmin, vmax) in zip(axes[row], panels, strict=True):
@@ -78,15 +78,20 @@ def adversarial_examples(figure: Figure) -> Any:
             if shown.ndim == 3 and shown.shape[-1] == 3 and cmap == "gray":
                 ax.imshow(np.clip(shown, 0, 1))
             else:
-                ax.imshow(shown if shown.ndim == 2 else shown.mean(axis=-1), cmap=cmap,
-                          vmin=vmin, vmax=vmax, aspect="auto" if is_sequence else "equal")
-            ax.set_title(title, fontsize=7.5)
+                picture = ax.imshow(shown if shown.ndim == 2 else shown.mean(axis=-1),
+                                    cmap=cmap, vmin=vmin, vmax=vmax,
+                                    aspect="auto" if is_sequence else "equal")
+                if cmap != "gray":
+                    colourbar = fig.colorbar(picture, ax=ax, shrink=0.85)
+                    colourbar.set_label("adversarial \u2212 original\n(red: raised)",
+                                        fontsize=8.0)
+            ax.set_title(title, fontsize=8.0)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.grid(False)
     fig.suptitle(figure.title or "Adversarial examples", fontsize=10.0, fontweight="bold")
     if is_sequence:
-        fig.supxlabel("time (columns) by channel (rows), unit scale", fontsize=7.0, color=_GREY)
+        fig.supxlabel("time (columns) by channel (rows), unit scale", fontsize=8.0, color=_GREY)
     return fig
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..results import Figure
-from ._plots import FIGSIZE, _capped_legend, _series_style, _short, new_figure, plotter
+from ._plots import FIGSIZE, _capped_legend, _series_style, _wrapped, new_figure, plotter
 
 _GREY = "#6B6B6B"
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -40,7 +40,7 @@ def corruption_accuracy_curves(figure: Figure) -> Any:
                            np.clip(upper[i] - accuracy[i], 0, None)])
         ax.errorbar(severities + offsets[i], accuracy[i], yerr=np.nan_to_num(error),
                     marker=_MARKERS[i % len(_MARKERS)], markersize=4, capsize=2,
-                    linewidth=1.4, label=_short(label), **_series_style(i))
+                    linewidth=1.4, label=_wrapped(label), **_series_style(i))
     ax.set_xticks(severities, [str(int(s)) for s in severities])
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("Severity")
@@ -67,12 +67,12 @@ def corruption_examples(figure: Figure) -> Any:
         first = axes[i, 0]
         if i == 0:
             first.imshow(np.asarray(data["clean"]), cmap=colour, vmin=0, vmax=255)
-            first.set_title(f"clean: {_short(data['clean_prediction'])}", fontsize=7.0)
-        first.set_ylabel(_short(label), fontsize=7.5)
+            first.set_title(f"clean: {_wrapped(data['clean_prediction'])}", fontsize=8.0)
+        first.set_ylabel(_wrapped(label), fontsize=8.0)
         for j, severity in enumerate(severities):
             ax = axes[i, j + 1]
             ax.imshow(images[i, j], cmap=colour, vmin=0, vmax=255)
-            ax.set_title(f"severity {severity}: {_short(predictions[i, j])}", fontsize=6.5)
+            ax.set_title(f"severity {severity}: {_wrapped(predictions[i, j])}", fontsize=8.0)
         for ax in axes[i]:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -80,6 +80,6 @@ def corruption_examples(figure: Figure) -> Any:
             for spine in ax.spines.values():
                 spine.set_visible(False)
     fig.suptitle(figure.title or "Corrupted examples", fontsize=9.0, fontweight="bold")
-    fig.supxlabel(f"true class {_short(data['true_class'])}; each title names the predicted "
-                  "class", fontsize=7.0, color=_GREY)
+    fig.supxlabel(f"true class {_wrapped(data['true_class'])}; each title names the predicted "
+                  "class", fontsize=8.0, color=_GREY)
     return fig

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..results import Figure
-from ._plots import FIGSIZE, PALETTE, _short, new_figure, plotter
+from ._plots import FIGSIZE, PALETTE, _wrapped, new_figure, plotter
 
 _GREY = "#6B6B6B"
 _MARKERS = ("o", "s", "D")
@@ -42,12 +42,12 @@ def text_attack_budget(figure: Figure) -> Any:
         colour = PALETTE[i % len(PALETTE)]
         ax.fill_between(budget, lower[i], upper[i], color=colour, alpha=0.15, linewidth=0)
         ax.plot(budget, rate[i], marker=_MARKERS[i % len(_MARKERS)], markersize=4,
-                color=colour, label=_short(attack))
+                color=colour, label=_wrapped(attack))
     top = min(1.02, max(0.1, float(np.nanmax(upper, initial=0.0)) * 1.15))
     for i, (y, at) in enumerate(zip(rate[:, -1], _spread(rate[:, -1], 0.045 * top),
                                     strict=True)):  # end labels: the value each line reaches
         ax.annotate(f"{y:.1%}", (budget[-1], y), xytext=(budget[-1] + 0.08, at),
-                    textcoords="data", va="center", fontsize=7.0,
+                    textcoords="data", va="center", fontsize=8.0,
                     color=PALETTE[i % len(PALETTE)])
     ax.set_xticks(budget)
     ax.set_xlim(budget.min() - 0.3, budget.max() + 0.6)
@@ -188,5 +188,5 @@ def text_attack_examples(figure: Figure) -> Any:
     if shown < len(blocks):
         ax.text(1.0, 0.0, f"first {shown} of {len(blocks)} examples; all are in the "
                 "examples table", transform=ax.transAxes, ha="right", va="bottom",
-                fontsize=7.0, color=_GREY)
+                fontsize=8.0, color=_GREY)
     return fig

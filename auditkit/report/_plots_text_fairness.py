@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..results import Figure
-from ._plots import FIGSIZE, PALETTE, _short, new_figure, plotter
+from ._plots import FIGSIZE, PALETTE, _wrapped, new_figure, plotter
 
 _GREY = "#6B6B6B"
 
@@ -30,14 +30,14 @@ def term_sensitivity(figure: Figure) -> Any:
     positions = np.arange(len(terms))
     for group, colour in colours.items():
         rows = [i for i, g in enumerate(groups) if g == group]
-        ax.barh(positions[rows], effects[rows], color=colour, label=_short(group))
+        ax.barh(positions[rows], effects[rows], color=colour, label=_wrapped(group))
     ax.axvline(0.0, color=_GREY, linewidth=0.8)
-    ax.set_yticks(positions, [_short(t) for t in terms])
+    ax.set_yticks(positions, [_wrapped(t) for t in terms])
     ax.invert_yaxis()
     ax.set_xlabel("Mean change of the positive-class score")
     ax.set_title(figure.title or "Term sensitivity")
     if terms:
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7.0)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8.0)
     return fig
 
 
@@ -57,7 +57,7 @@ def name_group_scores(figure: Figure) -> Any:
     ax.barh(positions, values, xerr=errors, color=[PALETTE[i // 2 % len(PALETTE)]
                                                    for i in range(len(groups))],
             ecolor="#1A1A1A", capsize=2, error_kw={"linewidth": 0.8})
-    ax.set_yticks(positions, [f"{_short(g)} (n={c})" for g, c in zip(groups, count,
+    ax.set_yticks(positions, [f"{_wrapped(g)} (n={c})" for g, c in zip(groups, count,
                                                                      strict=True)])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)

@@ -2,7 +2,8 @@
 
 Templates are found where the wheel installs them (``auditkit/_templates``)
 or, in a source checkout, in ``reports/templates``. Every template escapes
-what it prints; the figures' SVG is the only markup passed through as is.
+what it prints, with control characters made visible; the figures' SVG is
+the only markup passed through as is.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from .._text import visible
 from ..results import AuditResult
 from ._plots import Drawing, to_svg
 from ._view import ReportView, build_view
@@ -33,6 +35,11 @@ def template_dir() -> Path:
         f"{package.parent / 'reports' / 'templates'}; reinstall auditkit.")
 
 
+def _finalize(value: Any) -> Any:
+    """Every printed string with its control characters made visible (NUL, ESC, BEL...)."""
+    return visible(value) if isinstance(value, str) else value
+
+
 @functools.lru_cache(maxsize=4)
 def _environment(folder: Path) -> Any:
     import jinja2
@@ -44,6 +51,7 @@ def _environment(folder: Path) -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_finalize,
     )
 
 
@@ -52,7 +60,7 @@ def _drawings(view: ReportView) -> dict[str, Drawing]:
             for check in view.checks for fig in check.figures}
 
 
-def render_html(result: AuditResult) -> str:
+def render_html(result: AuditResult, *, print_mode: bool = False) -> str:
     """Render an audit as one self-contained HTML page.
 
     The page has no script and loads nothing: CSS is inlined, figures are
@@ -61,6 +69,8 @@ def render_html(result: AuditResult) -> str:
     Parameters
     ----------
     result : AuditResult
+    print_mode : bool
+        Render for print (the PDF): every folded section open.
 
     Returns
     -------
@@ -76,4 +86,4 @@ def render_html(result: AuditResult) -> str:
     """
     view = build_view(result)
     template = _environment(template_dir()).get_template(_TEMPLATE)
-    return template.render(view=view, drawings=_drawings(view))
+    return template.render(view=view, drawings=_drawings(view), print_mode=print_mode)

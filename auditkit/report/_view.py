@@ -1,7 +1,8 @@
 """The view model: an AuditResult turned into what a report shows, as plain text.
 
 Everything here is data for the templates and the PDF writer: statuses,
-sentences, formatted numbers, tables as rows of strings. Nothing here is HTML
+sentences, formatted numbers, tables as rows of strings, what folds open, the
+guidance around each check, the compliance map and the model card. Nothing here is HTML
 and nothing is marked safe; the templates escape every string. Figures stay
 as their data (drawing is :mod:`._plots`' job).
 """
@@ -18,11 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import compliance as _compliance
+from .. import model_card as _model_card
 from .._families import DIAGNOSTIC_FAMILIES, FAMILIES
 from .._version import __version__
+from ..compliance import RequirementStatus
+from ..model_card import ModelCard
 from ..results import AuditResult, CheckResult, Figure, Metric, Status, Threshold
 from ._format import (
     VERDICTS,
+    column_label,
     family_title,
     format_cell,
     format_metric,
@@ -31,17 +37,23 @@ from ._format import (
     humanize,
     is_numeric,
     is_rate,
+    marked_parts,
 )
+from ._guidance import guidance_for
 
 __all__ = ["ReportView", "build_view"]
 
 #: Rows of a table shown before the rest is cut.
 MAX_TABLE_ROWS = 30
+#: Columns of a table shown before the rest is cut (one-hot features of a record, say).
+MAX_TABLE_COLUMNS = 24
 _MAX_LIST_ITEMS = 50
 _MAX_DEPTH = 6
 _HEX_DIGEST = re.compile(r"[0-9a-f]{32,}")
 _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _BAD_STATUSES = (Status.ERROR, Status.FAIL, Status.WARN)
+#: A table with more columns than this gets a "scroll" hint on narrow screens.
+_WIDE_TABLE_COLUMNS = 6
 
 
 # -- view classes ------------------------------------------------------------------------
@@ -77,11 +89,17 @@ class Cell:
 
     text: str
     numeric: bool
+    #: The text cut at its ``[[marked]]`` words, (text, marked) pairs; empty when unmarked.
+    parts: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True)
 class TableView:
-    """A DataFrame as rows of formatted cells, cut after :data:`MAX_TABLE_ROWS` rows."""
+    """A DataFrame as rows of formatted cells, cut to the rows and columns a report shows.
+
+    At most :data:`MAX_TABLE_ROWS` rows and :data:`MAX_TABLE_COLUMNS` columns; the
+    audit's JSON holds the whole table.
+    """
 
     name: str
     title: str
@@ -91,6 +109,13 @@ class TableView:
     rows: tuple[tuple[tuple[str, ...], tuple[Cell, ...]], ...]
     n_rows: int
     hidden_rows: int
+    n_columns: int = 0
+    hidden_columns: int = 0
+
+    @property
+    def wide(self) -> bool:
+        """Whether the table has many columns (it scrolls inside its card on narrow screens)."""
+        return len(self.columns) + len(self.index_names) > _WIDE_TABLE_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -123,6 +148,18 @@ class CheckView:
     figures: tuple[FigureView, ...]
     params: tuple[tuple[str, str], ...]
     error: str | None
+    #: Human title ("Calibration of confidence"); the code name is :attr:`name`.
+    title: str = ""
+    #: "How to read this", a short paragraph.
+    how_to_read: str = ""
+    #: What to do next; only when the check warned, failed or raised.
+    next_steps: tuple[str, ...] = ()
+    #: (title, anchor) of the checks of this audit that help act on it.
+    see_also: tuple[tuple[str, str], ...] = ()
+    #: A diagnostic of the audit's methods, not a finding about the model.
+    diagnostic: bool = False
+    #: Shown unfolded: it warned, failed or raised (a diagnostic only when the policy counts it).
+    open: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +172,15 @@ class FamilyView:
     status: Status
     checks: tuple[CheckView, ...]
     counts: str
+    #: Shown unfolded: one of its checks is.
+    open: bool = False
+    #: Its checks are diagnostics of the audit's methods.
+    diagnostic: bool = False
+
+    @property
+    def shown(self) -> tuple[CheckView, ...]:
+        """Its checks that ran (the skipped ones are listed in one table instead)."""
+        return tuple(c for c in self.checks if c.status is not Status.SKIP)
 
 
 @dataclass(frozen=True)
@@ -145,6 +191,8 @@ class Finding:
     text: str
     check: str
     anchor: str
+    #: The check's human title.
+    title: str = ""
 
     @property
     def sentence(self) -> str:
@@ -171,6 +219,55 @@ class Section:
 
 
 @dataclass(frozen=True)
+class EvidenceView:
+    """One check giving evidence for a requirement: its title, anchor and status."""
+
+    name: str
+    title: str
+    anchor: str
+    status: Status
+
+
+@dataclass(frozen=True)
+class RequirementView:
+    """One requirement of the compliance map as this audit covers it."""
+
+    id: str
+    title: str
+    evidence: tuple[EvidenceView, ...]
+    status: Status | None
+    note: str
+
+
+@dataclass(frozen=True)
+class FrameworkView:
+    """The requirements of one framework (EU AI Act, NIST AI RMF, ISO/IEC 42001)."""
+
+    name: str
+    requirements: tuple[RequirementView, ...]
+
+
+@dataclass(frozen=True)
+class CardSectionView:
+    """One section of the model card: paragraphs, labelled fields, tables."""
+
+    key: str
+    title: str
+    anchor: str
+    paragraphs: tuple[str, ...]
+    fields: tuple[tuple[str, str], ...]
+    tables: tuple[TableView, ...]
+
+
+@dataclass(frozen=True)
+class CardView:
+    """The model card, its sections in order."""
+
+    name: str
+    sections: tuple[CardSectionView, ...]
+
+
+@dataclass(frozen=True)
 class ReportView:
     """What the report shows, in order: verdict, summary, families, card, provenance."""
 
@@ -182,7 +279,6 @@ class ReportView:
     counts: tuple[tuple[Status, int], ...]
     findings: tuple[Finding, ...]
     skipped: tuple[CheckView, ...]
-    model_card: Node | None
     provenance: tuple[Section, ...]
     policy_rules: tuple[tuple[str, ...], ...]
     policy_clauses: tuple[tuple[str, str], ...]
@@ -196,11 +292,39 @@ class ReportView:
     #: How many diagnostics ran, and whether the policy lets them move the verdict.
     n_diagnostics: int = 0
     diagnostics_affect_verdict: bool = False
+    #: The compliance map by framework; empty when the map has no requirement.
+    compliance: tuple[FrameworkView, ...] = ()
+    #: The model card, or None when it has no section.
+    card: CardView | None = None
 
     @property
     def checks(self) -> tuple[CheckView, ...]:
         """Every check, in report order."""
         return tuple(check for family in self.families for check in family.checks)
+
+    @property
+    def finding_counts(self) -> tuple[tuple[Status, int], ...]:
+        """Statuses of the checks of the model that ran, worst first."""
+        return _counts(c.status for c in self.checks
+                       if not c.diagnostic and c.status is not Status.SKIP)
+
+    @property
+    def diagnostic_counts(self) -> tuple[tuple[Status, int], ...]:
+        """Statuses of the diagnostics of the audit's methods that ran, worst first."""
+        return _counts(c.status for c in self.checks
+                       if c.diagnostic and c.status is not Status.SKIP)
+
+    @property
+    def status_filters(self) -> tuple[tuple[Status, int], ...]:
+        """The statuses a reader can filter the checks by, with how many checks have each."""
+        counts = Counter(c.status for c in self.checks if c.status is not Status.SKIP)
+        return tuple((s, counts[s]) for s in (Status.ERROR, Status.FAIL, Status.WARN,
+                                              Status.PASS, Status.INFO) if counts[s])
+
+
+def _counts(statuses: Any) -> tuple[tuple[Status, int], ...]:
+    counts = Counter(statuses)
+    return tuple((s, counts[s]) for s in sorted(counts, key=lambda s: -s.severity))
 
 
 # -- building ------------------------------------------------------------------------------
@@ -221,13 +345,17 @@ def build_view(result: AuditResult) -> ReportView:
     policy = dict(provenance.get("policy") or {})
     anchors = _anchors([r.name for r in result.results])
     pairs = list(zip(result.results, anchors, strict=True))
-    checks = [_check_view(r, anchor, policy) for r, anchor in pairs]
+    ran = {r.name: a for r, a in reversed(pairs) if r.status is not Status.SKIP}
+    counted = result.diagnostics_affect_verdict
+    checks = [_check_view(r, anchor, policy, ran=ran, diagnostics_count=counted)
+              for r, anchor in pairs]
     families = _family_views(checks, result.family_status())
     order = {check.anchor: i for i, check in enumerate(checks)}
     findings = sorted((_finding(r, a) for r, a in pairs
                        if r.status in _BAD_STATUSES and not r.diagnostic),
                       key=lambda f: (-f.status.severity, order[f.anchor]))
-    diagnostics = sorted((Finding(r.status, diagnostic_sentence(r), r.name, a) for r, a in pairs
+    diagnostics = sorted((Finding(r.status, diagnostic_sentence(r), r.name, a,
+                                  guidance_for(r.name).title) for r, a in pairs
                           if r.status in _BAD_STATUSES and r.diagnostic),
                          key=lambda f: (-f.status.severity, order[f.anchor]))
     counts = Counter(r.status for r in result.results)
@@ -242,7 +370,6 @@ def build_view(result: AuditResult) -> ReportView:
         counts=tuple((s, counts[s]) for s in sorted(counts, key=lambda s: -s.severity)),
         findings=tuple(findings),
         skipped=tuple(c for f in families for c in f.checks if c.status is Status.SKIP),
-        model_card=to_node(dict(result.model_card)) if result.model_card else None,
         provenance=_provenance_sections(provenance),
         policy_rules=tuple(_rule_row(rule) for rule in policy.get("rules") or ()),
         policy_clauses=tuple((str(k), str(v)) for k, v in (policy.get("clauses") or {}).items()),
@@ -251,7 +378,64 @@ def build_view(result: AuditResult) -> ReportView:
         diagnostics=tuple(diagnostics),
         n_diagnostics=len(result.diagnostics),
         diagnostics_affect_verdict=result.diagnostics_affect_verdict,
+        # looked up on their modules when called, so a test can stand in for them
+        compliance=compliance_view(_compliance.compliance_status(result), dict(reversed(list(
+            zip((r.name for r in result.results), anchors, strict=True))))),
+        card=card_view(_model_card.build_model_card(result)),
     )
+
+
+def compliance_view(statuses: Sequence[RequirementStatus],
+                    anchors: Mapping[str, str]) -> tuple[FrameworkView, ...]:
+    """The compliance map grouped by framework, in the map's order.
+
+    Parameters
+    ----------
+    statuses : sequence of RequirementStatus
+        What :func:`auditkit.compliance.compliance_status` returns.
+    anchors : mapping of str to str
+        The report anchor of each check, by name (the first when a check ran twice).
+
+    Returns
+    -------
+    tuple of FrameworkView
+    """
+    grouped: dict[str, list[RequirementView]] = {}
+    for entry in statuses:
+        requirement = entry.requirement
+        evidence = tuple(EvidenceView(str(name), guidance_for(str(name)).title,
+                                      anchors.get(str(name), ""), status)
+                         for name, status in entry.evidence)
+        grouped.setdefault(str(requirement.framework), []).append(RequirementView(
+            id=str(requirement.id), title=str(requirement.title), evidence=evidence,
+            status=entry.status, note=str(entry.note)))
+    return tuple(FrameworkView(name, tuple(rows)) for name, rows in grouped.items())
+
+
+def card_view(card: ModelCard) -> CardView | None:
+    """The model card as text and formatted tables; None when it has no section.
+
+    Parameters
+    ----------
+    card : ModelCard
+        What :func:`auditkit.model_card.build_model_card` returns.
+
+    Returns
+    -------
+    CardView or None
+    """
+    sections = tuple(
+        CardSectionView(
+            key=str(section.key), title=str(section.title),
+            anchor="card-" + (_ANCHOR_UNSAFE.sub("-", str(section.key)) or "section"),
+            paragraphs=tuple(str(p) for p in section.paragraphs),
+            fields=tuple((str(label), format_value(value)) for label, value in section.fields),
+            tables=tuple(table_view(str(title), frame, title=str(title))
+                         for title, frame in section.tables))
+        for section in card.sections)
+    if not sections:
+        return None
+    return CardView(name=str(card.name), sections=sections)
 
 
 def _selection_text(provenance: Mapping[str, Any]) -> str:
@@ -329,8 +513,38 @@ def _family_views(checks: Sequence[CheckView],
         views.append(FamilyView(name=family, title=family_title(family),
                                 anchor="family-" + _ANCHOR_UNSAFE.sub("-", family),
                                 status=status, checks=members,
-                                counts=count_text(c.status for c in members)))
+                                counts=_family_counts(members),
+                                open=_family_open(members),
+                                diagnostic=all(c.diagnostic for c in members)))
     return tuple(views)
+
+
+def _family_open(checks: Sequence[CheckView]) -> bool:
+    """Whether a family's section is unfolded.
+
+    A family of the model's checks is (its checks' summary lines show); a family
+    of diagnostics only when one of its checks is open; one whose checks were all
+    skipped never is.
+    """
+    if any(c.open for c in checks):
+        return True
+    return any(not c.diagnostic and c.status is not Status.SKIP for c in checks)
+
+
+def _family_counts(checks: Sequence[CheckView]) -> str:
+    """``"2 PASS, 1 WARN; 1 skipped"``, diagnostics named as such."""
+    ran = [c for c in checks if c.status is not Status.SKIP]
+    skipped = len(checks) - len(ran)
+    parts = []
+    findings = count_text(c.status for c in ran if not c.diagnostic)
+    diagnostics = count_text(c.status for c in ran if c.diagnostic)
+    if findings:
+        parts.append(findings)
+    if diagnostics:
+        parts.append(f"diagnostics: {diagnostics}" if findings else f"{diagnostics} (diagnostics)")
+    if skipped:
+        parts.append(f"{skipped} skipped")
+    return "; ".join(parts)
 
 
 def count_text(statuses: Any) -> str:
@@ -339,7 +553,12 @@ def count_text(statuses: Any) -> str:
     return ", ".join(f"{counts[s]} {s.value}" for s in sorted(counts, key=lambda s: -s.severity))
 
 
-def _check_view(result: CheckResult, anchor: str, policy: Mapping[str, Any]) -> CheckView:
+def _check_view(result: CheckResult, anchor: str, policy: Mapping[str, Any], *,
+                ran: Mapping[str, str], diagnostics_count: bool) -> CheckView:
+    guidance = guidance_for(result.name)
+    bad = result.status in _BAD_STATUSES
+    see_also = tuple((guidance_for(name).title, ran[name]) for name in guidance.see_also
+                     if name in ran and name != result.name)
     return CheckView(
         name=result.name,
         anchor=anchor,
@@ -354,10 +573,17 @@ def _check_view(result: CheckResult, anchor: str, policy: Mapping[str, Any]) -> 
         tables=tuple(table_view(k, v) for k, v in result.tables.items()),
         figures=tuple(FigureView(key=k, title=f.title or humanize(k), kind=f.kind,
                                  anchor=f"{anchor}-figure-{_ANCHOR_UNSAFE.sub('-', k)}",
-                                 figure=f, data_keys=tuple(str(d) for d in f.data))
+                                 figure=_with_policy_levels(f, result.thresholds),
+                                 data_keys=tuple(str(d) for d in f.data))
                       for k, f in result.figures.items()),
         params=tuple((str(k), format_value(v)) for k, v in result.params.items()),
         error=result.error,
+        title=guidance.title,
+        how_to_read=guidance.how_to_read,
+        next_steps=guidance.next_steps if bad else (),
+        see_also=see_also,
+        diagnostic=result.diagnostic,
+        open=bad and (diagnostics_count or not result.diagnostic),
     )
 
 
@@ -426,7 +652,8 @@ def _finding(result: CheckResult, anchor: str) -> Finding:
         text = result.headline.strip().rstrip(".") or f"The check ended with {result.status.value}"
     else:
         text = plain_finding(result)
-    return Finding(status=result.status, text=text, check=result.name, anchor=anchor)
+    return Finding(status=result.status, text=text, check=result.name, anchor=anchor,
+                   title=guidance_for(result.name).title)
 
 
 def threshold_sentence(rule: Threshold) -> str:
@@ -462,21 +689,27 @@ def _lower_first(text: str) -> str:
 # -- tables -------------------------------------------------------------------------------
 
 
-def table_view(name: str, frame: pd.DataFrame) -> TableView:
+def table_view(name: str, frame: pd.DataFrame, *, title: str | None = None) -> TableView:
     """Format a DataFrame for the report (index shown unless it is a plain 0..n-1 range).
+
+    Column headers and index names in snake_case are made readable
+    (``"fpr_upper"`` -> ``"FPR upper"``); labels from the data (a class, a group)
+    are kept as they are.
 
     Parameters
     ----------
     name : str
         The table's key in the check result.
     frame : pandas.DataFrame
+    title : str, optional
+        The caption; by default ``name`` made readable.
 
     Returns
     -------
     TableView
     """
     show_index = _meaningful_index(frame.index)
-    shown = frame.iloc[:MAX_TABLE_ROWS]
+    shown = frame.iloc[:MAX_TABLE_ROWS, :MAX_TABLE_COLUMNS]
     # column by column, so that an int column stays int next to float ones
     columns = [shown.iloc[:, j].tolist() for j in range(shown.shape[1])]
     rows = []
@@ -484,22 +717,32 @@ def table_view(name: str, frame: pd.DataFrame) -> TableView:
         # a MultiIndex label is a tuple (a list once it went through JSON)
         parts = label if isinstance(label, (tuple, list)) else (label,)
         index = tuple(format_cell(v) for v in parts) if show_index else ()
-        cells = tuple(Cell(format_cell(c[position]), is_numeric(c[position])) for c in columns)
+        cells = tuple(_cell(c[position]) for c in columns)
         rows.append((index, cells))
-    names = tuple("" if n is None else str(n) for n in frame.index.names) if show_index else ()
+    names = (tuple("" if n is None else column_label(n) for n in frame.index.names)
+             if show_index else ())
     if rows and len(rows[0][0]) != len(names):  # labels in parts but no MultiIndex (from JSON)
         names = (names + ("",) * len(rows[0][0]))[: len(rows[0][0])]
     return TableView(
         name=name,
-        title=humanize(name),
+        title=humanize(name) if title is None else title,
         index_names=names,
-        columns_name="" if frame.columns.name is None else str(frame.columns.name),
-        columns=tuple(" / ".join(map(str, c)) if isinstance(c, tuple) else str(c)
-                      for c in frame.columns),
+        columns_name="" if frame.columns.name is None else column_label(frame.columns.name),
+        # the columns of a named axis are values (classes, methods): kept as they are
+        columns=tuple(" / ".join(map(str, c)) if isinstance(c, tuple)
+                      else (str(c) if frame.columns.name is not None else column_label(c))
+                      for c in shown.columns),
         rows=tuple(rows),
         n_rows=len(frame),
         hidden_rows=max(len(frame) - MAX_TABLE_ROWS, 0),
+        n_columns=frame.shape[1],
+        hidden_columns=max(frame.shape[1] - MAX_TABLE_COLUMNS, 0),
     )
+
+
+def _cell(value: Any) -> Cell:
+    text = format_cell(value)
+    return Cell(text, is_numeric(value), marked_parts(text) if isinstance(value, str) else ())
 
 
 def _meaningful_index(index: pd.Index) -> bool:
@@ -801,3 +1044,33 @@ def diagnostic_sentence(result: CheckResult) -> str:
     reason = "; ".join(reasons) if reasons else _plain_lead(result.headline) or "see the check"
     caution = "Do not trust" if result.status is Status.FAIL else "Be careful with"
     return f"{caution} the {method} of this model: {reason}" + (f" ({limits})" if limits else "")
+
+
+#: Figures that draw one value per metric of ``data["metrics"]``, and how the policy names the
+#: judged form of such a metric (the calibrated bound of a disparity).
+_LEVELLED_FIGURES = {"disparity_intervals": ("{metric}_lower_bound", "{metric}")}
+
+
+def _with_policy_levels(figure: Figure, thresholds: Sequence[Threshold]) -> Figure:
+    """The figure with the policy's warn and fail levels of its metrics, for threshold lines.
+
+    Only figures that list their metrics (``data["metrics"]``) and whose metrics the policy
+    judged; the levels go in ``warn_thresholds`` / ``fail_thresholds``, NaN where a metric
+    has no level. The check's own data is not changed.
+    """
+    patterns = _LEVELLED_FIGURES.get(figure.kind)
+    metrics = list(figure.data.get("metrics") or ()) if patterns else []
+    if not metrics or not thresholds:
+        return figure
+    by_metric = {t.metric: t for t in thresholds}
+    found = [next((by_metric[p.format(metric=m)] for p in patterns
+                   if p.format(metric=m) in by_metric), None) for m in metrics]
+    if not any(found):
+        return figure
+
+    def levels(level: str) -> list[float]:
+        return [float(getattr(t, level)) if t is not None and getattr(t, level) is not None
+                else math.nan for t in found]
+
+    return Figure(figure.kind, {**figure.data, "warn_thresholds": levels("warn"),
+                                "fail_thresholds": levels("fail")}, figure.title)

@@ -17,9 +17,14 @@ from typing import Any
 import pandas as pd
 
 from .._families import FAMILIES, FAMILY_TITLES
+from ..exceptions import AuditkitError
 from ._check_result import CheckResult, Status, _canonical
 
-__all__ = ["AuditResult", "FORMAT_VERSION", "FamilyScope"]
+__all__ = ["AuditResult", "FORMAT_VERSION", "FamilyScope", "MAX_JSON_DEPTH"]
+
+#: Deepest nesting of lists and objects a saved result may have (an audit's JSON nests about
+#: a dozen levels; a user's model card adds a few).
+MAX_JSON_DEPTH = 100
 
 FORMAT_VERSION = 1
 
@@ -335,8 +340,27 @@ class AuditResult:
 
     @classmethod
     def from_json(cls, text: str) -> AuditResult:
-        """Rebuild an audit from :meth:`to_json`'s output."""
-        return cls.from_dict(json.loads(text))
+        """Rebuild an audit from :meth:`to_json`'s output.
+
+        Text nested deeper than :data:`MAX_JSON_DEPTH` levels is refused with an
+        :class:`~auditkit.exceptions.AuditkitError` (no audit writes it, and parsing it
+        would exhaust the interpreter's stack).
+        """
+        deep = AuditkitError(
+            f"The 'result' JSON must nest at most {MAX_JSON_DEPTH} levels of lists and objects, "
+            "as an auditkit result does. Got deeper nesting; this is not an auditkit result.")
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise deep from None
+        if _depth(data) > MAX_JSON_DEPTH:
+            raise deep
+        if not isinstance(data, Mapping):
+            kind = {list: "array", str: "string", bool: "boolean", int: "number",
+                    float: "number", type(None): "null"}.get(type(data), type(data).__name__)
+            raise AuditkitError(f"The 'result' JSON must be an object written by "
+                                f"AuditResult.save_json. Got a JSON {kind}.")
+        return cls.from_dict(data)
 
     def save_json(self, path: str | PathLike[str]) -> Path:
         """Write the audit as JSON and return the path."""
@@ -358,7 +382,12 @@ class AuditResult:
         return path
 
     def save_pdf(self, path: str | PathLike[str]) -> Path:
-        """Write the report as a PDF (summary, then one page per check) and return the path."""
+        """Write the report as a PDF and return the path.
+
+        The PDF is the HTML report rendered for print by WeasyPrint (every section
+        open, wide tables on landscape pages): the same content, figures, hashes and
+        clauses. Needs ``pip install "auditkit[pdf]"`` and the Pango library.
+        """
         from ..report import render_pdf
 
         path = Path(path)
@@ -391,3 +420,18 @@ def _skip_reason(family: str, skipped: Sequence[CheckResult], classifier: bool |
             + reasons[0][:1].lower() + reasons[0][1:]
     return f"none of its {len(skipped)} {title} checks applied: " + "; ".join(
         r[:1].lower() + r[1:] for r in reasons)
+
+
+def _depth(data: Any) -> int:
+    """Deepest nesting of lists and dicts in ``data``, without recursion."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_JSON_DEPTH:
+            break
+        if isinstance(value, dict):
+            stack.extend((child, level + 1) for child in value.values())
+        elif isinstance(value, list):
+            stack.extend((child, level + 1) for child in value)
+    return deepest

@@ -499,6 +499,9 @@ class ExplanationCheck(Check):
     repeatable: ClassVar[bool] = True
     #: Display name of the method.
     method: ClassVar[str] = ""
+    #: Whether attributions carry a sign (toward or against the class); Saliency's are
+    #: magnitudes, drawn on a scale from 0.
+    signed: ClassVar[bool] = True
 
     n_samples: int = 32
     n_display: int = 3
@@ -637,7 +640,8 @@ class ExplanationCheck(Check):
         parts = map_units(context, _attribute_batch,
                           [(rows, int(seed)) for rows, seed in zip(batches, seeds, strict=True)],
                           description=f"{self.method}: attributions",
-                          shared=(self, model, data, X, target, units, state))
+                          shared=(self, model, data, X, target, units, state),
+                          sizes=[len(rows) for rows in batches], unit="sample")
         raw = np.concatenate([part[0] for part in parts])
         extras = {name: np.concatenate([part[1][name] for part in parts])
                   for name in (parts[0][1] if parts else {})}
@@ -719,9 +723,13 @@ class ExplanationCheck(Check):
         n = len(attributions.scores) if self.sanity_samples is None else \
             min(self.sanity_samples, len(attributions.scores))
         valid = attributions.valid()[:n]
-        scores = [attributions.scores[:n]] + [
-            self._copy_scores(model.randomized_copy(seed, layers="all"), data, attributions,
-                              context, n) for seed in seeds]
+        scores = [attributions.scores[:n]]
+        with context.progress.bar(total=len(seeds), unit="copy",
+                                  description=f"{self.method}: sanity check") as bar:
+            for seed in seeds:
+                scores.append(self._copy_scores(model.randomized_copy(seed, layers="all"), data,
+                                                attributions, context, n))
+                bar.update(1)
         agreement = np.full((len(scores), len(scores)), np.nan)
         for i, k in combinations(range(len(scores)), 2):
             # Signed ranks (Adebayo et al. report both): magnitudes alone correlate through
@@ -745,23 +753,33 @@ class ExplanationCheck(Check):
         """Rank correlation as the top 1, 2, ... layers are re-initialised (Adebayo et al.)."""
         X, valid = attributions.explained.X[:n], attributions.valid()[:n]
         rows, previous = [], None
-        for k in range(1, MAX_CASCADE + 1):
-            copies = [model.randomized_copy(seed, layers=k) for seed in seeds]
-            outputs = np.stack([copy.predict_proba(X) for copy in copies])
-            if previous is not None and np.array_equal(outputs, previous):
-                break  # every layer with weights was already re-initialised
-            previous = outputs
-            rho = np.array([_row_mean(rank_correlation(
-                attributions.scores[:n], self._copy_scores(copy, data, attributions, context, n),
-                valid)) for copy in copies])
-            finite = rho[np.isfinite(rho)]
-            rows.append({"layers_randomised": k,
-                         "rank_correlation": float(finite.mean()) if len(finite) else np.nan,
-                         "lowest": float(finite.min()) if len(finite) else np.nan,
-                         "highest": float(finite.max()) if len(finite) else np.nan,
-                         "n_randomisations": len(finite)})
+        # Where the cascade stops depends on the layers: the bar counts without an end.
+        with context.progress.bar(total=None, unit="layer",
+                                  description=f"{self.method}: cascading randomisation") as bar:
+            for k in range(1, MAX_CASCADE + 1):
+                copies = [model.randomized_copy(seed, layers=k) for seed in seeds]
+                outputs = np.stack([copy.predict_proba(X) for copy in copies])
+                if previous is not None and np.array_equal(outputs, previous):
+                    break  # every layer with weights was already re-initialised
+                previous = outputs
+                rows.append(self._cascade_row(k, copies, data, attributions, context, n, valid))
+                bar.update(1)
         return pd.DataFrame(rows, columns=["layers_randomised", "rank_correlation", "lowest",
                                            "highest", "n_randomisations"])
+
+    def _cascade_row(self, k: int, copies: list[ModelAdapter], data: AuditData,
+                     attributions: Attributions, context: CheckContext, n: int,
+                     valid: np.ndarray) -> dict[str, float]:
+        """Rank correlation with the trained model's attributions, top ``k`` layers re-drawn."""
+        rho = np.array([_row_mean(rank_correlation(
+            attributions.scores[:n], self._copy_scores(copy, data, attributions, context, n),
+            valid)) for copy in copies])
+        finite = rho[np.isfinite(rho)]
+        return {"layers_randomised": k,
+                "rank_correlation": float(finite.mean()) if len(finite) else np.nan,
+                "lowest": float(finite.min()) if len(finite) else np.nan,
+                "highest": float(finite.max()) if len(finite) else np.nan,
+                "n_randomisations": len(finite)}
 
     def _sensitivity(self, model: ModelAdapter, data: AuditData, attributions: Attributions,
                      context: CheckContext) -> np.ndarray | None:
@@ -777,16 +795,21 @@ class ExplanationCheck(Check):
         rng = context.rng(self.name + ".sensitivity")
         worst = np.zeros(len(X))
         norm = np.linalg.norm(raw.reshape(len(X), -1), axis=1)
-        for _ in range(self.sensitivity_draws):
-            noise = rng.uniform(-1.0, 1.0, size=X.shape).astype(np.float32) * self.noise * scale
-            noisy = X + noise
-            if data.modality == "image":
-                noisy = np.clip(noisy, 0.0, 1.0)
-            raw_noisy, _ = self.attribute_many(model, data, noisy, explained.target,
-                                               attributions.units, context, attributions.state)
-            change = np.linalg.norm((raw_noisy - raw).reshape(len(X), -1), axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                worst = np.maximum(worst, np.where(norm > 0, change / norm, np.nan))
+        with context.progress.bar(total=self.sensitivity_draws, unit="draw",
+                                  description=f"{self.method}: sensitivity") as bar:
+            for _ in range(self.sensitivity_draws):
+                noise = (rng.uniform(-1.0, 1.0, size=X.shape).astype(np.float32) * self.noise
+                         * scale)
+                noisy = X + noise
+                if data.modality == "image":
+                    noisy = np.clip(noisy, 0.0, 1.0)
+                raw_noisy, _ = self.attribute_many(model, data, noisy, explained.target,
+                                                   attributions.units, context,
+                                                   attributions.state)
+                change = np.linalg.norm((raw_noisy - raw).reshape(len(X), -1), axis=1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    worst = np.maximum(worst, np.where(norm > 0, change / norm, np.nan))
+                bar.update(1)
         return worst
 
     def _display_rows(self, explained: Explained) -> np.ndarray:
@@ -820,25 +843,28 @@ class ExplanationCheck(Check):
         labels = self._labels(explained, rows, pred)
         if data.modality == "tabular":
             figures["examples"] = Figure("attribution_bars", {
-                "names": list(units.names), "values": scores[rows], "labels": labels},
-                f"{self.method}: attributions per feature (toward the predicted class)")
+                "names": list(units.names), "values": scores[rows], "labels": labels,
+                "signed": self.signed},
+                f"{self.method}: attributions per feature "
+                + ("(toward the predicted class)" if self.signed else "(magnitude, any sign)"))
         elif data.modality == "image":
             images = explained.X[rows].reshape(len(rows), -1, *explained.X.shape[-2:]).mean(1)
             heat = raw[rows].reshape(len(rows), -1, *explained.X.shape[-2:]).sum(1) \
                 if raw.ndim > 2 else raw[rows]
             figures["examples"] = Figure("image_attributions", {
-                "images": images, "heatmaps": heat, "labels": labels},
+                "images": images, "heatmaps": heat, "labels": labels, "signed": self.signed},
                 f"{self.method}: attribution heatmaps")
         elif data.modality == "text":
             tokens = _tokens(data, explained.X[rows])
             figures["examples"] = Figure("token_attributions", {
                 "tokens": tokens, "scores": [list(scores[i][: len(t)]) for i, t in
                                              zip(rows, tokens, strict=True)],
-                "labels": labels}, f"{self.method}: token attributions")
+                "labels": labels, "signed": self.signed}, f"{self.method}: token attributions")
         else:
             heat = raw[rows] if raw.ndim == 3 else raw[rows][:, :, None]
             figures["examples"] = Figure("sequence_attributions", {
-                "series": explained.X[rows], "heatmaps": heat, "labels": labels},
+                "series": explained.X[rows], "heatmaps": heat, "labels": labels,
+                "signed": self.signed},
                 f"{self.method}: attributions over time and channels")
         return figures
 

@@ -33,6 +33,8 @@ class ExplanationsGradCam(ExplanationCheck):
     """
 
     name = "explanations_gradcam"
+    # Relative cost (progress ETA): gradients at a layer.
+    cost = 3.0
     description = ("Grad-CAM (captum) on the last convolutional layer, with deletion/insertion "
                    "faithfulness and the model-randomisation sanity check.")
     requires = frozenset({"predict", "gradients"})

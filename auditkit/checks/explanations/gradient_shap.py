@@ -40,6 +40,8 @@ class ExplanationsGradientShap(ExplanationCheck):
     """
 
     name = "explanations_gradient_shap"
+    # Relative cost (progress ETA): gradients at noisy baselines.
+    cost = 3.0
     description = ("GradientShap (expected gradients over reference baselines, captum) with "
                    "deletion/insertion faithfulness, the sanity check and stability.")
     requires = frozenset({"predict", "gradients"})

@@ -37,6 +37,8 @@ class ExplanationsIntegratedGradients(ExplanationCheck):
     """
 
     name = "explanations_integrated_gradients"
+    # Relative cost (progress ETA): a gradient per path step, sample and copy.
+    cost = 5.0
     description = ("Integrated Gradients attributions (captum), their completeness error, "
                    "deletion/insertion faithfulness, the model-randomisation sanity check and "
                    "stability under noise.")

@@ -43,6 +43,8 @@ class ExplanationsLime(ExplanationCheck):
     """
 
     name = "explanations_lime"
+    # Relative cost (progress ETA): 1000 perturbations per sample, model and copies.
+    cost = 10.0
     description = ("LIME local surrogate explanations (tabular features, image patches, text "
                    "tokens), repeatable under the audit's seed, with faithfulness and the "
                    "sanity check.")

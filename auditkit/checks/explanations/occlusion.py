@@ -28,6 +28,8 @@ class ExplanationsOcclusion(ExplanationCheck):
     """Occlusion (feature ablation) attributions, for any model with predictions."""
 
     name = "explanations_occlusion"
+    # Relative cost (progress ETA): one model call per occluded patch.
+    cost = 3.0
     description = ("Occlusion / feature ablation (captum): the drop in the predicted class's "
                    "probability when each feature, patch, token or time step is removed; works "
                    "on black boxes.")

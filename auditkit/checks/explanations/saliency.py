@@ -35,11 +35,14 @@ class ExplanationsSaliency(ExplanationCheck):
     """
 
     name = "explanations_saliency"
+    # Relative cost (progress ETA): gradients of the model and its copies.
+    cost = 3.0
     description = ("Saliency (absolute input gradients, captum) with deletion/insertion "
                    "faithfulness, the model-randomisation sanity check and stability.")
     requires = frozenset({"predict", "gradients"})
     order = 1
     method = "Saliency"
+    signed = False  # absolute gradients: magnitudes
     parameter_constraints = {**ExplanationCheck.parameter_constraints,
                              "layer": ["string", None]}
 

@@ -128,6 +128,8 @@ class ExplanationsShap(ExplanationCheck):
     """
 
     name = "explanations_shap"
+    # Relative cost (progress ETA): coalitions per sample, the slowest tabular explainer.
+    cost = 15.0
     description = ("Shapley values (interventional SHAP over a summarised background; one-hot "
                    "columns of a feature explained together) with global importance, the "
                    "efficiency check, faithfulness and the sanity check.")

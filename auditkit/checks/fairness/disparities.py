@@ -57,6 +57,15 @@ _BOUND_METHOD = ("simultaneous one-sided {confidence:.0%} bound: the largest New
                 "comparisons of every judged feature, intersection and class; worst: {where}")
 
 
+_SKIP_REASON = ("{name!r} is skipped: {n} of its {groups} groups have at least {size} samples "
+                "(the largest has {largest}), and a disparity needs two")
+_SKIPPED = (" {n} feature(s) or intersection(s) with fewer than two groups of at least {size} "
+            "samples are skipped (see the table of skipped group sets): {names}{more}.")
+_NOTHING_TO_JUDGE = ("No sensitive feature or intersection has two groups of at least {size} "
+                     "samples, so no disparity can be computed (lower 'min_group_size', or audit "
+                     "more samples): {reasons}.")
+
+
 @register_check
 @dataclass(frozen=True)
 class FairnessDisparities(FairnessCheck):
@@ -109,10 +118,15 @@ class FairnessDisparities(FairnessCheck):
                 context: CheckContext) -> CheckResult:
         """Compute the check's metrics; see the class docstring."""
         analysis = self.analysis(model, data, context)
+        usable, skipped = self._usable(analysis)
+        if not usable:
+            return self.result(Status.SKIP, _NOTHING_TO_JUDGE.format(
+                size=self.min_group_size, reasons="; ".join(skipped["reason"])),
+                tables={"skipped_group_sets": skipped})
         comparisons = self._comparisons(analysis)
         z = {name: float(norm.isf((1.0 - self.confidence) / m)) if m else float("nan")
              for name, m in comparisons.items()}
-        rows = [self._rows(analysis, s, z) for s in range(len(analysis.group_sets))]
+        rows = [self._rows(analysis, s, z) for s in usable]
         table = pd.concat(rows)
         # Holm over every feature, intersection and class a disparity is tested in.
         table["p_value_holm"] = np.nan
@@ -121,18 +135,51 @@ class FairnessDisparities(FairnessCheck):
             table.loc[at, "p_value_holm"] = holm_adjusted(table.loc[at, "p_value"].to_numpy())
         tables = {}
         for key, intersection in (("disparities", False), ("intersection_disparities", True)):
-            names = [g.name for g in analysis.group_sets if g.is_intersection == intersection]
+            names = [analysis.group_sets[s].name for s in usable
+                     if analysis.group_sets[s].is_intersection == intersection]
             if names:
                 part = table[table.index.get_level_values("sensitive_feature").isin(names)]
                 tables[key] = part
+        # Two judged groups of an intersection differ in some feature, which then has two
+        # judged groups itself: a usable intersection implies a usable single feature.
         singles = tables["disparities"]
         metrics = {name: self._worst(singles, name, higher) for name, (_, higher)
                    in DISPARITIES.items()}
         for judged, name in _JUDGED.items():
             metrics[judged] = self._bound(table, name, comparisons[name])
-        return self.result(Status.INFO, self._headline(analysis, singles, metrics),
-                           metrics=metrics, tables=tables,
+        headline = self._headline(analysis, singles, metrics)
+        if len(skipped):
+            tables["skipped_group_sets"] = skipped
+            headline += _SKIPPED.format(n=len(skipped), size=self.min_group_size,
+                                        names=", ".join(skipped.index[:5]),
+                                        more="" if len(skipped) <= 5 else ", ...")
+        return self.result(Status.INFO, headline, metrics=metrics, tables=tables,
                            figures={"disparities": self._figure(table)})
+
+    def _usable(self, analysis: FairnessAnalysis) -> tuple[list[int], pd.DataFrame]:
+        """Group sets with two groups to compare, and why each other one is skipped.
+
+        A disparity compares groups of at least ``min_group_size`` samples; a
+        feature or intersection with fewer than two such groups has none, so it
+        is skipped with its reason and the others are analysed.
+        """
+        usable, records, names = [], [], []
+        for s, group_set in enumerate(analysis.group_sets):
+            n_judged = int((group_set.counts >= self.min_group_size).sum())
+            if n_judged >= 2:
+                usable.append(s)
+                continue
+            largest = int(group_set.counts.max()) if len(group_set.counts) else 0
+            names.append(group_set.name)
+            records.append({"groups": len(group_set.groups), "groups_judged": n_judged,
+                            "largest_group": largest,
+                            "reason": _SKIP_REASON.format(
+                                name=group_set.name, n=n_judged, size=self.min_group_size,
+                                groups=len(group_set.groups), largest=largest)})
+        frame = pd.DataFrame.from_records(records, columns=["groups", "groups_judged",
+                                                            "largest_group", "reason"])
+        frame.index = pd.Index(names, name="sensitive_feature", dtype=object)
+        return usable, frame
 
     def _comparisons(self, analysis: FairnessAnalysis) -> dict[str, int]:
         """The size of each disparity's family of one-sided comparisons (for Bonferroni)."""

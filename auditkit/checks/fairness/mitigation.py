@@ -12,6 +12,9 @@ mitigated one, by the first sensitive feature. Binary classifiers only.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -25,6 +28,7 @@ from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
 from .._classification import predictions
 from .._params import POSITIVE_INT, Interval, Options, SequenceOf
+from .._progress import Bar
 from ._common import GROUPING_CONSTRAINTS, sensitive_group_sets
 
 __all__ = ["FairnessMitigation"]
@@ -67,6 +71,54 @@ class _ScoreLookup(ClassifierMixin, BaseEstimator):
         return np.argmax(self.predict_proba(X), axis=1)
 
 
+#: What fairlearn's reductions (0.13 to 0.15) do that pandas 3 deprecates: growing a Series
+#: with ``.at`` and writing booleans into a float Series. The numbers are unaffected; the
+#: warnings are fairlearn's to fix, and would reach every user of this check.
+_FAIRLEARN_PANDAS_WARNINGS = (r"Setting a value on a Series via \.at with a key",
+                              r"Setting an item of incompatible dtype is deprecated")
+
+
+@contextlib.contextmanager
+def _quiet_fairlearn() -> Iterator[None]:
+    """Silence the known pandas deprecation warnings raised inside fairlearn, and only those."""
+    with warnings.catch_warnings():
+        for message in _FAIRLEARN_PANDAS_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, module=r"fairlearn\.")
+        yield
+
+
+class _FitCounter:
+    """Advances a progress bar once per refit of ExponentiatedGradient's estimator.
+
+    fairlearn deep-copies the constraints it is given; every copy keeps this
+    counter (and its bar) rather than a copy of it.
+    """
+
+    def __init__(self, bar: Bar) -> None:
+        self.bar = bar
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _FitCounter:
+        return self
+
+    def __call__(self) -> None:
+        self.bar.update(1)
+
+
+def _counting_moment(moment_class: type, counter: _FitCounter) -> Any:
+    """An instance of fairlearn's ``moment_class`` that calls ``counter`` at each refit.
+
+    fairlearn's Lagrangian asks the constraints for the samples' signed
+    weights exactly once before each fit of the estimator; the answer is
+    unchanged, so the reduction is the same with or without the counter.
+    """
+    class Counting(moment_class):  # type: ignore[misc, valid-type]
+        def signed_weights(self, lambda_vec: Any = None) -> Any:
+            counter()
+            return super().signed_weights(lambda_vec)
+
+    return Counting()
+
+
 @register_check
 @dataclass(frozen=True)
 class FairnessMitigation(Check):
@@ -102,6 +154,8 @@ class FairnessMitigation(Check):
     name = "fairness_mitigation"
     family = "fairness"
     order = 3
+    # ExponentiatedGradient refits a scikit-learn estimator some 20 times (expected_cost).
+    cost = 20.0
     requires = frozenset({"predict", "probabilities"})
     needs_sensitive = True
     description = ("Accuracy against demographic parity and equalized odds differences of the "
@@ -124,6 +178,12 @@ class FairnessMitigation(Check):
     min_group_size: int = 30
     n_bins: int = 4
     max_categories: int = 10
+
+    def expected_cost(self, model: ModelAdapter, data: AuditData) -> float:
+        """The reduction's refits dominate; without them the thresholds take seconds."""
+        cost = super().expected_cost(model, data)
+        return cost if "refit" in model.capabilities and model.framework == "sklearn" \
+            else min(cost, 2.0)
 
     def compute(self, model: ModelAdapter, data: AuditData, *,
                 context: CheckContext) -> CheckResult:
@@ -149,21 +209,31 @@ class FairnessMitigation(Check):
         lookup = _ScoreLookup(pred.proba)
         y_eval, s_eval = pred.y[eval_rows], groups[eval_rows]
         outcomes = {"unmitigated": self._scores(y_eval, pred.predicted[eval_rows], s_eval)}
-        for constraint in self.constraints:
-            optimizer = ThresholdOptimizer(estimator=lookup, constraints=constraint,
-                                           objective="accuracy_score", grid_size=self.grid_size,
-                                           prefit=True, predict_method="predict_proba")
-            optimizer.fit(fit_rows[:, None], pred.y[fit_rows], sensitive_features=groups[fit_rows])
-            mitigated = optimizer.predict(eval_rows[:, None], sensitive_features=s_eval,
-                                          random_state=seed)
-            outcomes[constraint] = self._scores(y_eval, np.asarray(mitigated), s_eval)
+        # One step per mitigated model: a ThresholdOptimizer per constraint, then the reduction.
+        with context.progress.bar(total=len(self.constraints) + 1, unit="fit",
+                                  description="fairness_mitigation") as bar:
+            for constraint in self.constraints:
+                bar.set_postfix_str(f"ThresholdOptimizer ({constraint})")
+                optimizer = ThresholdOptimizer(estimator=lookup, constraints=constraint,
+                                               objective="accuracy_score",
+                                               grid_size=self.grid_size, prefit=True,
+                                               predict_method="predict_proba")
+                optimizer.fit(fit_rows[:, None], pred.y[fit_rows],
+                              sensitive_features=groups[fit_rows])
+                mitigated = optimizer.predict(eval_rows[:, None], sensitive_features=s_eval,
+                                              random_state=seed)
+                outcomes[constraint] = self._scores(y_eval, np.asarray(mitigated), s_eval)
+                bar.update(1)
+            bar.set_postfix_str("ExponentiatedGradient")
+            reduction = self._reduction(model, data, fit_rows, eval_rows, groups, pred.y,
+                                        context)
+            bar.update(1)
         notes = {name: "" for name in outcomes}
         notes["unmitigated"] = "the model's argmax predictions"
         for constraint in self.constraints:
             notes[constraint] = ("fairlearn ThresholdOptimizer, prefit, objective accuracy, "
                                  "randomised thresholds")
-        outcomes["exponentiated_gradient"], notes["exponentiated_gradient"] = \
-            self._reduction(model, data, fit_rows, eval_rows, groups, pred.y, context)
+        outcomes["exponentiated_gradient"], notes["exponentiated_gradient"] = reduction
         table = pd.DataFrame.from_dict(outcomes, orient="index")
         table.index.name = "approach"
         table["accuracy_cost_points"] = 100.0 * (outcomes["unmitigated"]["accuracy"]
@@ -213,17 +283,25 @@ class FairnessMitigation(Check):
         from fairlearn.reductions import DemographicParity, EqualizedOdds, ExponentiatedGradient
 
         constraint = self._headline_constraint()
-        moment = EqualizedOdds() if constraint == "equalized_odds" else DemographicParity()
         X = np.asarray(data.X)
-        reduction = ExponentiatedGradient(estimator, constraints=moment,
-                                          max_iter=self.reduction_iterations)
-        try:
-            reduction.fit(model.model_input(X[fit_rows]), y[fit_rows],
-                          sensitive_features=groups[fit_rows])
-        except TypeError as exc:  # fit(..., sample_weight=...) unsupported
-            return missing, "not run: " + NO_SAMPLE_WEIGHT.format(error=exc)
+        # The number of refits depends on when the duality gap closes: the bar counts them
+        # without an end, and the audit's bar gives the time left.
+        with context.progress.bar(total=None, unit="fit",
+                                  description="ExponentiatedGradient refits") as bar:
+            moment = _counting_moment(
+                EqualizedOdds if constraint == "equalized_odds" else DemographicParity,
+                _FitCounter(bar))
+            reduction = ExponentiatedGradient(estimator, constraints=moment,
+                                              max_iter=self.reduction_iterations)
+            try:
+                with _quiet_fairlearn():
+                    reduction.fit(model.model_input(X[fit_rows]), y[fit_rows],
+                                  sensitive_features=groups[fit_rows])
+            except TypeError as exc:  # fit(..., sample_weight=...) unsupported
+                return missing, "not run: " + NO_SAMPLE_WEIGHT.format(error=exc)
         seed = int(context.rng("fairness_mitigation.reduction").integers(2**31 - 1))
-        predicted = reduction.predict(model.model_input(X[eval_rows]), random_state=seed)
+        with _quiet_fairlearn():
+            predicted = reduction.predict(model.model_input(X[eval_rows]), random_state=seed)
         # It was fitted on class indices, so it predicts class indices.
         return (self._scores(y[eval_rows], np.asarray(predicted).astype(np.int64),
                              groups[eval_rows]),

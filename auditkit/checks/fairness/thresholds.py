@@ -73,8 +73,8 @@ def threshold_rates(scores: np.ndarray, positive: np.ndarray, codes: np.ndarray,
 def _spread(values: np.ndarray) -> np.ndarray:
     """Max - min over the groups (axis 0), ignoring undefined rates; NaN under two groups."""
     finite = np.isfinite(values)
-    high = np.where(finite, values, -np.inf).max(axis=0)
-    low = np.where(finite, values, np.inf).min(axis=0)
+    high = np.where(finite, values, -np.inf).max(axis=0, initial=-np.inf)
+    low = np.where(finite, values, np.inf).min(axis=0, initial=np.inf)
     with np.errstate(invalid="ignore"):
         return np.where(finite.sum(axis=0) >= 2, high - low, np.nan)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Integral
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Metric, Status
 from .._base import Check, CheckContext, register_check
 from .._params import CONFIDENCE, NON_NEGATIVE_INT, Interval
+from .._progress import Bar
 
 __all__ = ["PrivacyAttributeInference"]
 
@@ -82,6 +84,8 @@ class PrivacyAttributeInference(Check):
     """
 
     name = "privacy_attribute_inference"
+    # Relative cost (progress ETA): cross-validated attackers on the training records.
+    cost = 10.0
     family = "privacy"
     order = 3
     description = ("Whether the model's outputs reveal a sensitive feature of its training "
@@ -122,34 +126,14 @@ class PrivacyAttributeInference(Check):
         proba = context.predict_proba(model, data.train.X[members],
                                       key=f"privacy.attributes.train-{len(members)}")
         rows, samples = [], {}
-        for column in sensitive.columns:
-            values, label = np.unique(sensitive[column].astype(str).to_numpy(),
-                                      return_inverse=True)
-            if len(values) < 2 or np.bincount(label).min() < self.n_folds:
-                rows.append({"feature": column, "n_members": len(label),
-                             "classes": len(values), "note": "too few members per value to "
-                             f"cross-validate with {self.n_folds} folds"})
-                continue
-            folds = StratifiedKFold(self.n_folds, shuffle=True,
-                                    random_state=int(rng.integers(2**31 - 1)))
-            base = self._predict(X[:, keep], label, folds)
-            with_outputs = self._predict(np.c_[X[:, keep], proba], label, folds)
-            shared = (label, base == label, with_outputs == label)
-            point = balanced_accuracy_samples(shared, np.ones((1, len(label))))
-            boot = bootstrap(balanced_accuracy_samples, len(label),
-                             spec=BootstrapSpec(self.n_resamples, self.confidence), rng=rng,
-                             shared=shared, executor=context.executor) \
-                if self.n_resamples else {}
-            row = {"feature": column, "n_members": len(label), "classes": len(values),
-                   "chance": 1.0 / len(values)}
-            for name in ("baseline", "with_outputs", "gain"):
-                low, high = percentile_interval(boot[name], self.confidence) if boot \
-                    else (np.nan, np.nan)
-                row.update({name: float(point[name][0]), f"{name}_lower": low,
-                            f"{name}_upper": high})
-            row["note"] = ""
-            rows.append(row)
-            samples[column] = row
+        # Two cross-validated attackers per sensitive feature: without and with the outputs.
+        with context.progress.bar(total=2 * len(sensitive.columns), unit="attacker",
+                                  description=self.name) as bar:
+            for column in sensitive.columns:
+                row = self._infer(column, sensitive, X, keep, proba, rng, context, bar)
+                rows.append(row)
+                if "gain" in row:
+                    samples[column] = row
         table = pd.DataFrame(rows)
         if not samples:
             return self.result(Status.SKIP, "No sensitive feature has enough members of each "
@@ -178,6 +162,38 @@ class PrivacyAttributeInference(Check):
         ], columns=["item", "value"])
         return self.result(Status.INFO, headline, metrics=metrics,
                            tables={"attribute_inference": table, "notes": notes})
+
+    def _infer(self, column: str, sensitive: pd.DataFrame, X: np.ndarray, keep: np.ndarray,
+               proba: np.ndarray, rng: np.random.Generator, context: CheckContext,
+               bar: Bar) -> dict[str, Any]:
+        """Both attackers' balanced accuracy on ``column``, and the gain, with intervals."""
+        values, label = np.unique(sensitive[column].astype(str).to_numpy(), return_inverse=True)
+        if len(values) < 2 or np.bincount(label).min() < self.n_folds:
+            bar.update(2)
+            return {"feature": column, "n_members": len(label), "classes": len(values),
+                    "note": f"too few members per value to cross-validate with {self.n_folds} "
+                    "folds"}
+        folds = StratifiedKFold(self.n_folds, shuffle=True,
+                                random_state=int(rng.integers(2**31 - 1)))
+        base = self._predict(X[:, keep], label, folds)
+        bar.update(1)
+        with_outputs = self._predict(np.c_[X[:, keep], proba], label, folds)
+        bar.update(1)
+        shared = (label, base == label, with_outputs == label)
+        point = balanced_accuracy_samples(shared, np.ones((1, len(label))))
+        boot = bootstrap(balanced_accuracy_samples, len(label),
+                         spec=BootstrapSpec(self.n_resamples, self.confidence), rng=rng,
+                         shared=shared, executor=context.executor) \
+            if self.n_resamples else {}
+        row: dict[str, Any] = {"feature": column, "n_members": len(label),
+                               "classes": len(values), "chance": 1.0 / len(values)}
+        for name in ("baseline", "with_outputs", "gain"):
+            low, high = percentile_interval(boot[name], self.confidence) if boot \
+                else (np.nan, np.nan)
+            row.update({name: float(point[name][0]), f"{name}_lower": low,
+                        f"{name}_upper": high})
+        row["note"] = ""
+        return row
 
     @staticmethod
     def _non_sensitive_columns(data: AuditData, n_columns: int, names: list[str]) -> np.ndarray:

@@ -63,6 +63,8 @@ class PrivacyCanaryAudit(Check):
     """
 
     name = "privacy_canary_audit"
+    # Relative cost (progress ETA): model calls on the canaries.
+    cost = 5.0
     family = "privacy"
     order = 2
     description = ("An empirical lower bound on the differential-privacy epsilon of training: "

@@ -90,6 +90,8 @@ class PrivacyMembershipInference(Check):
     """
 
     name = "privacy_membership_inference"
+    # Relative cost (progress ETA): reference models trained on halves of a pool.
+    cost = 10.0
     family = "privacy"
     order = 1
     description = ("Whether an attacker can tell training records from other records: the true-"

@@ -274,7 +274,8 @@ def _run_attack(model: ModelAdapter, prepared: Prepared, context: CheckContext, 
                            _seed(context, repr(key)))
     with model.evaluating(), model.frozen():  # once for all chunks
         outcomes = map_units(context, _attack_chunk, list(enumerate(chunks)),
-                             description=description, shared=inputs)
+                             description=description, shared=inputs,
+                             sizes=[len(chunk) for chunk in chunks], unit="sample")
     adversarial = prepared.u.clone()
     success = np.zeros(prepared.n, dtype=bool)
     queries = np.zeros(prepared.n, dtype=np.int64)

@@ -143,6 +143,8 @@ class RobustnessCorruptions(Check):
     """
 
     name = "robustness_corruptions"
+    # Relative cost (progress ETA): model calls on every corruption at every severity.
+    cost = 5.0
     family = "robustness"
     order = 30
     tags = ("natural corruptions", "ImageNet-C", "black-box")

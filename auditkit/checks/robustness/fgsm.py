@@ -49,6 +49,8 @@ class RobustnessFGSM(AttackCheck):
     """
 
     name = "robustness_fgsm"
+    # Relative cost (progress ETA): one gradient per sample and epsilon.
+    cost = 2.0
     order = 1
     description = "Accuracy under the one-step Fast Gradient Sign Method across budgets."
     requires = frozenset({"predict", "gradients"})

@@ -86,6 +86,8 @@ class RobustnessGradientMasking(AttackCheck):
     """
 
     name = "robustness_gradient_masking"
+    # Relative cost (progress ETA): attacks at a larger epsilon and with more steps.
+    cost = 10.0
     order = 9
     description = ("Sanity checks of the attacks against gradient masking: monotone curves, "
                    "near-zero accuracy at large budgets, white-box stronger than black-box.")

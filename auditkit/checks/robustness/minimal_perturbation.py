@@ -47,6 +47,8 @@ class RobustnessMinimalPerturbation(AttackCheck):
     """
 
     name = "robustness_minimal_perturbation"
+    # Relative cost (progress ETA): DeepFool's iterations per sample.
+    cost = 5.0
     order = 4
     description = ("How far each correctly classified sample is from a decision boundary: the "
                    "smallest L2 perturbation DeepFool finds that flips it.")

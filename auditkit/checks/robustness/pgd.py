@@ -108,6 +108,8 @@ class RobustnessPGD(AttackCheck):
     """
 
     name = "robustness_pgd"
+    # Relative cost (progress ETA): an ensemble of attacks at every epsilon.
+    cost = 20.0
     order = 2
     description = ("Accuracy under gradient attacks of AutoAttack's strength (APGD ensemble, "
                    "L-inf) across budgets, per class and per sensitive group.")
@@ -206,18 +208,23 @@ class RobustnessPGD(AttackCheck):
         if self.norm == "linf":
             curves["FGSM"], lowers["FGSM"], uppers["FGSM"] = [], [], []
         reference_runs: dict[str, AttackRun] = {}
-        for eps in self.epsilons:
-            everything = self.every_loss_at_every_epsilon or eps == self.epsilon
-            runs = self.stage_runs(model, prepared, context, eps,
-                                   sequence=data.modality == "sequence", everything=everything)
-            if self.norm == "linf":
-                runs_fgsm = fgsm_robust(model, prepared, context, eps=eps)
-                self._append(curves, lowers, uppers, "FGSM", runs_fgsm.robust)
-            for label in labels:
-                self._append(curves, lowers, uppers, label,
-                             runs[label].robust if label in runs else None)
-            if eps == self.epsilon:
-                reference_runs = runs
+        with context.progress.bar(total=len(self.epsilons), unit="epsilon",
+                                  description=self.name) as bar:
+            for eps in self.epsilons:
+                bar.set_postfix_str(f"eps {eps:g}")
+                everything = self.every_loss_at_every_epsilon or eps == self.epsilon
+                runs = self.stage_runs(model, prepared, context, eps,
+                                       sequence=data.modality == "sequence",
+                                       everything=everything)
+                if self.norm == "linf":
+                    runs_fgsm = fgsm_robust(model, prepared, context, eps=eps)
+                    self._append(curves, lowers, uppers, "FGSM", runs_fgsm.robust)
+                for label in labels:
+                    self._append(curves, lowers, uppers, label,
+                                 runs[label].robust if label in runs else None)
+                if eps == self.epsilon:
+                    reference_runs = runs
+                bar.update(1)
         final = reference_runs[labels[-1]]
         clean = accuracy_metric(prepared.correct, self.confidence)
         robust = accuracy_metric(final.robust, self.confidence)

@@ -49,6 +49,8 @@ class RobustnessPGDL2(RobustnessPGD):
     """
 
     name = "robustness_pgd_l2"
+    # Relative cost (progress ETA): an ensemble of attacks at every epsilon.
+    cost = 15.0
     order = 3
     description = ("Accuracy under gradient attacks of AutoAttack's strength (APGD ensemble, "
                    "L2) across budgets, per class and per sensitive group.")

@@ -55,6 +55,8 @@ class RobustnessSquare(AttackCheck):
     """
 
     name = "robustness_square"
+    # Relative cost (progress ETA): thousands of queries per sample.
+    cost = 10.0
     order = 5
     description = ("Accuracy under a score-based black-box attack (Square, L-inf) and the "
                    "queries it needs.")

@@ -143,6 +143,8 @@ class RobustnessTabular(Check):
     """
 
     name = "robustness_tabular"
+    # Relative cost (progress ETA): a search over feature changes per sample.
+    cost = 5.0
     family = "robustness"
     order = 20
     description = ("Flips under changes that should not change the outcome (noise within "

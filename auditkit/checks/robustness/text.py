@@ -107,6 +107,8 @@ class RobustnessText(Check):
     """
 
     name = "robustness_text"
+    # Relative cost (progress ETA): a word-substitution search per text.
+    cost = 10.0
     family = "robustness"
     order = 30
     tags = ("text", "adversarial", "black-box")
