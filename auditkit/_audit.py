@@ -36,6 +36,7 @@ from .exceptions import (
 from .inputs import (
     AuditData,
     ModelAdapter,
+    StreamingData,
     check_model_outputs,
     check_output_shape,
     validate_model_on_data,
@@ -53,7 +54,7 @@ _LIBRARIES = ("numpy", "pandas", "scikit-learn", "torch", "captum", "shap", "lim
               "matplotlib", "jinja2")
 
 
-def audit(model: Any, data: AuditData, *, preset: str = "standard",
+def audit(model: Any, data: AuditData | StreamingData, *, preset: str = "standard",
           checks: Sequence[str | Check] | None = None, policy: Policy | str | None = None,
           random_state: int = 0, device: str = "auto", batch_size: int | None = None,
           n_jobs: int = 1, progress: bool | None = None, title: str | None = None,
@@ -65,8 +66,13 @@ def audit(model: Any, data: AuditData, *, preset: str = "standard",
     ----------
     model : torch.nn.Module, fitted scikit-learn classifier, callable or ModelAdapter
         The model; see :func:`auditkit.wrap_model`.
-    data : AuditData
-        The samples to audit and their context (sensitive features, training set, ...).
+    data : AuditData or StreamingData
+        The samples to audit and their context (sensitive features, training
+        set, ...). Data too large for memory (:meth:`AuditData.from_parquet`,
+        :meth:`AuditData.from_table`, :meth:`AuditData.from_batches`) is read
+        once, batch by batch: the performance and group-fairness checks use
+        every row, the other checks a seeded sample, and each result says how
+        many rows it read (:attr:`CheckResult.rows`).
     preset : str, default="standard"
         Named list of checks, each with the preset's options (see
         :func:`auditkit.preset_options`): ``"quick"``, ``"standard"``, ``"full"``
@@ -133,9 +139,9 @@ def audit(model: Any, data: AuditData, *, preset: str = "standard",
     """
     started = time.perf_counter()
     start_time = datetime.now(timezone.utc)
-    if not isinstance(data, AuditData):
-        raise AuditkitError(BAD_TYPE.format(param="data", expected="an auditkit.AuditData",
-                                            got=type(data).__name__))
+    if not isinstance(data, (AuditData, StreamingData)):
+        raise AuditkitError(BAD_TYPE.format(param="data", expected="an auditkit.AuditData or "
+                                            "StreamingData", got=type(data).__name__))
     _check_options(random_state=random_state, device=device, progress=progress, title=title,
                    model_card=model_card)
     if model_card is None:
@@ -145,15 +151,20 @@ def audit(model: Any, data: AuditData, *, preset: str = "standard",
     policy = _resolve_policy(policy)
     adapter = model if isinstance(model, ModelAdapter) else wrap_model(
         model, device=device, batch_size=batch_size)
-    validate_model_on_data(adapter, data)
     selected = _resolve_checks(preset, checks)
+    if isinstance(data, StreamingData):
+        data = _read_stream(data, adapter, runner, progress)
+    validate_model_on_data(adapter, data)
 
     context = CheckContext(random_state=int(random_state), device=adapter.device,
                            progress=Progress(progress), executor=runner)
     _validate_predictions(adapter, data, context)
     results = []
     for check in track_checks(context, selected, adapter, data):
-        results.append(policy.judge(_run_one(check, adapter, data, context)))
+        result = _run_one(check, adapter, data, context)
+        if result.status is not Status.SKIP:
+            result = result.with_changes(rows=_rows_read(check, data))
+        results.append(policy.judge(result))
 
     recorded_preset, selection = _selection(preset, checks, selected)
     provenance = _provenance(adapter, data, policy, recorded_preset, random_state, start_time,
@@ -163,6 +174,22 @@ def audit(model: Any, data: AuditData, *, preset: str = "standard",
     return AuditResult(results=tuple(results), provenance=provenance,
                        title=title or (f"Audit of {data.name}" if data.name else "Model audit"),
                        model_card=model_card)
+
+
+def _read_stream(data: StreamingData, model: ModelAdapter, executor: Executor,
+                 progress: bool | None) -> AuditData:
+    """One pass over streamed data: every row's predictions, and the sample's inputs."""
+    if "predict" not in model.capabilities:
+        raise AuditkitError(BAD_TYPE.format(param="data", expected="an AuditData for a model "
+                                            "that predicts no classes (streamed data feeds "
+                                            "classifier checks)", got="StreamingData"))
+    return data.collect(model, executor=executor, progress=Progress(progress))
+
+
+def _rows_read(check: Check, data: AuditData) -> int:
+    """Rows of the audited data a check read: every row for the checks that stream."""
+    streams = bool(getattr(check, "streams", False))
+    return data.n_rows if streams else data.n_samples
 
 
 def _check_options(*, random_state: Any, device: Any, progress: Any, title: Any,

@@ -1,14 +1,31 @@
 """Vectorised bootstrap confidence intervals.
 
-Resampling n rows with replacement is the same as giving each row a
-multinomial count. A block of resamples is a (n_resamples, n_samples) matrix
-of counts W, and most metrics of a resample are then one matrix product: the
-accuracy of every resample is ``W @ correct / n``. This replaces a Python loop
-of metric calls per resample, and gives the same percentile intervals.
+Two bootstraps live here.
 
-The unit of work handed to an executor is one block of resamples
-(:class:`BootstrapBlock`: index, seed, size); the statistic is a module-level
-function ``statistic(shared, counts)`` and its arrays travel once per worker.
+The **Poisson bootstrap** (:func:`poisson_bootstrap`; performance and group
+fairness, whose data can hold millions of rows) gives each row an independent
+Poisson(1) weight in each resample instead of a multinomial count (Hanley &
+MacGibbon 2006; Chamandy et al. 2012). The weight of row i in resample r is a
+pure function of (key_r, i): the i // 2-th output of a SplitMix64 stream
+(Steele, Lea & Flood 2014) seeded with key_r, its low 32 bits for even i and
+its high 32 bits for odd i, turned into a count by inversion of the Poisson(1)
+cdf at 32-bit resolution (a 65,536-entry table on the top 16 bits, exact
+thresholds in the few buckets a threshold splits). Rows can then be visited in
+fixed chunks, in any order, and the statistic of a resample is folded from
+per-chunk weighted sums (:class:`ChunkedStatistic`): memory is O(resamples x
+chunk), not O(resamples x rows), and the same seed gives the same resamples
+whatever the chunking. A resample's size is random, so every statistic divides
+by its weighted total. The AUC, which is not a sum, is folded in ascending
+score order (:class:`RunningAUC`).
+
+The **multinomial bootstrap** (:func:`bootstrap`; the other families, which
+cap their samples) resamples n rows with replacement as a (n_resamples, n)
+matrix of counts W, so most metrics of a resample are one matrix product: the
+accuracy of every resample is ``W @ correct / n``.
+
+For both, the unit of work handed to an executor is one block of 100
+resamples (:class:`BootstrapBlock`: index, seed, size), so results do not
+depend on the executor or its order.
 
 Where a closed form exists the bootstrap is not used: proportions get Wilson
 or Clopper-Pearson intervals, a difference of two independent proportions
@@ -17,6 +34,8 @@ Newcombe's interval, and means a Student-t interval.
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -30,7 +49,18 @@ from .exceptions import BAD_VALUE, AuditkitError
 __all__ = [
     "BootstrapBlock",
     "BootstrapSpec",
+    "ChunkedStatistic",
+    "ROWS_PER_CHUNK",
+    "RunningAUC",
     "bootstrap",
+    "poisson_bootstrap",
+    "poisson_block",
+    "poisson_from_uniform",
+    "poisson_thresholds",
+    "poisson_weights",
+    "splitmix64",
+    "weighted_cell_sums",
+    "weighted_sums",
     "bootstrap_block",
     "resample_counts",
     "WeightedAUC",
@@ -92,6 +122,11 @@ class BootstrapSpec:
     def method(self) -> str:
         """A readable description for reports."""
         return f"percentile bootstrap, {self.n_resamples} resamples"
+
+    @property
+    def poisson_method(self) -> str:
+        """A readable description of the Poisson bootstrap's intervals, for reports."""
+        return f"Poisson bootstrap, {self.n_resamples} resamples"
 
 
 class BootstrapBlock(NamedTuple):
@@ -199,21 +234,439 @@ def bootstrap(statistic: Callable[..., Mapping[str, np.ndarray]], n: int, *,
     name = getattr(statistic, "__qualname__", "")
     if not name or "<" in name or getattr(statistic, "__self__", None) is not None:
         raise TypeError(NOT_MODULE_LEVEL.format(got=name or statistic))
-    sizes = [_BLOCK] * (spec.n_resamples // _BLOCK)
-    if spec.n_resamples % _BLOCK:
-        sizes.append(spec.n_resamples % _BLOCK)
-    if not sizes:
+    blocks = _blocks(spec.n_resamples, rng)
+    if not blocks:
         return {}
-    # What rng.spawn does, kept as seeds so that a block carries numbers, not a generator.
-    seeds = rng.bit_generator.seed_seq.spawn(len(sizes))  # type: ignore[attr-defined]
     payload = _Payload(statistic, shared, n, type(rng.bit_generator))
-    blocks = [BootstrapBlock(i, seed, size)
-              for i, (seed, size) in enumerate(zip(seeds, sizes, strict=True))]
     if executor is None:
         results = [bootstrap_block(payload, block) for block in blocks]
     else:
         results = executor.map(bootstrap_block, blocks, shared=payload)
     return {name: np.concatenate([r[name] for r in results]) for name in results[0]}
+
+
+# -- Poisson bootstrap with counter-based weights (performance, group fairness) ---------------
+
+#: Rows per chunk of a Poisson bootstrap pass: memory is O(resamples x this), whatever n.
+ROWS_PER_CHUNK = 16_384
+
+#: SplitMix64 (Steele, Lea & Flood 2014): the increment and the two multipliers of its finaliser.
+SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_SPLITMIX_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_SPLITMIX_M2 = np.uint64(0x94D049BB133111EB)
+_TOP_BITS = 16  # the lookup table reads the top 16 of the 32 bits of a draw
+
+NOT_A_CHUNKED_STATISTIC = ("The 'statistic' parameter of poisson_bootstrap must be an instance "
+                           "of a module-level ChunkedStatistic subclass, which another process "
+                           "can import by name. Got {got!r} instead.")
+
+
+def splitmix64(states: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser of each 64-bit state (a new array).
+
+    The ``i``-th output (from 0) of a SplitMix64 generator seeded with ``key``
+    is ``splitmix64(key + GAMMA * (i + 1))`` (arithmetic modulo 2**64).
+
+    Parameters
+    ----------
+    states : ndarray of uint64
+
+    Returns
+    -------
+    ndarray of uint64, the shape of ``states``
+    """
+    return _mix_in_place(np.array(states, dtype=np.uint64, copy=True))
+
+
+def _mix_in_place(z: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser, overwriting ``z`` (uint64)."""
+    shifted = z >> np.uint64(30)
+    z ^= shifted
+    z *= _SPLITMIX_M1
+    np.right_shift(z, np.uint64(27), out=shifted)
+    z ^= shifted
+    z *= _SPLITMIX_M2
+    np.right_shift(z, np.uint64(31), out=shifted)
+    z ^= shifted
+    return z
+
+
+@functools.cache
+def poisson_thresholds() -> np.ndarray:
+    """32-bit inversion thresholds of Poisson(1): ``ceil(cdf(k) * 2**32)`` below 2**32.
+
+    A uniform 32-bit draw ``u`` gives the weight ``k`` when
+    ``thresholds[k - 1] <= u < thresholds[k]``, so ``P(weight <= k)`` is
+    ``thresholds[k] / 2**32``: the Poisson(1) cdf to within 2**-32.
+    """
+    from scipy.stats import poisson
+
+    cdf = poisson.cdf(np.arange(64), 1.0)
+    thresholds = np.ceil(cdf * 2.0**32)
+    return thresholds[thresholds < 2.0**32].astype(np.uint32)
+
+
+@functools.cache
+def _poisson_lookup() -> tuple[np.ndarray, np.ndarray]:
+    """Weight of each top-16-bit bucket of a draw, and whether a threshold splits the bucket.
+
+    The table holds :data:`_SPLIT` where a threshold splits the bucket, so one
+    lookup tells both.
+    """
+    thresholds = poisson_thresholds()
+    first = np.arange(2**_TOP_BITS, dtype=np.uint64) << np.uint64(32 - _TOP_BITS)
+    last = first + np.uint64(2 ** (32 - _TOP_BITS) - 1)
+    low = np.searchsorted(thresholds, first, side="right")
+    high = np.searchsorted(thresholds, last, side="right")
+    split = low != high
+    return np.where(split, _SPLIT, low).astype(np.uint8), split
+
+
+_SPLIT = 255  # marks a bucket of the lookup table that a threshold splits
+
+
+def poisson_from_uniform(draws: np.ndarray) -> np.ndarray:
+    """Poisson(1) weights of uniform 32-bit draws, by inversion.
+
+    A table on the top 16 bits gives the weight, except in the few buckets a
+    threshold of :func:`poisson_thresholds` splits, resolved exactly.
+
+    Parameters
+    ----------
+    draws : ndarray of uint32
+
+    Returns
+    -------
+    ndarray of uint8, the shape of ``draws``
+    """
+    table, _ = _poisson_lookup()
+    weights = table.take((draws >> np.uint32(32 - _TOP_BITS)).astype(np.intp))
+    exact = weights == _SPLIT
+    if exact.any():
+        weights[exact] = np.searchsorted(poisson_thresholds(), draws[exact], side="right")
+    return weights
+
+
+def poisson_weights(keys: np.ndarray, rows: slice | np.ndarray) -> np.ndarray:
+    """Poisson(1) bootstrap weights of ``rows`` in the resamples seeded by ``keys``.
+
+    The weight of row ``i`` in resample ``r`` is a pure function of
+    ``(keys[r], i)``: the ``i // 2``-th SplitMix64 output of the stream seeded
+    with ``keys[r]``, its low 32 bits for an even ``i`` and its high 32 bits
+    for an odd one, turned into a Poisson(1) count by inversion. Any chunking
+    or order of the rows therefore gives the same resamples.
+
+    Parameters
+    ----------
+    keys : ndarray of uint64 of shape (b,)
+        One key per resample.
+    rows : slice or ndarray of int
+        A slice ``start:stop`` of rows, or the indices of rows in any order.
+
+    Returns
+    -------
+    ndarray of uint8 of shape (b, len(rows))
+
+    Examples
+    --------
+    >>> keys = np.array([1, 2], dtype=np.uint64)
+    >>> w = poisson_weights(keys, slice(0, 6))
+    >>> w.shape, bool((w == poisson_weights(keys, np.arange(6))).all())
+    ((2, 6), True)
+    """
+    keys = np.asarray(keys, dtype=np.uint64)[:, None]
+    if isinstance(rows, slice):
+        start, stop = rows.start or 0, rows.stop
+        pairs = np.arange(start // 2, (stop + 1) // 2, dtype=np.uint64)
+        outputs = _mix_in_place(keys + SPLITMIX_GAMMA * (pairs + np.uint64(1)))
+        if sys.byteorder == "little":  # each output's low 32 bits, then its high 32 bits
+            halves = outputs.view(np.uint32)
+        else:
+            halves = np.empty((len(keys), 2 * len(pairs)), dtype=np.uint32)
+            halves[:, 0::2] = outputs & np.uint64(0xFFFFFFFF)
+            halves[:, 1::2] = outputs >> np.uint64(32)
+        draws = halves[:, start % 2: start % 2 + stop - start]
+    else:
+        index = np.asarray(rows, dtype=np.uint64)
+        outputs = _mix_in_place(keys + SPLITMIX_GAMMA * ((index >> np.uint64(1))
+                                                          + np.uint64(1)))
+        outputs >>= (index & np.uint64(1)) << np.uint64(5)  # an odd row's draw: the high half
+        if sys.byteorder == "little":  # the low 32 bits of each output, without a copy
+            draws = outputs.view(np.uint32)[:, 0::2]
+        else:
+            draws = (outputs & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    return poisson_from_uniform(draws)
+
+
+class ChunkedStatistic:
+    """A statistic of weighted rows, folded over chunks of rows (base class).
+
+    :func:`poisson_bootstrap` visits the rows once per entry of :attr:`orders`,
+    in chunks of :data:`ROWS_PER_CHUNK`, and calls :meth:`update` with the
+    Poisson weights of each chunk; :meth:`finish` turns the folded state into
+    one value per resample. A subclass holds the per-row arrays it needs (it
+    is sent once to each worker), so it must be defined at module level.
+    """
+
+    @property
+    def n_rows(self) -> int:
+        """Rows the statistic weighs."""
+        raise NotImplementedError
+
+    @property
+    def orders(self) -> tuple[np.ndarray | None, ...]:
+        """One row order per pass over the rows; None visits rows 0 to n - 1."""
+        return (None,)
+
+    def start(self, n_resamples: int) -> dict[str, Any]:
+        """The empty state of ``n_resamples`` resamples."""
+        raise NotImplementedError
+
+    def update(self, state: dict[str, Any], step: int, weights: np.ndarray,
+               rows: slice | np.ndarray) -> None:
+        """Fold the chunk ``rows`` of pass ``step`` into ``state``.
+
+        Parameters
+        ----------
+        state : dict
+            From :meth:`start`; changed in place.
+        step : int
+            Index of the pass (into :attr:`orders`).
+        weights : ndarray of uint8 of shape (b, len(rows))
+            Poisson weights of the chunk's rows in each resample.
+        rows : slice or ndarray of int
+            The chunk's rows: a slice in natural order, else indices.
+        """
+        raise NotImplementedError
+
+    def finish(self, state: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Values of shape (b,) per name, from the folded state."""
+        raise NotImplementedError
+
+
+def poisson_block(statistic: ChunkedStatistic, block: BootstrapBlock) -> dict[str, np.ndarray]:
+    """The statistics of one block of Poisson resamples (module-level: any executor can send it).
+
+    Parameters
+    ----------
+    statistic : ChunkedStatistic
+        Shared by every block.
+    block : BootstrapBlock
+        Its seed gives one 64-bit key per resample.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (block.size,)
+    """
+    keys = block.seed.generate_state(block.size, np.uint64)
+    n = statistic.n_rows
+    state = statistic.start(block.size)
+    for step, order in enumerate(statistic.orders):
+        for start in range(0, n, ROWS_PER_CHUNK):
+            stop = min(start + ROWS_PER_CHUNK, n)
+            rows = slice(start, stop) if order is None else order[start:stop]
+            statistic.update(state, step, poisson_weights(keys, rows), rows)
+    values = statistic.finish(state)
+    return {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
+
+
+def poisson_bootstrap(statistic: ChunkedStatistic, *, spec: BootstrapSpec,
+                      rng: np.random.Generator,
+                      executor: Any | None = None) -> dict[str, np.ndarray]:
+    """Poisson bootstrap distributions of several statistics, in memory bounded by design.
+
+    Each resample gives every row an independent Poisson(1) weight instead
+    of a multinomial count (Hanley & MacGibbon 2006; Chamandy et al. 2012):
+    the resample's size is random, so every statistic divides by its weighted
+    total. The weights are a function of (resample key, row), so the rows are
+    weighed chunk by chunk (:data:`ROWS_PER_CHUNK`) and memory is
+    O(resamples x chunk) rather than O(resamples x rows); the same seed gives
+    the same resamples whatever the chunking or the executor.
+
+    The resamples are cut into blocks of 100 as in :func:`bootstrap`; a block
+    (index, seed, size) is the executor's unit of work and ``statistic`` its
+    shared payload.
+
+    Parameters
+    ----------
+    statistic : ChunkedStatistic
+        An instance of a module-level subclass.
+    spec : BootstrapSpec
+    rng : numpy.random.Generator
+        Seeds the blocks; each block's seed gives one 64-bit key per resample.
+    executor : Executor, optional
+        Runs blocks of resamples; in this process when None.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n_resamples,)
+        Empty without resamples.
+    """
+    kind = type(statistic)
+    if (not isinstance(statistic, ChunkedStatistic) or "<" in kind.__qualname__):
+        raise TypeError(NOT_A_CHUNKED_STATISTIC.format(got=statistic))
+    blocks = _blocks(spec.n_resamples, rng)
+    if not blocks:
+        return {}
+    statistic.orders  # noqa: B018 (a sort made once here, not by each block or thread)
+    if executor is None:
+        results = [poisson_block(statistic, block) for block in blocks]
+    else:
+        results = executor.map(poisson_block, blocks, shared=statistic)
+    return {name: np.concatenate([r[name] for r in results]) for name in results[0]}
+
+
+def _blocks(n_resamples: int, rng: np.random.Generator) -> list[BootstrapBlock]:
+    """Blocks of at most 100 resamples, each seeded by a spawned seed sequence."""
+    sizes = [_BLOCK] * (n_resamples // _BLOCK)
+    if n_resamples % _BLOCK:
+        sizes.append(n_resamples % _BLOCK)
+    if not sizes:
+        return []
+    # What rng.spawn does, kept as seeds so that a block carries numbers, not a generator.
+    seeds = rng.bit_generator.seed_seq.spawn(len(sizes))  # type: ignore[attr-defined]
+    return [BootstrapBlock(i, seed, size)
+            for i, (seed, size) in enumerate(zip(seeds, sizes, strict=True))]
+
+
+def weighted_sums(weights: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``weights @ columns`` in float64: the chunk's weighted column sums, shape (b, c)."""
+    return weights.astype(np.float64) @ columns
+
+
+def weighted_cell_sums(weights: np.ndarray, cells: np.ndarray, n_cells: int, *,
+                       values: np.ndarray | None = None) -> np.ndarray:
+    """Weighted sum of each cell per resample, each row falling in ``q`` cells.
+
+    A sparse product: the cost is O(b x m x q), whatever ``n_cells``.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (b, m)
+    cells : ndarray of int of shape (m, q)
+        The cells of each row (distinct within a row), in ``[0, n_cells)``.
+    n_cells : int
+    values : ndarray of shape (m, q), optional
+        What each row adds to each of its cells; 1 when None (a weighted count).
+
+    Returns
+    -------
+    ndarray of shape (b, n_cells)
+    """
+    from scipy import sparse
+
+    m, q = cells.shape
+    data = np.ones(m * q) if values is None else np.asarray(values, dtype=np.float64).ravel()
+    # The transposed indicator, one column per row, built straight in CSC form.
+    indicator = sparse.csc_matrix((data, cells.ravel(), np.arange(0, m * q + 1, q)),
+                                  shape=(n_cells, m))
+    return (indicator @ np.ascontiguousarray(weights.T, dtype=np.float64)).T
+
+
+class RunningAUC:
+    """Weighted AUC of many resamples, fed rows in ascending score order, chunk by chunk.
+
+    The Mann-Whitney form of :class:`WeightedAUC`: each positive counts the
+    weighted negatives with a lower score, and half those with the same score.
+    Inside a chunk, a positive's count is read off the cumulative sum of the
+    negatives' weights at the ends of its tie group. The last tie group of a
+    chunk may go on in the next one, so it is carried as two totals per
+    resample (its positives and negatives) and closed when a higher score
+    arrives: memory is O(b) between chunks, whatever the ties.
+
+    The weights are integers, and so is twice every sum here (below 2**53
+    for fewer than about 10**7 rows), so the result does not depend on how
+    the rows were cut into chunks.
+
+    Parameters
+    ----------
+    n_resamples : int
+    """
+
+    def __init__(self, n_resamples: int) -> None:
+        self.twice_numerator = np.zeros(n_resamples)
+        self.below = np.zeros(n_resamples)  # weighted negatives of closed tie groups
+        self.positives = np.zeros(n_resamples)  # weighted positives of closed tie groups
+        self.open_score: float | None = None
+        self.open_positive = np.zeros(n_resamples)
+        self.open_negative = np.zeros(n_resamples)
+
+    def update(self, weights: np.ndarray, scores: np.ndarray, positive: np.ndarray) -> None:
+        """Add a chunk of rows, sorted by score and following the rows seen so far.
+
+        Parameters
+        ----------
+        weights : ndarray of uint8 of shape (b, m)
+            Integer weights (Poisson counts).
+        scores : ndarray of shape (m,)
+            Ascending, none below the last score seen.
+        positive : bool ndarray of shape (m,)
+        """
+        m = len(scores)
+        if m == 0:
+            return
+        head = 0
+        if self.open_score is not None and scores[0] == self.open_score:
+            head = int(np.searchsorted(scores, self.open_score, side="right"))
+            self._grow_open(weights[:, :head], positive[:head])
+            if head == m:
+                return
+        self._close_open()
+        tail = int(np.searchsorted(scores, scores[-1], side="left"))
+        self._closed_groups(weights[:, head:tail], scores[head:tail], positive[head:tail])
+        self.open_score = float(scores[-1])
+        self._grow_open(weights[:, tail:], positive[tail:])
+
+    def _grow_open(self, weights: np.ndarray, positive: np.ndarray) -> None:
+        total = weights.sum(axis=1, dtype=np.int64)
+        on_positives = np.compress(positive, weights, axis=1).sum(axis=1, dtype=np.int64)
+        self.open_positive += on_positives
+        self.open_negative += total - on_positives
+
+    def _close_open(self) -> None:
+        self.twice_numerator += self.open_positive * (2.0 * self.below + self.open_negative)
+        self.positives += self.open_positive
+        self.below += self.open_negative
+        self.open_positive = np.zeros_like(self.open_positive)
+        self.open_negative = np.zeros_like(self.open_negative)
+        self.open_score = None
+
+    def _closed_groups(self, weights: np.ndarray, scores: np.ndarray,
+                       positive: np.ndarray) -> None:
+        """Tie groups wholly inside the chunk: each positive against the negatives below."""
+        m = len(scores)
+        if m == 0:
+            return
+        # cumulative[:, j]: weighted negatives among the chunk's first j negatives (exact ints)
+        cumulative = np.zeros((len(weights), m + 1 - int(positive.sum())), dtype=np.int32)
+        np.cumsum(np.compress(~positive, weights, axis=1), axis=1, dtype=np.int32,
+                  out=cumulative[:, 1:])
+        before = np.r_[0, np.cumsum(~positive)]  # negatives before each row
+        starts = np.r_[True, scores[1:] != scores[:-1]]
+        at = np.flatnonzero(positive)
+        if starts.all():  # no ties: twice the negatives below a positive
+            twice_middle = 2 * np.take(cumulative, before[at], axis=1)
+        else:  # a positive's tie group spans rows first to last
+            index = np.arange(m)
+            first = np.maximum.accumulate(np.where(starts, index, 0))
+            ends = np.r_[starts[1:], True]
+            last = np.minimum.accumulate(np.where(ends, index, m)[::-1])[::-1]
+            twice_middle = (np.take(cumulative, before[first[at]], axis=1)
+                            + np.take(cumulative, before[last[at] + 1], axis=1))
+        on_positives = np.take(weights, at, axis=1)
+        positives = on_positives.sum(axis=1, dtype=np.int64)
+        self.twice_numerator += (2.0 * self.below * positives
+                                 + np.einsum("ij,ij->i", on_positives, twice_middle,
+                                             dtype=np.float64))
+        self.positives += positives
+        self.below += cumulative[:, -1]
+
+    def result(self) -> np.ndarray:
+        """AUC of each resample (NaN without both classes); closes the open group."""
+        self._close_open()
+        denominator = 2.0 * self.positives * self.below
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(denominator > 0, self.twice_numerator / denominator, np.nan)
 
 
 def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:

@@ -1,10 +1,11 @@
 """Bootstrap intervals of the fairness metrics: auditkit against fairlearn's own bootstrap.
 
 fairlearn's ``MetricFrame(..., n_boot=..., ci_quantiles=...)`` resamples the
-rows and rebuilds the whole MetricFrame per resample. auditkit gives each
-block of resamples a count matrix and gets the (TN, FP, FN, TP, correct) sums
-of every group of every sensitive feature and intersection from one sparse
-matrix product, then every rate and disparity from those sums.
+rows and rebuilds the whole MetricFrame per resample. auditkit gives every row
+a Poisson(1) weight per resample and, block of rows by block of rows, gets the
+(TN, FP, FN, TP) sums of every group of every sensitive feature and
+intersection from one sparse product, then every rate and disparity from
+those sums.
 
 The work: adult-mlp on the first 15,000 rows of the Adult test split, three
 sensitive features (sex, race, and age cut into quartiles) and their four

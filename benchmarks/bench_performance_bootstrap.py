@@ -1,11 +1,12 @@
 """Bootstrap intervals of the performance metrics: auditkit against a scikit-learn loop.
 
 The usual way to bootstrap a metric is a Python loop that resamples indices
-and calls the scikit-learn metric each time. auditkit turns each block of
-resamples into a count matrix and each metric into a matrix product. This
-script times both on the same predictions (adult-mlp on the Adult test split,
-16,281 rows) for the same number of resamples, and checks that the intervals
-agree.
+and calls the scikit-learn metric each time. auditkit gives every row a
+Poisson(1) weight per resample, computed in blocks of rows, and folds each
+metric from weighted sums (the AUC in score order). This script times both on
+the same predictions (adult-mlp on the Adult test split, 16,281 rows) for the
+same number of resamples, and checks that the intervals agree (they are two
+different bootstraps of the same statistic, so they agree to resampling noise).
 
 Run: python benchmarks/bench_performance_bootstrap.py [--resamples 1000]
 """

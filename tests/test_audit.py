@@ -146,7 +146,7 @@ def test_checks_with_instances_and_options(logreg, binary_data):
                    progress=False)
     metrics = result["performance_metrics"]
     assert metrics.params == {"n_resamples": 50, "confidence": 0.9}
-    assert metrics.metrics["roc_auc"].method == "percentile bootstrap, 50 resamples"
+    assert metrics.metrics["roc_auc"].method == "Poisson bootstrap, 50 resamples"
     assert metrics.metrics["accuracy"].confidence == 0.9
     assert result.provenance["preset"] is None
 

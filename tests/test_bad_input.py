@@ -462,8 +462,8 @@ def test_unknown_device_name(torch_model):
 @pytest.mark.parametrize("data", [(X, Y), {"X": X, "y": Y}, X], ids=["tuple", "dict", "array"])
 def test_data_not_an_audit_data(data, logreg):
     with pytest.raises(AuditkitError, match=exact(
-            f"The 'data' parameter must be an auditkit.AuditData. Got {type(data).__name__} "
-            "instead.")):
+            f"The 'data' parameter must be an auditkit.AuditData or StreamingData. Got "
+            f"{type(data).__name__} instead.")):
         audit(logreg, data, progress=False)
 
 

@@ -39,6 +39,8 @@ CASES = {
     "generative_memorisation.py": (["reports"], ["reports/mnist-gan.html",
                                                  "reports/mnist-gan-memorizing.json",
                                                  "reports/comparison.html"], 120),
+    "audit_parquet.py": (["reports"], ["reports/parquet_report.html",
+                                       "reports/parquet_report.json"], 120),
     "adversarial_stress_test.py": (["reports"], ["reports/mnist-cnn.html",
                                                  "reports/mnist-cnn-robust.json",
                                                  "reports/comparison.html"], 120),

@@ -73,6 +73,40 @@ def test_results_come_back_in_order_and_each_unit_is_counted_once(cluster):
     assert executor.map(_slow_square, [], shared=delays) == []
 
 
+def _torch_threads(shared, unit):
+    import torch
+
+    return torch.get_num_threads()
+
+
+def test_units_run_torch_on_as_many_threads_as_this_process(cluster):
+    import torch
+
+    # Ray gives a worker one thread; torch sums in another order on another number of threads.
+    assert RayExecutor().map(_torch_threads, range(2)) == [torch.get_num_threads()] * 2
+    assert RayExecutor(torch_threads=3).map(_torch_threads, range(2)) == [3, 3]
+
+
+def _interval(shared, unit):
+    started = time.monotonic()
+    time.sleep(0.5)
+    return started, time.monotonic()
+
+
+def test_units_ask_ray_for_as_many_cpus_as_their_torch_threads(cluster, tmp_path):
+    from auditkit import wrap_model
+
+    (a, b), (c, d) = RayExecutor(torch_threads=2).map(_interval, range(2))
+    assert b <= c or d <= a  # 2 threads each on 2 CPUs: one at a time
+    RayExecutor(torch_threads=1).map(_interval, range(2))  # two workers started, not timed
+    (a, b), (c, d) = RayExecutor(torch_threads=1).map(_interval, range(2))
+    assert a < d and c < b  # one CPU each: both at once
+    model = wrap_model(_EncodeRows(tmp_path))
+    assert len(list(RayExecutor(torch_threads=2).predict_batches(
+        model, _batches_of_ids([2] * 4)))) == 4
+    assert len(list(tmp_path.glob("load-*"))) == 1  # a single 2-CPU actor
+
+
 def test_a_units_own_exception_reaches_the_check_as_itself(cluster):
     with pytest.raises(ValueError, match="unit 3 is bad"):
         RayExecutor().map(_fail_on_three, range(6))
@@ -150,3 +184,177 @@ def test_executor_names_are_checked():
         RayExecutor(max_retries=-1)
     with pytest.raises(AuditkitError, match=r"'ray_address' parameter must be a Ray cluster"):
         RayExecutor(address="  ")
+    with pytest.raises(AuditkitError, match=r"'torch_threads' parameter must be an integer >= 1"):
+        RayExecutor(torch_threads=0)
+
+
+# --- Model inference on actors: RayExecutor.predict_batches ---------------------------------
+
+
+class _EncodeRows:
+    """A callable model whose probabilities encode each row's first value; optionally slow.
+
+    Each unpickling (one per actor that loads the model) leaves a file in ``folder``.
+    """
+
+    def __init__(self, folder, scale=1000.0, delay=0.0, bad=None):
+        self.folder, self.scale, self.delay, self.bad = str(folder), scale, delay, bad
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        Path(self.folder, f"load-{os.getpid()}-{time.monotonic_ns()}").touch()
+
+    def __call__(self, X):
+        Path(self.folder, f"pid-{os.getpid()}").touch()
+        value = X[:, 0] / self.scale
+        if self.bad is not None and np.any(X[:, 0] == self.bad):
+            return np.full((len(X), 2), 0.7)  # rows summing to 1.4: the adapter refuses them
+        if self.delay:
+            time.sleep(self.delay * float(X[0, 0] % 3))  # later batches may finish first
+        return np.c_[1 - value, value]
+
+
+class _HangOnVictim:
+    """Records each attempt at each batch; the first attempt at the victim batch hangs."""
+
+    def __init__(self, folder, victim):
+        self.folder, self.victim = str(folder), victim
+
+    def __call__(self, X):
+        batch = int(X[0, 0]) // 10
+        attempts = sorted(Path(self.folder).glob(f"batch{batch}-*.pid"))
+        Path(self.folder, f"batch{batch}-{len(attempts)}.pid").write_text(str(os.getpid()))
+        if batch == self.victim and not attempts:
+            time.sleep(120)  # killed long before this ends
+        return np.c_[1 - X[:, 0] / 1000, X[:, 0] / 1000]
+
+
+def _one_cpu_each(**options):
+    """An executor with an actor per CPU: 2 here (by default one per 2 CPUs, as torch uses 2)."""
+    return RayExecutor(torch_threads=1, **options)
+
+
+def _batches_of_ids(sizes, consumed=None):
+    """Batches of rows numbered 0, 1, 2, ...; ``consumed`` counts the batches drawn."""
+    start = 0
+    for size in sizes:
+        if consumed is not None:
+            consumed.append(start)
+        yield np.arange(start, start + size, dtype=np.float64)[:, None]
+        start += size
+
+
+def _pids_in(folder):
+    return {int(p.name.split("-")[1]) for p in Path(folder).glob("pid-*")}
+
+
+def _wait_until_dead(pids, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    alive = set(pids)
+    while alive and time.monotonic() < deadline:
+        for pid in list(alive):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                alive.discard(pid)
+        time.sleep(0.1)
+    return alive
+
+
+def test_predicted_batches_come_back_in_order_from_actors_that_load_the_model_once(
+        cluster, tmp_path):
+    from auditkit import wrap_model
+
+    model = wrap_model(_EncodeRows(tmp_path, delay=0.01))
+    sizes = [1 + i % 5 for i in range(60)]  # many small batches
+    results = list(_one_cpu_each().predict_batches(model, _batches_of_ids(sizes)))
+    assert [len(r) for r in results] == sizes
+    assert np.array_equal(np.concatenate(results)[:, 1], np.arange(sum(sizes)) / 1000.0)
+    loads = list(tmp_path.glob("load-*"))
+    assert len(loads) == 2, loads  # one actor per worker, each loading the model once
+    assert len(_pids_in(tmp_path)) == 2  # both actors predicted
+    assert not _wait_until_dead(_pids_in(tmp_path))  # killed once the stream is exhausted
+    assert list(_one_cpu_each().predict_batches(model, iter([]))) == []
+
+
+def test_predictions_on_actors_equal_the_local_executors_bit_for_bit(cluster):
+    from auditkit import wrap_model, zoo
+
+    model, data = zoo.load("adult-mlp")  # torch, in float32: the harder case
+    adapter = wrap_model(model, device="cpu")
+    X = data.X[:3000]
+    batches = np.array_split(X, 7)
+    spread = list(RayExecutor().predict_batches(adapter, iter(batches)))
+    assert adapter.classes_.tolist() == [0, 1]  # learnt from the actors' predictions
+    local = list(LocalExecutor().predict_batches(adapter, batches))
+    assert len(spread) == len(local) == 7
+    for a, b in zip(local, spread, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    # The whole array goes through torch in other batch shapes: equal to float32 precision.
+    assert np.allclose(np.concatenate(spread), adapter.predict_proba(X), rtol=0, atol=1e-6)
+
+
+def test_a_model_error_on_one_batch_is_raised_as_itself_and_the_actors_are_killed(
+        cluster, tmp_path):
+    from auditkit import wrap_model
+    from auditkit.exceptions import ModelError
+
+    model = wrap_model(_EncodeRows(tmp_path, bad=12.0))
+    stream = _one_cpu_each().predict_batches(model, _batches_of_ids([4] * 10))
+    for _ in range(3):
+        assert next(stream).shape == (4, 2)
+    with pytest.raises(ModelError, match=r"must return probabilities in \[0, 1\] that sum to one"):
+        next(stream)  # the batch of rows 12..15
+    assert not _wait_until_dead(_pids_in(tmp_path))
+
+
+def test_the_batch_iterator_is_consumed_lazily_with_bounded_batches_in_flight(cluster, tmp_path):
+    from auditkit import wrap_model
+
+    model = wrap_model(_EncodeRows(tmp_path))
+    consumed = []
+    stream = _one_cpu_each().predict_batches(model, _batches_of_ids([3] * 40, consumed))
+    assert consumed == []  # nothing runs before the first result is asked for
+    next(stream)
+    assert len(consumed) == 4  # 2 per actor, 2 actors
+    stream.close()  # closing early kills the actors and consumes no more
+    assert len(consumed) == 4
+    assert not _wait_until_dead(_pids_in(tmp_path))
+
+    consumed = []
+    seen = []
+    for proba in _one_cpu_each().predict_batches(model, _batches_of_ids([3] * 12, consumed),
+                                               max_in_flight=3):
+        seen.append(len(consumed))
+        assert len(proba) == 3
+    assert seen == [min(i + 3, 12) for i in range(12)]
+    with pytest.raises(AuditkitError, match=r"'max_in_flight' parameter must be a positive "
+                                            r"integer or None\. Got 0 instead"):
+        _one_cpu_each().predict_batches(model, [], max_in_flight=0)
+
+
+def test_a_killed_actor_is_restarted_and_every_batch_comes_back_exactly_once(cluster, tmp_path):
+    from auditkit import wrap_model
+
+    victim = 3
+    model = wrap_model(_HangOnVictim(tmp_path, victim))
+
+    def kill_the_victim():
+        deadline = time.monotonic() + 90
+        first = tmp_path / f"batch{victim}-0.pid"
+        while time.monotonic() < deadline and not first.exists():
+            time.sleep(0.05)
+        time.sleep(0.2)
+        os.kill(int(first.read_text()), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_victim, daemon=True)
+    killer.start()
+    batches = [np.arange(10 * b, 10 * b + 10, dtype=np.float64)[:, None] for b in range(10)]
+    results = list(_one_cpu_each(max_retries=2).predict_batches(model, iter(batches)))
+    killer.join(timeout=5)
+    assert len(results) == 10
+    assert np.array_equal(np.concatenate(results)[:, 1], np.arange(100) / 1000)
+    attempts = {b: len(list(tmp_path.glob(f"batch{b}-*.pid"))) for b in range(10)}
+    assert attempts == {b: 2 if b == victim else 1 for b in range(10)}, attempts
+    first_pid = int((tmp_path / f"batch{victim}-0.pid").read_text())
+    assert int((tmp_path / f"batch{victim}-1.pid").read_text()) != first_pid

@@ -235,7 +235,7 @@ def test_ece_interval_contains_its_estimate_on_a_calibrated_model():
                    progress=False)["performance_calibration"]
     ece = result.metrics["expected_calibration_error"]
     # the old contradiction: the resampled ECEs sit above the plug-in estimate
-    from auditkit.checks._classification import resampled_ece  # noqa: F401 (statistic exists)
+    from auditkit.checks._classification import ResampledECE  # noqa: F401 (statistic exists)
 
     assert ece.value < 0.03
     assert ece.lower <= ece.value <= ece.upper

@@ -153,6 +153,10 @@ class Check:
     #: How the report's comparison page reads this check's tables across audits; copied
     #: into every result (see :class:`~auditkit.results.TableComparison`).
     comparisons: ClassVar[tuple[TableComparison, ...]] = ()
+    #: Whether the check reads every audited row through the shared predictions (and
+    #: ``data.all_y`` / ``data.all_sensitive``) rather than ``data.X``: such checks use every
+    #: row of streamed data, the others its seeded sample (see ``StreamingData``).
+    streams: ClassVar[bool] = False
     #: Expected running time relative to the other checks (1: a few model calls). Only the
     #: audit's progress bar reads it, to weigh its estimate of the time left.
     cost: ClassVar[float] = 1.0

@@ -10,17 +10,28 @@ module-level function (sent by reference, never a closure or a lambda),
 ``shared`` is sent once per worker (the model adapter, the data arrays), and
 each unit carries only arrays, numbers and names. :func:`portable` enforces
 the first rule, so a check that breaks it fails its contract tests.
+
+Model inference over data too large to hold (a Parquet dataset, an iterator of
+batches) goes through ``predict_batches``: the local executor calls the model on
+each batch in turn; the Ray executor keeps an actor per worker that loads the
+model once. A user-supplied executor may leave it out; callers then loop locally.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
 
 from ..exceptions import BAD_VALUE, AuditkitError
 
-__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "make_executor", "portable"]
+if TYPE_CHECKING:
+    from ..inputs._adapters import ModelAdapter
+
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "check_max_in_flight", "make_executor",
+           "portable"]
 
 NOT_PORTABLE = ("A unit of work must be a module-level function, sent by reference to another "
                 "process; got {name!r}. Pass what it needs as 'shared' and in the units.")
@@ -44,8 +55,37 @@ def portable(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
+def check_max_in_flight(max_in_flight: Any) -> int | None:
+    """Return ``max_in_flight`` if it is None or a positive integer; raise if not.
+
+    Parameters
+    ----------
+    max_in_flight : int or None
+        How many batches may be submitted and not yet consumed.
+
+    Returns
+    -------
+    int or None
+    """
+    if max_in_flight is not None and (isinstance(max_in_flight, bool)
+                                      or not isinstance(max_in_flight, int)
+                                      or max_in_flight < 1):
+        raise AuditkitError(BAD_VALUE.format(param="max_in_flight",
+                                             expected="a positive integer or None",
+                                             got=repr(max_in_flight)))
+    return max_in_flight
+
+
 class Executor(Protocol):
-    """Runs a function over independent units and returns results in order."""
+    """Runs a function over independent units and returns results in order.
+
+    An executor may also offer model inference over a stream of batches,
+    ``predict_batches(model, batches, *, max_in_flight=None) -> Iterator[np.ndarray]``
+    (``model.predict_proba`` of each batch, yielded in the batches' order, the
+    iterator consumed lazily with at most ``max_in_flight`` batches outstanding).
+    It is optional: callers look it up with ``getattr(executor, "predict_batches",
+    None)`` and fall back to a local loop when it is missing.
+    """
 
     n_workers: int
 
@@ -91,8 +131,38 @@ class LocalExecutor:
                     on_done(1)
             return results
 
+    def predict_batches(self, model: ModelAdapter, batches: Iterable[np.ndarray], *,
+                        max_in_flight: int | None = None) -> Iterator[np.ndarray]:
+        """``model.predict_proba`` of each batch of inputs, yielded in the batches' order.
+
+        Parameters
+        ----------
+        model : ModelAdapter
+            Validates its own outputs, as for any other call.
+        batches : iterable of array-like of shape (n_rows, ...)
+            Consumed lazily, one batch per result.
+        max_in_flight : int, optional
+            Accepted for the interface; here one batch is in flight at a time.
+
+        Returns
+        -------
+        iterator of ndarray of shape (n_rows, n_classes)
+
+        Examples
+        --------
+        >>> probabilities = np.concatenate(list(LocalExecutor().predict_batches(
+        ...     model, np.array_split(X, 10))))  # doctest: +SKIP
+        """
+        check_max_in_flight(max_in_flight)
+        return _predict_each(model, batches)
+
     def __repr__(self) -> str:
         return f"LocalExecutor(n_workers={self.n_workers})"
+
+
+def _predict_each(model: ModelAdapter, batches: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    for X in batches:
+        yield model.predict_proba(X)
 
 
 #: The executors ``audit(..., executor=...)`` accepts by name.

@@ -15,6 +15,8 @@ from ._data import MODALITIES, OOD_KINDS, AuditData, Canaries, Split
 from ._features import FeatureExtractor
 from ._generative import GenerativeAdapter, GenerativeModel
 from ._groups import GroupSpace
+from ._population import Population
+from ._streaming import StreamingData
 from ._validation import validate_model_on_data
 from ._wrap import wrap_model
 
@@ -32,7 +34,9 @@ __all__ = [
     "GenerativeModel",
     "GroupSpace",
     "ModelAdapter",
+    "Population",
     "SklearnClassifier",
+    "StreamingData",
     "Split",
     "TorchClassifier",
     "check_model_outputs",

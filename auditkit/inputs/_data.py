@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Number
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,10 @@ from ..exceptions import (
     SPARSE_INPUT,
     DataValidationError,
 )
+from ._population import Population
+
+if TYPE_CHECKING:
+    from ._streaming import StreamingData
 
 __all__ = ["AuditData", "Canaries", "Split", "MODALITIES", "OOD_KINDS"]
 
@@ -207,7 +211,9 @@ def _column_indices(columns: Any, param: str, n_columns: int | None) -> tuple[in
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
-    array = np.array(array, copy=True)
+    # Row-major, whatever the source (a DataFrame's values are column-major): a model's
+    # kernels may round the last bit differently on another memory layout.
+    array = np.array(array, copy=True, order="C")
     array.setflags(write=False)
     return array
 
@@ -390,6 +396,7 @@ class AuditData:
     name: str | None = None
     feature_extractor: Any = None
     _fingerprint: list = field(default_factory=list, init=False, repr=False, compare=False)
+    _population: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -642,12 +649,141 @@ class AuditData:
         groups = tuple(self.feature_groups or ())
         return tuple(dict.fromkeys(groups + names))
 
+    # -- data too large for memory -------------------------------------------------
+
+    @classmethod
+    def from_parquet(cls, path: Any, *, label: str, sensitive: str | Sequence[str] | None = None,
+                     features: Sequence[str] | None = None, batch_size: int = 65_536,
+                     sample_size: int = 10_000, random_state: int = 0,
+                     **options: Any) -> StreamingData:
+        """Audit a Parquet file or dataset directory without loading it (needs pyarrow).
+
+        The audit reads it once, ``batch_size`` rows at a time: every row's
+        label, sensitive features and predictions feed the performance and
+        group-fairness checks; the inputs of a seeded sample of
+        ``sample_size`` rows feed the others (see :class:`StreamingData`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            A Parquet file, or a directory of Parquet files (one dataset).
+        label : str
+            The column of true labels.
+        sensitive : str or sequence of str, optional
+            The columns of sensitive features.
+        features : sequence of str, optional
+            The model's input columns, in the model's order; by default every
+            other column. They must be numeric.
+        batch_size : int, default=65_536
+            Rows per batch read and predicted.
+        sample_size : int, default=10_000
+            Rows whose inputs are kept for explanations, attacks, privacy and OOD.
+        random_state : int, default=0
+            Seeds the sample (the audit's own seed seeds everything else).
+        **options
+            Other :class:`AuditData` options (``class_names``, ``train``, ...).
+
+        Returns
+        -------
+        StreamingData
+
+        Examples
+        --------
+        >>> data = AuditData.from_parquet("scored.parquet", label="y",
+        ...                               sensitive=["sex"])  # doctest: +SKIP
+        >>> result = audit(model, data, preset="fairness")  # doctest: +SKIP
+        """
+        from ._streaming import from_parquet
+
+        return from_parquet(path, label=label, sensitive=sensitive, features=features,
+                            batch_size=batch_size, sample_size=sample_size,
+                            random_state=random_state, **options)
+
+    @classmethod
+    def from_table(cls, table: Any, *, label: str, sensitive: str | Sequence[str] | None = None,
+                   features: Sequence[str] | None = None, batch_size: int = 65_536,
+                   sample_size: int = 10_000, random_state: int = 0,
+                   **options: Any) -> StreamingData:
+        """Audit a large pandas DataFrame or pyarrow Table batch by batch.
+
+        Like :meth:`from_parquet`, for a table already in memory: the inputs are
+        converted one batch at a time, never all together.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame or pyarrow.Table
+        label, sensitive, features, batch_size, sample_size, random_state, **options
+            As in :meth:`from_parquet`.
+
+        Returns
+        -------
+        StreamingData
+        """
+        from ._streaming import from_table
+
+        return from_table(table, label=label, sensitive=sensitive, features=features,
+                          batch_size=batch_size, sample_size=sample_size,
+                          random_state=random_state, **options)
+
+    @classmethod
+    def from_batches(cls, batches: Any, *, n_rows: int | None = None, sample_size: int = 10_000,
+                     random_state: int = 0, **options: Any) -> StreamingData:
+        """Audit data given as batches ``(X, y)`` or ``(X, y, sensitive)``.
+
+        Parameters
+        ----------
+        batches : iterable, or a function returning one
+            A plain iterator is read once (one audit); a function returning a
+            new iterator can be audited again.
+        n_rows : int, optional
+            Total rows, if known (for the progress bar).
+        sample_size, random_state, **options
+            As in :meth:`from_parquet`.
+
+        Returns
+        -------
+        StreamingData
+        """
+        from ._streaming import from_batches
+
+        return from_batches(batches, n_rows=n_rows, sample_size=sample_size,
+                            random_state=random_state, **options)
+
     # -- convenience ---------------------------------------------------------------
 
     @property
     def n_samples(self) -> int:
         """Number of samples to audit."""
         return len(self.X)
+
+    @property
+    def population(self) -> Population | None:
+        """Every row of streamed data (labels, sensitive features, predictions), or None.
+
+        None when ``X`` holds every audited row. When the audit streamed its
+        data (see :class:`~auditkit.inputs.StreamingData`), ``X``, ``y`` and
+        ``sensitive`` hold a seeded sample of rows, and the checks that stream
+        (performance, group fairness) read every row here.
+        """
+        return self._population[0] if self._population else None
+
+    @property
+    def all_y(self) -> np.ndarray:
+        """True labels of every audited row: the population's when streamed, else ``y``."""
+        population = self.population
+        return population.y if population is not None else self.y
+
+    @property
+    def all_sensitive(self) -> pd.DataFrame | None:
+        """Sensitive features of every audited row: the population's when streamed."""
+        population = self.population
+        return population.sensitive if population is not None else self.sensitive
+
+    @property
+    def n_rows(self) -> int:
+        """Number of audited rows: the population's when streamed, else ``n_samples``."""
+        population = self.population
+        return population.n_rows if population is not None else self.n_samples
 
     @property
     def reference_inputs(self) -> np.ndarray:
@@ -806,4 +942,6 @@ class AuditData:
             "n_train": len(self.train) if self.train is not None else None,
             "ood_sets": sorted(self.ood) if self.ood else [],
             "sha256": self.fingerprint(),
+            **({"streamed": self.population.describe(), "n_samples": self.n_rows,
+                "n_sample_with_inputs": self.n_samples} if self.population is not None else {}),
         }

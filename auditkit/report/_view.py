@@ -141,6 +141,7 @@ class CheckView:
     headline: str
     description: str
     duration: str
+    rows: str
     metrics: tuple[MetricRow, ...]
     interval_notes: tuple[str, ...]
     clauses: tuple[tuple[str, str], ...]
@@ -347,7 +348,10 @@ def build_view(result: AuditResult) -> ReportView:
     pairs = list(zip(result.results, anchors, strict=True))
     ran = {r.name: a for r, a in reversed(pairs) if r.status is not Status.SKIP}
     counted = result.diagnostics_affect_verdict
-    checks = [_check_view(r, anchor, policy, ran=ran, diagnostics_count=counted)
+    data = provenance.get("data")
+    streamed = data.get("streamed") if isinstance(data, Mapping) else None
+    checks = [_check_view(r, anchor, policy, ran=ran, diagnostics_count=counted,
+                          streamed=streamed if isinstance(streamed, Mapping) else None)
               for r, anchor in pairs]
     families = _family_views(checks, result.family_status())
     order = {check.anchor: i for i, check in enumerate(checks)}
@@ -553,8 +557,23 @@ def count_text(statuses: Any) -> str:
     return ", ".join(f"{counts[s]} {s.value}" for s in sorted(counts, key=lambda s: -s.severity))
 
 
+def rows_text(rows: int | None, streamed: Mapping[str, Any] | None) -> str:
+    """``"on 16,281 rows"``; for streamed data, whether the rows were all or the sample."""
+    if rows is None:
+        return ""
+    if not streamed:
+        return f"on {rows:,} rows"
+    total = streamed.get("n_rows")
+    if isinstance(total, int) and rows >= total:
+        return f"on all {rows:,} rows, streamed in {streamed.get('n_batches', '?'):,} batches"
+    total_text = f"{total:,}" if isinstance(total, int) else "?"
+    return (f"on a seeded sample of {rows:,} of the {total_text} rows "
+            f"(sample seed {streamed.get('sample_seed', '?')})")
+
+
 def _check_view(result: CheckResult, anchor: str, policy: Mapping[str, Any], *,
-                ran: Mapping[str, str], diagnostics_count: bool) -> CheckView:
+                ran: Mapping[str, str], diagnostics_count: bool,
+                streamed: Mapping[str, Any] | None = None) -> CheckView:
     guidance = guidance_for(result.name)
     bad = result.status in _BAD_STATUSES
     see_also = tuple((guidance_for(name).title, ran[name]) for name in guidance.see_also
@@ -567,6 +586,7 @@ def _check_view(result: CheckResult, anchor: str, policy: Mapping[str, Any], *,
         headline=result.headline,
         description=result.description,
         duration=f"{result.duration_s:.2f} s",
+        rows=rows_text(result.rows, streamed),
         metrics=_metric_rows(result),
         interval_notes=_interval_notes(result.metrics.values()),
         clauses=_clauses(result, policy),
@@ -806,8 +826,12 @@ def _overview(provenance: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     if data:
         samples = data.get("n_samples")
         described = data.get("name") or f"{data.get('modality', 'unknown')} data"
+        streamed = data.get("streamed")
+        sample = streamed.get("n_sample") if isinstance(streamed, Mapping) else None
         rows.append(("Data", described + (f", {samples:,} samples"
-                                          if isinstance(samples, int) else "")))
+                                          if isinstance(samples, int) else "")
+                     + (f" (streamed; inputs kept for a seeded sample of {sample:,})"
+                        if isinstance(sample, int) else "")))
     rows.append(("Preset", _selection_text(provenance).removeprefix("the ")
                  .replace(" preset", "", 1) if provenance.get("preset") is not None
                  else "none (checks named one by one)"))

@@ -208,6 +208,11 @@ class CheckResult:
         What the check measures, in a sentence or two (the check's ``description``).
     comparisons : tuple of TableComparison
         How the comparison page reads the result's tables across audits.
+    rows : int, optional
+        Rows of the audited data the check read: every row, or for streamed
+        data a seeded sample of them for the checks that need the inputs
+        (the audit's provenance gives the sample and the population). Some
+        checks then draw fewer (their metrics' ``n`` says how many).
     diagnostic : bool, optional
         Whether the check tests one of the audit's own methods (an explainer's
         sanity check, gradient masking of the attacks) rather than the model.
@@ -230,6 +235,7 @@ class CheckResult:
     description: str = ""
     comparisons: tuple[TableComparison, ...] = ()
     diagnostic: bool | None = None
+    rows: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
@@ -270,6 +276,7 @@ class CheckResult:
             "description": self.description,
             "comparisons": [to_jsonable(c.to_dict()) for c in self.comparisons],
             "diagnostic": self.diagnostic,
+            "rows": self.rows,
         }
 
     @classmethod
@@ -298,15 +305,16 @@ class CheckResult:
             comparisons=tuple(TableComparison.from_dict(from_jsonable(c))
                               for c in data.get("comparisons", ())),
             diagnostic=data.get("diagnostic"),
+            rows=data.get("rows"),
         )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CheckResult):
             return NotImplemented
         if (self.name, self.family, self.status, self.headline, self.error, self.description,
-                self.comparisons, self.diagnostic) != (
+                self.comparisons, self.diagnostic, self.rows) != (
                 other.name, other.family, other.status, other.headline, other.error,
-                other.description, other.comparisons, other.diagnostic):
+                other.description, other.comparisons, other.diagnostic, other.rows):
             return False
         if dict(self.metrics) != dict(other.metrics) or self.thresholds != other.thresholds:
             return False

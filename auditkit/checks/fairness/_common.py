@@ -7,10 +7,13 @@ come from fairlearn's :class:`~fairlearn.metrics.MetricFrame`.
 
 For the intervals, every per-group rate is a ratio of per-group sums of a few
 cells: for each class (one vs rest) the (true, predicted) pair is one of TN,
-FP, FN, TP, and a sample is either classified correctly or not. A sparse
-design matrix ``D`` of shape (n_samples, sum over groups of cells) has one
-entry per sample, group set and cell, so for bootstrap counts ``W`` of shape
-(b, n) the sums of every group, cell and resample are one product ``W @ D``.
+FP, FN, TP, and a sample is either classified correctly or not. Each row falls
+in one cell per group set and class, so for the Poisson weights of a chunk of
+rows (shape (b, m)) the sums of every group, cell and resample are one sparse
+product, built on the fly from the group codes, the labels and the predicted
+classes (:class:`ResampledGroupSums`): memory is O(resamples x chunk), never
+O(resamples x rows). Correctness needs no cell of its own: the correct rows
+are the true positives of every class (multiclass) or TP + TN (binary).
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import stats
 
 from ..._stats import (
+    ROWS_PER_CHUNK,
     BootstrapSpec,
-    bootstrap,
+    ChunkedStatistic,
+    calibration_bin_index,
     difference_lower_bound,
-    expected_calibration_error,
+    poisson_bootstrap,
     ratio_upper_bound,
+    weighted_cell_sums,
 )
 from ...exceptions import CheckError
 from ...inputs import AuditData, ModelAdapter
@@ -48,9 +54,9 @@ from .._params import (
 )
 
 __all__ = ["FairnessCheck", "GroupSet", "FairnessAnalysis", "fairness_analysis",
-           "sensitive_group_sets", "disparity_values", "disparity_tests", "group_sums", "RATES",
-           "DISPARITIES", "NO_SENSITIVE", "disparity_bounds", "bound_comparisons",
-           "GROUPING_CONSTRAINTS", "N_BINS"]
+           "sensitive_group_sets", "disparity_values", "disparity_tests", "ResampledGroupSums",
+           "group_ece", "RATES", "DISPARITIES", "NO_SENSITIVE", "disparity_bounds",
+           "bound_comparisons", "GROUPING_CONSTRAINTS", "N_BINS"]
 
 #: Per-group rates with an interval, in the order of the columns of the sums.
 RATES = ("selection_rate", "accuracy", "tpr", "fpr", "fnr", "precision", "base_rate")
@@ -129,8 +135,10 @@ def _single_set(name: str, column: pd.Series, *, edges: Sequence[float] | None, 
         groups = tuple(_cut_label(cuts, int(i)) for i in present)
         binning = {"feature": name, "how": how, "cut_points": cuts.tolist(), "bins": groups}
     else:
-        text = column.astype(str).to_numpy()
-        groups_array, codes = np.unique(text, return_inverse=True)
+        # factorise first: only the distinct values become strings (millions of rows stay fast)
+        raw_codes, distinct = pd.factorize(column, sort=False)
+        groups_array, relabel = np.unique(np.asarray(distinct).astype(str), return_inverse=True)
+        codes = relabel[raw_codes]
         groups = tuple(str(g) for g in groups_array)
         binning = None
     codes = codes.astype(np.int64)
@@ -181,7 +189,10 @@ def sensitive_group_sets(sensitive: pd.DataFrame, *, bin_edges: Mapping[str, Seq
             for combo in itertools.combinations(singles, size):
                 shape = tuple(len(s.groups) for s in combo)
                 flat = np.ravel_multi_index(tuple(s.codes for s in combo), shape)
-                present, codes = np.unique(flat, return_inverse=True)
+                tally = np.bincount(flat, minlength=int(np.prod(shape)))
+                present = np.flatnonzero(tally)
+                renumber = np.cumsum(tally > 0) - 1
+                codes = renumber[flat]
                 parts = np.unravel_index(present, shape)
                 groups = tuple(_SEPARATOR.join(s.groups[p[j]] for s, p in zip(combo, parts,
                                                                                  strict=True))
@@ -232,9 +243,11 @@ def point_frames(pred: Predictions, group_set: GroupSet, classes: Sequence[int],
 
 
     k = pred.n_classes
-    distinct, inverse = np.unique((group_set.codes * k + pred.y) * k + pred.predicted,
-                                  return_inverse=True)
-    weight = np.bincount(inverse).astype(np.float64)
+    # one count per (group, true, predicted): O(rows) integers, whatever the rows
+    tally = np.bincount((group_set.codes * k + pred.y) * k + pred.predicted,
+                        minlength=len(group_set.groups) * k * k)
+    distinct = np.flatnonzero(tally)
+    weight = tally[distinct].astype(np.float64)
     group, y_true, y_pred = distinct // (k * k), (distinct // k) % k, distinct % k
     labels = pd.Series(np.asarray(group_set.groups, dtype=object)[group], name=group_set.name)
     order = list(group_set.groups)
@@ -247,12 +260,8 @@ def point_frames(pred: Predictions, group_set: GroupSet, classes: Sequence[int],
 
     overall = frame({"accuracy": accuracy_score}, y_true, y_pred)
     overall.insert(0, "count", group_set.counts.astype(np.int64))
-    ece = np.full(len(order), np.nan)
-    if with_ece:  # auditkit's ECE (fairlearn has none), the same as performance_calibration's
-        for g in range(len(order)):
-            members = group_set.codes == g
-            ece[g] = expected_calibration_error(pred.confidence[members], pred.correct[members])[0]
-    overall["ece"] = ece
+    overall["ece"] = (group_ece(pred, group_set) if with_ece
+                      else np.full(len(order), np.nan))
     one_vs_rest = {
         "base_rate": _base_rate,
         "selection_rate": functools.partial(selection_rate, pos_label=1),
@@ -266,31 +275,112 @@ def point_frames(pred: Predictions, group_set: GroupSet, classes: Sequence[int],
     return overall, per_class
 
 
+def group_ece(pred: Predictions, group_set: GroupSet, n_bins: int = 15) -> np.ndarray:
+    """Expected calibration error of each group, as performance_calibration computes it.
+
+    All groups at once: per (group, confidence bin) sums of confidence and of
+    correct predictions, summed in row order as over each group alone.
+
+    Returns
+    -------
+    ndarray of shape (n_groups,)
+        NaN for a group without samples.
+    """
+    n_groups = len(group_set.groups)
+    key = group_set.codes * n_bins + calibration_bin_index(pred.confidence, n_bins)
+    size = n_groups * n_bins
+    confidence = np.bincount(key, weights=pred.confidence, minlength=size)
+    hits = np.bincount(key, weights=pred.correct, minlength=size)
+    gap = np.abs(hits - confidence).reshape(n_groups, n_bins).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(group_set.counts > 0, gap / group_set.counts, np.nan)
+
+
 # -- bootstrap of per-group sums ----------------------------------------------------------
 
 
-def _design(pred: Predictions, group_sets: Sequence[GroupSet],
-            classes: Sequence[int]) -> tuple[sparse.csr_matrix, list[int]]:
-    """Sparse (n, columns) indicator of (group set, group, class, cell) plus correctness."""
-    n, width = pred.n, 4 * len(classes) + 1
-    cells = [2 * (pred.y == k).astype(np.int64) + (pred.predicted == k).astype(np.int64)
-             for k in classes]
-    rows, cols, vals, offsets, offset = [], [], [], [], 0
-    samples = np.arange(n)
-    for group_set in group_sets:
-        offsets.append(offset)
-        base = offset + group_set.codes * width
-        for j, cell in enumerate(cells):
-            rows.append(samples)
-            cols.append(base + 4 * j + cell)
-            vals.append(np.ones(n))
-        rows.append(samples)
-        cols.append(base + 4 * len(classes))
-        vals.append(pred.correct)
-        offset += len(group_set.groups) * width
-    design = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
-                                                       np.concatenate(cols))), shape=(n, offset))
-    return design, offsets
+class ResampledGroupSums(ChunkedStatistic):
+    """Bootstrap statistic of the fairness checks: every group's cell sums per resample.
+
+    Per group set, the columns are, for each group, ``4 * n_classes`` cells
+    (TN, FP, FN, TP of each class, one vs rest) and the correct rows.
+
+    Parameters
+    ----------
+    pred : Predictions
+    group_sets : sequence of GroupSet
+        Their codes cover every row of ``pred``.
+    classes : sequence of int
+        The classes judged one vs rest (:func:`evaluated_classes`).
+    """
+
+    def __init__(self, pred: Predictions, group_sets: Sequence[GroupSet],
+                 classes: Sequence[int]) -> None:
+        self.pred = pred
+        self.codes = tuple(g.codes for g in group_sets)
+        self.sizes = tuple(len(g.groups) for g in group_sets)
+        self.classes = tuple(classes)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows weighed: every audited row."""
+        return self.pred.n
+
+    @property
+    def width(self) -> int:
+        """Columns per group: four cells per class, then the correct rows."""
+        return 4 * len(self.classes) + 1
+
+    @property
+    def bounds(self) -> list[tuple[int, int]]:
+        """Columns (start, stop) of each group set."""
+        stops = np.cumsum([size * self.width for size in self.sizes]).tolist()
+        return list(zip([0, *stops[:-1]], stops, strict=True))
+
+    def cells(self, rows: slice | np.ndarray) -> np.ndarray:
+        """The cell of each row of ``rows`` per group set and class, shape (m, sets x classes)."""
+        y, guess = self.pred.y[rows], self.pred.predicted[rows]
+        outcome = [2 * (y == k) + (guess == k) for k in self.classes]
+        columns = [start + codes[rows] * self.width + 4 * j + cell
+                   for (start, _), codes in zip(self.bounds, self.codes, strict=True)
+                   for j, cell in enumerate(outcome)]
+        return np.column_stack(columns)
+
+    def with_correct(self, sums: np.ndarray) -> np.ndarray:
+        """Fill the correct-rows column of every group from its cells (in place), and return."""
+        k, b = len(self.classes), sums.shape[0]
+        for start, stop in self.bounds:
+            block = sums[:, start:stop].reshape(b, -1, self.width)
+            cells = block[:, :, :-1].reshape(b, block.shape[1], k, 4)
+            if self.pred.n_classes == 2 and k == 1:  # binary: TN + TP of the positive class
+                correct = cells[..., 0, _TN] + cells[..., 0, _TP]
+            else:  # every class judged: each correct row is one class's true positive
+                correct = cells[..., _TP].sum(axis=-1)
+            block[:, :, -1] = correct
+            sums[:, start:stop] = block.reshape(b, -1)
+        return sums
+
+    def point_sums(self) -> np.ndarray:
+        """Every column summed over all rows (weight 1), shape (1, columns); chunked."""
+        n_columns = self.bounds[-1][1]
+        totals = np.zeros(n_columns)
+        for start in range(0, self.n_rows, ROWS_PER_CHUNK):
+            cells = self.cells(slice(start, min(start + ROWS_PER_CHUNK, self.n_rows)))
+            totals += np.bincount(cells.ravel(), minlength=n_columns)
+        return self.with_correct(totals[None, :])
+
+    def start(self, n_resamples: int) -> dict[str, Any]:
+        """Empty sums of every column."""
+        return {"sums": np.zeros((n_resamples, self.bounds[-1][1]))}
+
+    def update(self, state: dict[str, Any], step: int, weights: np.ndarray,
+               rows: slice | np.ndarray) -> None:
+        """Add a chunk's weighted cell counts."""
+        state["sums"] += weighted_cell_sums(weights, self.cells(rows), state["sums"].shape[1])
+
+    def finish(self, state: dict[str, Any]) -> dict[str, np.ndarray]:
+        """``"sums"``: ndarray of shape (b, columns)."""
+        return {"sums": self.with_correct(state["sums"])}
 
 
 def rates_from_sums(sums: np.ndarray, n_groups: int, n_classes: int) -> dict[str, np.ndarray]:
@@ -332,23 +422,6 @@ def rates_from_sums(sums: np.ndarray, n_groups: int, n_classes: int) -> dict[str
             "precision": ratio(tp, tp + fp),
         }
     return out
-
-
-def group_sums(design_t: sparse.csr_matrix, counts: np.ndarray) -> dict[str, np.ndarray]:
-    """Bootstrap statistic of the fairness checks: every group's cell sums per resample.
-
-    Parameters
-    ----------
-    design_t : scipy.sparse.csr_matrix of shape (columns, n_samples)
-        The transposed design matrix (see the module docstring), shared by every block.
-    counts : ndarray of shape (b, n_samples)
-
-    Returns
-    -------
-    dict
-        ``"sums"``: ndarray of shape (b, columns).
-    """
-    return {"sums": (design_t @ counts.T).T}
 
 
 @dataclass(frozen=True)
@@ -402,20 +475,20 @@ def _fairness_analysis(model: ModelAdapter, data: AuditData, context: CheckConte
                        n_bins: int, max_categories: int, intersections: bool
                        ) -> FairnessAnalysis:
     pred = predictions(model, data, context)
-    group_sets, binnings = sensitive_group_sets(data.sensitive, bin_edges=bin_edges,
+    group_sets, binnings = sensitive_group_sets(data.all_sensitive, bin_edges=bin_edges,
                                                 n_bins=n_bins, max_categories=max_categories,
                                                 intersections=intersections)
     classes = evaluated_classes(pred)
     with_ece = "probabilities" in model.capabilities
     frames = [point_frames(pred, s, classes, with_ece=with_ece) for s in group_sets]
-    design, offsets = _design(pred, group_sets, classes)
-    bounds = list(zip(offsets, offsets[1:] + [design.shape[1]], strict=True))
-    totals = np.asarray(design.sum(axis=0))
+    statistic = ResampledGroupSums(pred, group_sets, classes)
+    bounds = statistic.bounds
+    totals = statistic.point_sums()
     point_sums = tuple(totals[:, a:b] for a, b in bounds)
     boot_sums = None
     if spec.n_resamples:
-        samples = bootstrap(group_sums, pred.n, spec=spec, rng=context.rng("fairness"),
-                            shared=design.T.tocsr(), executor=context.executor)
+        samples = poisson_bootstrap(statistic, spec=spec, rng=context.rng("fairness"),
+                                    executor=context.executor)
         boot_sums = tuple(samples["sums"][:, a:b] for a, b in bounds)
     analysis = FairnessAnalysis(pred, tuple(group_sets), tuple(binnings), tuple(classes),
                                 tuple(f[0] for f in frames), tuple(f[1] for f in frames),
@@ -680,6 +753,7 @@ class FairnessCheck(Check):
     requires = frozenset({"predict"})
     needs_sensitive = True
     shares = ("predictions", "fairness.analysis")
+    streams = True  # every row of streamed data, through the shared predictions
     parameter_constraints = {
         **GROUPING_CONSTRAINTS,
         "intersections": BOOLEAN,

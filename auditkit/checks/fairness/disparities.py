@@ -5,8 +5,9 @@ equal opportunity difference, predictive parity difference, the disparate
 impact ratio (the policy's four-fifths rule reads it) and worst-group
 accuracy, as fairlearn defines them (between the groups' extremes), over the
 groups with at least ``min_group_size`` samples. Each has a percentile
-bootstrap interval, a chi-square test of equal rates and its Holm-adjusted
-p-value (over every feature, intersection and class). Multi-class models are
+interval from a Poisson bootstrap (memory bounded whatever the rows), a
+chi-square test of equal rates and its Holm-adjusted p-value (over every
+feature, intersection and class). Multi-class models are
 read one class against the rest; the raw metrics are the worst case over the
 single sensitive features and classes (intersections are in a table).
 
@@ -255,7 +256,7 @@ class FairnessDisparities(FairnessCheck):
         return Metric(row["value"], row["lower"] if has_interval else None,
                       row["upper"] if has_interval else None,
                       self.confidence if has_interval else None, int(row["samples_judged"]),
-                      f"percentile bootstrap, {self.n_resamples} resamples"
+                      f"Poisson bootstrap, {self.n_resamples} resamples"
                       if has_interval else None, higher_is_better)
 
     def _figure(self, table: pd.DataFrame) -> Figure:

@@ -3,8 +3,8 @@
 Per group (each sensitive feature, a continuous one in stated bins, and each
 intersection of features): count, base rate, selection rate, accuracy, true
 and false positive rates, false negative rate, precision and calibration
-error, from fairlearn's MetricFrame; bootstrap intervals on the rates; groups
-smaller than ``min_group_size`` flagged with their size. Multi-class models
+error, from fairlearn's MetricFrame; Poisson-bootstrap intervals on the
+rates; groups smaller than ``min_group_size`` flagged with their size. Multi-class models
 are read one class against the rest.
 """
 

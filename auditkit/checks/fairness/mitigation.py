@@ -8,6 +8,9 @@ two with the audit's seed, stratified by group and label: the thresholds are
 fitted on one half and judged on the other. Accuracy, demographic parity and
 equalized odds differences (fairlearn) of the unmitigated model and of each
 mitigated one, by the first sensitive feature. Binary classifiers only.
+
+Every search fits on all the rows it is given, so above ``max_samples`` rows
+the check works on a seeded sample of that size and says so in its headline.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
-from .._classification import predictions
-from .._params import POSITIVE_INT, Interval, Options, SequenceOf
+from .._classification import Predictions, input_rows, predictions
+from .._params import POSITIVE_INT, SAMPLE_SIZE, Interval, Options, SequenceOf
 from .._progress import Bar
 from ._common import GROUPING_CONSTRAINTS, sensitive_group_sets
 
@@ -143,6 +146,10 @@ class FairnessMitigation(Check):
         other fairness checks).
     max_categories : int, default=10
         A numeric sensitive feature with more distinct values than this is binned.
+    max_samples : int or None, default=100000
+        Above this many audited samples, a seeded sample of this size is split
+        and fitted (the refits and threshold searches grow with the rows);
+        None uses every sample.
 
     Examples
     --------
@@ -168,6 +175,7 @@ class FairnessMitigation(Check):
         "evaluation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "grid_size": [Interval(Integral, 10, None)],
         "reduction_iterations": POSITIVE_INT,
+        "max_samples": SAMPLE_SIZE,
         **GROUPING_CONSTRAINTS,
     }
 
@@ -178,6 +186,7 @@ class FairnessMitigation(Check):
     min_group_size: int = 30
     n_bins: int = 4
     max_categories: int = 10
+    max_samples: int | None = 100_000
 
     def expected_cost(self, model: ModelAdapter, data: AuditData) -> float:
         """The reduction's refits dominate; without them the thresholds take seconds."""
@@ -193,8 +202,10 @@ class FairnessMitigation(Check):
         pred = predictions(model, data, context)
         if pred.n_classes != 2:
             return self.result(Status.SKIP, NOT_BINARY.format(n=pred.n_classes))
-        feature = str(data.sensitive.columns[0])
-        (group_set,), _ = sensitive_group_sets(data.sensitive[[feature]], n_bins=self.n_bins,
+        n_rows = pred.n
+        pred, X, sensitive = self._samples(pred, data, context)
+        feature = str(sensitive.columns[0])
+        (group_set,), _ = sensitive_group_sets(sensitive[[feature]], n_bins=self.n_bins,
                                                max_categories=self.max_categories,
                                                intersections=False)
         kept_groups = group_set.counts >= self.min_group_size
@@ -225,7 +236,7 @@ class FairnessMitigation(Check):
                 outcomes[constraint] = self._scores(y_eval, np.asarray(mitigated), s_eval)
                 bar.update(1)
             bar.set_postfix_str("ExponentiatedGradient")
-            reduction = self._reduction(model, data, fit_rows, eval_rows, groups, pred.y,
+            reduction = self._reduction(model, X, fit_rows, eval_rows, groups, pred.y,
                                         context)
             bar.update(1)
         notes = {name: "" for name in outcomes}
@@ -246,10 +257,32 @@ class FairnessMitigation(Check):
             "evaluation_half": np.bincount(group_set.codes[eval_rows], minlength=n_groups),
             "used": kept_groups},
             index=pd.Index(list(group_set.groups), name=feature))
-        return self.result(Status.INFO, self._headline(feature, table, split),
+        headline = self._headline(feature, table, split)
+        if pred.n < n_rows:
+            headline += (f" Fitted and judged on a seeded sample of {pred.n:,} of the "
+                         f"{n_rows:,} audited rows.")
+        return self.result(Status.INFO, headline,
                            metrics=self._metrics(table, len(eval_rows)),
                            tables={"mitigation": table, "split": split},
                            figures={"mitigation_tradeoff": self._figure(feature, table)})
+
+    def _samples(self, pred: Predictions, data: AuditData, context: CheckContext
+                 ) -> tuple[Predictions, np.ndarray, pd.DataFrame]:
+        """Predictions, inputs and sensitive features of the samples the check fits on.
+
+        The samples with inputs (every sample, or the sample streamed data
+        keeps with its inputs), cut to a seeded ``max_samples`` of them.
+        """
+        rows = input_rows(data)
+        keep = np.arange(len(rows))
+        if self.max_samples is not None and len(rows) > self.max_samples:
+            keep = np.sort(context.rng("fairness_mitigation.sample").choice(
+                len(rows), self.max_samples, replace=False))
+        taken = rows[keep]
+        samples = Predictions(pred.y[taken], pred.proba[taken], pred.class_names)
+        sensitive = data.sensitive.iloc[keep].reset_index(drop=True)
+        X = data.X if len(keep) == len(rows) else np.asarray(data.X)[keep]
+        return samples, X, sensitive
 
     def _split(self, rows: np.ndarray, codes: np.ndarray, y: np.ndarray,
                context: CheckContext) -> tuple[np.ndarray, np.ndarray]:
@@ -264,7 +297,7 @@ class FairnessMitigation(Check):
             stratify=strata if counts.min() >= 2 else None)
         return np.sort(fit_rows), np.sort(eval_rows)
 
-    def _reduction(self, model: ModelAdapter, data: AuditData, fit_rows: np.ndarray,
+    def _reduction(self, model: ModelAdapter, X: np.ndarray, fit_rows: np.ndarray,
                    eval_rows: np.ndarray, groups: np.ndarray, y: np.ndarray,
                    context: CheckContext) -> tuple[dict[str, float], str]:
         """Refit a clone of the estimator with fairlearn's ExponentiatedGradient.
@@ -283,7 +316,7 @@ class FairnessMitigation(Check):
         from fairlearn.reductions import DemographicParity, EqualizedOdds, ExponentiatedGradient
 
         constraint = self._headline_constraint()
-        X = np.asarray(data.X)
+        X = np.asarray(X)
         # The number of refits depends on when the duality gap closes: the bar counts them
         # without an end, and the audit's bar gives the time left.
         with context.progress.bar(total=None, unit="fit",

@@ -26,7 +26,7 @@ from ..._stats import NEWCOMBE, newcombe_interval, wilson_interval
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, map_units, register_check
-from .._classification import predictions
+from .._classification import input_rows, predictions
 from .._params import CONFIDENCE, NON_NEGATIVE_INT, POSITIVE_INT, SAMPLE_SIZE, Interval
 from .._tabular import (
     TabularAttackOutcome,
@@ -143,14 +143,14 @@ class FairnessRecourse(Check):
         rng = context.rng(self.name)
         chosen = rng.permutation(data.n_samples)[: self.n_samples or data.n_samples]
         index = np.sort(chosen)
-        predicted = np.argmax(pred.proba[index], axis=1)
+        proba = pred.proba[input_rows(data)[index]]  # streamed data: the sample's own rows
+        predicted = np.argmax(proba, axis=1)
         if self.favourable_class is not None:
-            index = index[predicted != self.favourable_class]
-            predicted = predicted[predicted != self.favourable_class]
+            keep = predicted != self.favourable_class
+            index, predicted, proba = index[keep], predicted[keep], proba[keep]
         if not len(index):
             return self.result(Status.SKIP, NO_CANDIDATE.format(n=len(chosen)))
         X = np.asarray(data.X[index], dtype=np.float64)
-        proba = pred.proba[index]
         slots = sum(domain.slots(f, self.n_steps) for f in np.flatnonzero(domain.mutable))
         per_unit = max(1, _VALUES_PER_CALL // (slots * X.shape[1]))
         shared = _RecourseInputs(model, domain, self.epsilon, self.n_steps,

@@ -35,9 +35,11 @@ def threshold_rates(scores: np.ndarray, positive: np.ndarray, codes: np.ndarray,
                     thresholds: np.ndarray) -> dict[str, np.ndarray]:
     """Per-group selection rate, TPR and FPR at every threshold (selected: score > threshold).
 
-    The scores are sorted once; cumulative counts of the (group, label) cells
-    along the sorted scores give, for every threshold at once, how many
-    samples of each cell lie at or below it: no loop over samples.
+    Each sample is counted once, in the cell of its (group, label) and of the
+    number of thresholds below its score; a cumulative sum over that number
+    gives, for every threshold at once, how many samples of each cell lie
+    above it. No sort and no (samples x cells) array: memory is a few
+    integers per sample.
 
     Parameters
     ----------
@@ -47,6 +49,7 @@ def threshold_rates(scores: np.ndarray, positive: np.ndarray, codes: np.ndarray,
         Group index of each sample.
     n_groups : int
     thresholds : ndarray of shape (n_thresholds,)
+        Ascending.
 
     Returns
     -------
@@ -54,14 +57,15 @@ def threshold_rates(scores: np.ndarray, positive: np.ndarray, codes: np.ndarray,
         ``selection_rate``, ``tpr``, ``fpr`` of shape (n_groups, n_thresholds),
         NaN where a group has no samples, positives or negatives.
     """
-    order = np.argsort(scores, kind="stable")
-    cells = codes[order] * 2 + positive[order].astype(np.int64)
-    onehot = np.zeros((len(scores) + 1, 2 * n_groups), dtype=np.int64)
-    onehot[np.arange(1, len(scores) + 1), cells] = 1
-    at_or_below = np.cumsum(onehot, axis=0)[np.searchsorted(scores[order], thresholds,
-                                                            side="right")]
-    above = np.bincount(cells, minlength=2 * n_groups)[None, :] - at_or_below
-    above = above.T.reshape(n_groups, 2, len(thresholds)).astype(np.float64)
+    n_thresholds = len(thresholds)
+    below = np.searchsorted(thresholds, scores, side="left")  # thresholds under each score
+    cells = codes * 2 + positive
+    counts = np.bincount(cells * (n_thresholds + 1) + below,
+                         minlength=2 * n_groups * (n_thresholds + 1))
+    counts = counts.reshape(2 * n_groups, n_thresholds + 1)
+    # selected at threshold j (score > thresholds[j]) when more than j thresholds lie below
+    above = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    above = above.reshape(n_groups, 2, n_thresholds).astype(np.float64)
     fp, tp = above[:, 0], above[:, 1]
     negatives = np.bincount(codes[~positive], minlength=n_groups)[:, None].astype(np.float64)
     positives = np.bincount(codes[positive], minlength=n_groups)[:, None].astype(np.float64)
@@ -116,6 +120,7 @@ class FairnessThresholds(Check):
                    "point marked; ROC curve and AUC per group.")
 
     shares = ("predictions",)
+    streams = True  # every row of streamed data, through the shared predictions
     parameter_constraints = {"n_thresholds": [Interval(Integral, 3, None)],
                              **GROUPING_CONSTRAINTS}
 
@@ -128,7 +133,7 @@ class FairnessThresholds(Check):
                 context: CheckContext) -> CheckResult:
         """Compute the curves; see the class docstring."""
         pred = predictions(model, data, context)
-        group_sets, _ = sensitive_group_sets(data.sensitive, n_bins=self.n_bins,
+        group_sets, _ = sensitive_group_sets(data.all_sensitive, n_bins=self.n_bins,
                                              max_categories=self.max_categories,
                                              intersections=False)
         thresholds = np.linspace(0.0, 1.0, self.n_thresholds)

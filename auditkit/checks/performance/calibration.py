@@ -9,7 +9,9 @@ models.
 
 The plug-in ECE is biased upwards (a bin's |gap| is positive even when the model
 is calibrated), and so is every resample of it: a percentile bootstrap interval
-can lie wholly above the estimate. The interval reported is the percentile
+can lie wholly above the estimate. The resamples are those of a Poisson
+bootstrap (each row weighted by a Poisson(1) count), whose memory does not grow
+with the number of rows. The interval reported is the percentile
 interval of the resamples shifted down by their estimated bias, so it is the
 estimate's sampling spread and contains it. The method string states the
 estimated bias, so a reader can take it off the estimate.
@@ -26,15 +28,14 @@ from ..._stats import (
     WILSON,
     BootstrapSpec,
     bias_corrected_interval,
-    bootstrap,
-    calibration_bin_index,
     expected_calibration_error,
+    poisson_bootstrap,
     wilson_interval,
 )
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
-from .._classification import predictions, resampled_ece
+from .._classification import ResampledECE, predictions
 from .._params import CONFIDENCE, NON_NEGATIVE_INT, Interval
 
 __all__ = ["PerformanceCalibration"]
@@ -70,6 +71,7 @@ class PerformanceCalibration(Check):
 
     verdict_metrics = ("expected_calibration_error",)
     shares = ("predictions",)
+    streams = True  # every row of streamed data, through the shared predictions
     parameter_constraints = {"n_bins": [Interval(Integral, 2, None)],
                              "n_resamples": NON_NEGATIVE_INT, "confidence": CONFIDENCE}
 
@@ -83,16 +85,14 @@ class PerformanceCalibration(Check):
         spec = BootstrapSpec(self.n_resamples, self.confidence)
         pred = predictions(model, data, context)
         ece, bins = expected_calibration_error(pred.confidence, pred.correct, self.n_bins)
-        index = calibration_bin_index(pred.confidence, self.n_bins)
         low = high = None
         method = None
         if spec.n_resamples:
-            samples = bootstrap(resampled_ece, pred.n, spec=spec, rng=context.rng(self.name),
-                                shared=pred.calibration_terms(index),
-                                executor=context.executor)
+            samples = poisson_bootstrap(ResampledECE(pred, self.n_bins), spec=spec,
+                                        rng=context.rng(self.name), executor=context.executor)
             low, high, bias = bias_corrected_interval(samples["ece"], ece, spec.confidence)
             low = max(low, 0.0)  # an ECE is never negative
-            method = (f"bias-corrected percentile bootstrap, {spec.n_resamples} resamples: the "
+            method = (f"bias-corrected {spec.poisson_method}: the "
                       f"resampled ECEs shifted by their estimated bias ({bias:+.4f}), so the "
                       "interval is the spread of the estimate around itself")
         populated = bins[bins["count"] > 0]

@@ -49,6 +49,7 @@ class PerformanceConfusionMatrix(Check):
     description = "Counts of true against predicted classes, and the most frequent confusions."
 
     shares = ("predictions",)
+    streams = True  # every row of streamed data, through the shared predictions
     parameter_constraints = {"top_k": POSITIVE_INT, "confidence": CONFIDENCE}
 
     top_k: int = 5

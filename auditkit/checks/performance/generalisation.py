@@ -71,6 +71,7 @@ class PerformanceGeneralisation(Check):
 
     verdict_metrics = ("accuracy_gap_lower_bound",)
     shares = ("predictions", "proba")
+    streams = True  # every row of streamed data, through the shared predictions
     parameter_constraints = {"max_train_samples": [None, Interval(Integral, 1, None)],
                              "confidence": CONFIDENCE}
 

@@ -7,7 +7,8 @@ class. Proportions get closed-form Wilson score intervals (accuracy, and each
 class's precision and recall), and balanced accuracy, a mean of the classes'
 recalls, the MOVER interval built from them; these stay honest at a few
 dozen samples where a bootstrap of a perfect score collapses to [1, 1]. The
-other metrics, which have no closed form, get percentile-bootstrap intervals.
+other metrics, which have no closed form, get percentile intervals of a Poisson
+bootstrap, whose memory does not grow with the number of rows.
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ from ..._stats import (
     MOVER,
     WILSON,
     BootstrapSpec,
-    bootstrap,
     mover_mean_interval,
     percentile_interval,
+    poisson_bootstrap,
     wilson_interval,
 )
 from ...inputs import AuditData, ModelAdapter
 from ...results import CheckResult, Figure, Metric, Status
 from .._base import Check, CheckContext, register_check
-from .._classification import Predictions, predictions, resampled_metrics
+from .._classification import Predictions, ResampledMetrics, predictions
 from .._params import CONFIDENCE, NON_NEGATIVE_INT
 
 __all__ = ["PerformanceMetrics"]
@@ -51,7 +52,8 @@ class PerformanceMetrics(Check):
     ``per_class_intervals``), are proportions: they get Wilson score
     intervals whatever ``n_resamples``; balanced accuracy gets the
     MOVER-Wilson interval of a mean of proportions. The other metrics get
-    percentile-bootstrap intervals.
+    percentile intervals of a Poisson bootstrap (each row weighted by a
+    Poisson(1) count in each resample).
 
     Parameters
     ----------
@@ -79,6 +81,7 @@ class PerformanceMetrics(Check):
     verdict_metrics = ("accuracy", "balanced_accuracy", "roc_auc")
     emitted_metrics = tuple(_HIGHER_IS_BETTER)
     shares = ("predictions",)
+    streams = True  # every row of streamed data, through the shared predictions
     parameter_constraints = {"n_resamples": NON_NEGATIVE_INT, "confidence": CONFIDENCE}
 
     n_resamples: int = 1000
@@ -91,8 +94,8 @@ class PerformanceMetrics(Check):
         pred = predictions(model, data, context)
         labels = np.arange(pred.n_classes)
         values = _point_estimates(pred, labels)
-        samples = bootstrap(resampled_metrics, pred.n, spec=spec, rng=context.rng(self.name),
-                            shared=pred, executor=context.executor) if spec.n_resamples else {}
+        samples = poisson_bootstrap(ResampledMetrics(pred), spec=spec,
+                                    rng=context.rng(self.name), executor=context.executor)
         # Closed-form intervals (below) replace the bootstrap's for these two.
         samples = {k: v for k, v in samples.items()
                    if k not in ("accuracy", "balanced_accuracy") and not np.isnan(values[k])}
@@ -101,7 +104,7 @@ class PerformanceMetrics(Check):
             low, high = (percentile_interval(samples[name], spec.confidence)
                          if name in samples else (None, None))
             metrics[name] = Metric(value, low, high, spec.confidence if name in samples else None,
-                                   pred.n, spec.method if name in samples else None,
+                                   pred.n, spec.poisson_method if name in samples else None,
                                    _HIGHER_IS_BETTER[name])
         correct = int(pred.correct.sum())
         low, high = wilson_interval(correct, pred.n, spec.confidence)
