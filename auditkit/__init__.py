@@ -7,8 +7,18 @@ Three lines from a model to a report::
     audit(model, data).save_html("report.html")
 """
 
+import os as _os
+
 from ._version import __version__
 from .exceptions import AuditkitError
+
+# Installed copies hold the zoo inside the package (auditkit.zoo). A process that imports a
+# source checkout directly, such as a Ray worker started in the repository's root (Ray puts
+# the driver's working directory first on its workers' path), finds it beside the package.
+_CHECKOUT = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if not _os.path.isdir(_os.path.join(_os.path.dirname(__file__), "zoo")) and \
+        _os.path.isfile(_os.path.join(_CHECKOUT, "zoo", "__init__.py")):
+    __path__.append(_CHECKOUT)
 
 # The public names import on first use (PEP 562), so ``import auditkit.cli`` and
 # ``auditkit --help`` load neither the checks nor torch.

@@ -46,8 +46,9 @@ CASES = {
                                                  "reports/comparison.html"], 120),
 }
 #: Examples left to ``-m slow``: the robustness preset on two image models (about a minute
-#: even on the small budget).
-SLOW = {"adversarial_stress_test.py"}
+#: even on the small budget), and the Parquet audit (its streaming is tested in
+#: tests/test_streaming.py).
+SLOW = {"adversarial_stress_test.py", "audit_parquet.py"}
 #: The widest line an example may print.
 WIDTH = 100
 #: A warning as Python prints it ("...: FutureWarning: ...", "UserWarning: ...").

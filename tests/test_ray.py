@@ -93,6 +93,7 @@ def _interval(shared, unit):
     return started, time.monotonic()
 
 
+@pytest.mark.slow  # about 7 s: two rounds of units or batches on the cluster
 def test_units_ask_ray_for_as_many_cpus_as_their_torch_threads(cluster, tmp_path):
     from auditkit import wrap_model
 
@@ -308,6 +309,7 @@ def test_a_model_error_on_one_batch_is_raised_as_itself_and_the_actors_are_kille
     assert not _wait_until_dead(_pids_in(tmp_path))
 
 
+@pytest.mark.slow  # about 7 s: two rounds of units or batches on the cluster
 def test_the_batch_iterator_is_consumed_lazily_with_bounded_batches_in_flight(cluster, tmp_path):
     from auditkit import wrap_model
 
