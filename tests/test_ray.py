@@ -113,20 +113,24 @@ def test_a_units_own_exception_reaches_the_check_as_itself(cluster):
         RayExecutor().map(_fail_on_three, range(6))
 
 
+def _kill_when_started(pid_file) -> threading.Thread:
+    """A thread that SIGKILLs the process whose pid ``pid_file`` receives, once it appears."""
+    def kill():
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not pid_file.exists():
+            time.sleep(0.05)
+        time.sleep(0.2)
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill, daemon=True)
+    killer.start()
+    return killer
+
+
 def test_a_killed_worker_has_its_unit_run_again_and_nothing_is_lost(cluster, tmp_path):
     victim = 2
     done = []
-
-    def kill_the_victim():
-        deadline = time.monotonic() + 90
-        first = tmp_path / f"unit{victim}-0.pid"
-        while time.monotonic() < deadline and not first.exists():
-            time.sleep(0.05)
-        time.sleep(0.2)
-        os.kill(int(first.read_text()), signal.SIGKILL)
-
-    killer = threading.Thread(target=kill_the_victim, daemon=True)
-    killer.start()
+    killer = _kill_when_started(tmp_path / f"unit{victim}-0.pid")
     results = RayExecutor(max_retries=2).map(_record_then_maybe_hang, range(6),
                                              shared=(str(tmp_path), victim),
                                              on_done=done.append)
@@ -341,16 +345,7 @@ def test_a_killed_actor_is_restarted_and_every_batch_comes_back_exactly_once(clu
     victim = 3
     model = wrap_model(_HangOnVictim(tmp_path, victim))
 
-    def kill_the_victim():
-        deadline = time.monotonic() + 90
-        first = tmp_path / f"batch{victim}-0.pid"
-        while time.monotonic() < deadline and not first.exists():
-            time.sleep(0.05)
-        time.sleep(0.2)
-        os.kill(int(first.read_text()), signal.SIGKILL)
-
-    killer = threading.Thread(target=kill_the_victim, daemon=True)
-    killer.start()
+    killer = _kill_when_started(tmp_path / f"batch{victim}-0.pid")
     batches = [np.arange(10 * b, 10 * b + 10, dtype=np.float64)[:, None] for b in range(10)]
     results = list(_one_cpu_each(max_retries=2).predict_batches(model, iter(batches)))
     killer.join(timeout=5)

@@ -126,6 +126,8 @@ class _Sample:
                              else merged.sensitive.iloc[keep].reset_index(drop=True))]
 
     def _merged(self) -> _Batch:
+        if len(self.parts) == 1:
+            return self.parts[0]
         sens = [p.sensitive for p in self.parts]
         return _Batch(np.concatenate([p.X for p in self.parts]),
                       np.concatenate([p.y for p in self.parts]),
@@ -244,10 +246,6 @@ class StreamingData:
     def __repr__(self) -> str:
         rows = f"{self.n_rows:,} rows" if self.n_rows is not None else "rows not known yet"
         return f"StreamingData({self.source}, {rows}, sample_size={self.sample_size:,})"
-
-    @property
-    def name(self) -> str | None:
-        return self.options.get("name")
 
     def _iterate(self) -> Iterator[_Batch]:
         if callable(self._batches):
